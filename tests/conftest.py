@@ -104,3 +104,80 @@ def tiny_ravdess(tmp_path, ravdess_16k):
             for path in sorted((ravdess_16k / f"Actor_{actor}").glob(f"03-01-{emotion:02d}-*.wav"))[:2]:
                 (folder / path.name).symlink_to(path)
     return root
+
+
+@pytest.fixture
+def http_file_server():
+    """A local HTTP server on 127.0.0.1 serving in-memory files, with HTTP Range support.
+
+    Yields an object with ``url(name)``, ``files`` (name -> bytes), ``requests`` (the
+    (path, Range header) of every GET), ``truncate_once`` (names whose next response
+    stops half-way) and ``honor_range`` (set False to answer 200 to Range requests).
+    """
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from types import SimpleNamespace
+
+    state = SimpleNamespace(files={}, requests=[], truncate_once=set(), honor_range=True)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            name = self.path.lstrip("/").split("?")[0]
+            range_header = self.headers.get("Range")
+            state.requests.append((name, range_header))
+            if name not in state.files:
+                self.send_error(404, "not found")
+                return
+            data = state.files[name]
+            start = 0
+            if range_header and state.honor_range:
+                start = int(range_header.removeprefix("bytes=").split("-")[0])
+                if start >= len(data):
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{len(data)}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+            else:
+                self.send_response(200)
+            body = data[start:]
+            self.send_header("Content-Type", "application/zip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if name in state.truncate_once:
+                state.truncate_once.discard(name)
+                body = body[: len(body) // 2]
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    state.url = lambda name: f"http://127.0.0.1:{server.server_port}/{name}"
+    yield state
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def make_ravdess_zip():
+    """Write a RAVDESS-like zip: make_ravdess_zip(path, names), one short tone WAV per name."""
+    return _write_ravdess_zip
+
+
+def _write_ravdess_zip(path, names, *, sample_rate=SAMPLE_RATE, duration_s=0.2):
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for number, name in enumerate(names):
+            buffer = io.BytesIO()
+            sf.write(buffer, tone(200.0 + 20 * number, duration_s=duration_s, sample_rate=sample_rate),
+                     sample_rate, format="WAV", subtype="PCM_16")
+            archive.writestr(name, buffer.getvalue())
+    return path

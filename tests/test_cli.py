@@ -1,0 +1,170 @@
+"""Tests for ser_core.cli: the index, download and features commands end to end."""
+
+import json
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from ser_core.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parents[1]
+OTHER_EMOTIONS = ("calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
+
+
+def run_module(*args, cwd=ROOT):
+    """Run ``python -m ser_core ARGS`` in a fresh interpreter; return the completed process."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([sys.executable, "-m", "ser_core", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=120)
+
+
+def index_json(path, capsys, *extra):
+    assert main(["index", str(path), "--json", *extra]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_help_lists_the_commands():
+    help_text = build_parser().format_help()
+    for command in ("index", "download", "features"):
+        assert command in help_text
+
+
+def test_index_json_on_the_16k_corpus(ravdess_16k):
+    result = run_module("index", ravdess_16k, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "corpus": "ravdess",
+        "n_clips": 1200,
+        "n_actors": 20,
+        "by_emotion": {"neutral": 80, **{emotion: 160 for emotion in OTHER_EMOTIONS}},
+        "skipped": [],
+    }
+
+
+def test_index_json_on_the_48k_sample(ravdess_48k, capsys):
+    summary = index_json(ravdess_48k, capsys)
+    assert (summary["corpus"], summary["n_clips"], summary["n_actors"]) == ("ravdess", 60, 1)
+    assert summary["by_emotion"] == {"neutral": 4, **{emotion: 8 for emotion in OTHER_EMOTIONS}}
+
+
+@pytest.fixture
+def messy_folder(tmp_path, ravdess_48k):
+    """Four real clips plus a .txt, a song file, an empty .wav and a corrupt .wav."""
+    root = tmp_path / "messy" / "Actor_01"
+    root.mkdir(parents=True)
+    for path in sorted(ravdess_48k.rglob("03-01-0[1-4]-01-01-01-01.wav")):
+        (root / path.name).symlink_to(path)
+    assert len(list(root.iterdir())) == 4
+    (root / "notes.txt").write_text("session notes")
+    y = np.zeros(4800, dtype=np.float32)
+    y[::100] = 0.5
+    sf.write(root / "03-02-05-01-01-01-01.wav", y, 48000)
+    (root / "03-01-05-01-01-01-01.wav").write_bytes(b"")
+    (root / "03-01-06-01-01-01-01.wav").write_bytes(b"RIFF....WAVEfmt garbage" * 20)
+    return root.parent
+
+
+def test_index_json_reports_skipped_files(messy_folder, capsys):
+    summary = index_json(messy_folder, capsys)
+    assert summary["n_clips"] == 4
+    reasons = {Path(item["path"]).name: item["reason"] for item in summary["skipped"]}
+    assert set(reasons) == {"notes.txt", "03-02-05-01-01-01-01.wav", "03-01-05-01-01-01-01.wav",
+                            "03-01-06-01-01-01-01.wav"}
+    assert reasons["notes.txt"].startswith("not an audio file (.txt)")
+    assert "song clip" in reasons["03-02-05-01-01-01-01.wav"]
+    assert reasons["03-01-05-01-01-01-01.wav"] == "empty file (0 bytes)"
+    assert reasons["03-01-06-01-01-01-01.wav"].startswith("cannot be decoded as audio")
+
+
+def test_index_table_shows_counts_and_skips(messy_folder, capsys):
+    assert main(["index", str(messy_folder)]) == 0
+    out = capsys.readouterr().out
+    assert "corpus: ravdess" in out and "clips: 4" in out and "actors: 1" in out
+    assert "neutral" in out and "skipped: 4 file(s)" in out and "empty file (0 bytes)" in out
+
+
+def test_index_with_explicit_corpus(messy_folder, capsys):
+    assert main(["index", str(messy_folder), "--corpus", "tess"]) == 2
+    assert capsys.readouterr().err.startswith("error: no usable tess speech clips")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["index", "/no/such/corpus"], "error: corpus path /no/such/corpus does not exist"),
+        (["index", ".", "--corpus", "iemocap"], "error: unknown corpus 'iemocap'"),
+        (["download", "--to", "{tmp}/dl", "--url", "http://127.0.0.1:9/x.zip"], "error: cannot reach 127.0.0.1:9"),
+        (["features", "--data", "{tmp}", "--kind", "NOPE-1"], "error: "),
+    ],
+)
+def test_errors_print_one_line_and_exit_2(tmp_path, args, message):
+    result = run_module(*[arg.replace("{tmp}", str(tmp_path)) for arg in args])
+    assert result.returncode == 2
+    assert result.stderr.startswith(message)
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_download_command_end_to_end(tmp_path, http_file_server, make_ravdess_zip, capsys):
+    names = ["Actor_01/03-01-01-01-01-01-01.wav", "Actor_02/03-01-05-01-01-01-02.wav"]
+    (tmp_path / "src").mkdir()
+    http_file_server.files["r.zip"] = make_ravdess_zip(tmp_path / "src" / "r.zip", names).read_bytes()
+    dest = tmp_path / "ravdess"
+    code = main(["download", "--to", str(dest), "--url", http_file_server.url("r.zip"), "--expected-clips", "2"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert f"RAVDESS speech is ready in {dest}" in captured.out
+    assert "download" in captured.err  # the tqdm progress bar
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*.wav")) == names
+    assert index_json(dest, capsys)["n_clips"] == 2
+
+
+def test_download_wrong_count_is_an_error(tmp_path, http_file_server, make_ravdess_zip, capsys):
+    (tmp_path / "src").mkdir()
+    http_file_server.files["r.zip"] = make_ravdess_zip(
+        tmp_path / "src" / "r.zip", ["Actor_01/03-01-01-01-01-01-01.wav"]).read_bytes()
+    assert main(["download", "--to", str(tmp_path / "d"), "--url", http_file_server.url("r.zip")]) == 2
+    assert "error: the downloaded zip holds 1 RAVDESS speech clips but 1440 are expected" in capsys.readouterr().err
+
+
+def test_features_command_writes_an_npz(tmp_path, tiny_ravdess, monkeypatch, capsys):
+    """The command's own job (index, call extract_corpus, save) with a stand-in features module."""
+    calls = {}
+
+    def extract_corpus(paths, *, spec, n_jobs=None, progress=None, **kwargs):
+        calls.update(paths=list(paths), spec=spec, n_jobs=n_jobs)
+        for done in range(1, len(paths) + 1):
+            progress(done, len(paths))
+        return np.arange(len(paths) * 3, dtype=np.float32).reshape(len(paths), 3)
+
+    fake = types.SimpleNamespace(parse_kind=lambda name: types.SimpleNamespace(name=name.upper()),
+                                 extract_corpus=extract_corpus)
+    monkeypatch.setitem(sys.modules, "ser_core.features", fake)
+    out = tmp_path / "out" / "feats.npz"
+    assert main(["features", "--data", str(tiny_ravdess), "--kind", "demo-1", "--out", str(out), "--jobs", "2"]) == 0
+    assert "48 clips" in capsys.readouterr().out
+    assert (calls["spec"].name, calls["n_jobs"], len(calls["paths"])) == ("DEMO-1", 2, 48)
+    with np.load(out) as data:  # plain string arrays: no pickle needed
+        assert data["features"].shape == (48, 3)
+        assert list(data["paths"]) == calls["paths"]
+        assert sorted(set(data["actors"])) == ["01", "02", "03"]
+        assert (np.unique(data["labels"], return_counts=True)[1] == 6).all()
+        assert str(data["kind"]) == "DEMO-1"
+
+
+@pytest.mark.slow
+def test_features_command_with_the_real_extractor(tmp_path, tiny_ravdess):
+    pytest.importorskip("ser_core.features")
+    out = tmp_path / "mfcc.npz"
+    result = run_module("features", "--data", tiny_ravdess, "--kind", "MFCC-16000-40", "--out", out, "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    with np.load(out) as data:
+        assert data["features"].shape == (48, 160)
+        assert np.isfinite(data["features"]).all()
+        assert len(data["labels"]) == 48

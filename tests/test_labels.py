@@ -1,0 +1,32 @@
+"""Tests for ser_core.labels: the shared emotion vocabulary."""
+
+import re
+
+import pytest
+
+from ser_core.errors import InputError, SERError
+from ser_core.labels import ALL_EMOTIONS, EMOTIONS, EXTRA_EMOTIONS, emotion_color
+
+
+def test_emotions_follow_ravdess_code_order():
+    assert EMOTIONS == ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
+    assert EXTRA_EMOTIONS == ("boredom",)
+    assert ALL_EMOTIONS == EMOTIONS + EXTRA_EMOTIONS
+
+
+@pytest.mark.parametrize("name", ALL_EMOTIONS)
+def test_every_emotion_has_a_hex_colour(name):
+    assert re.fullmatch(r"#[0-9a-f]{6}", emotion_color(name))
+
+
+def test_colours_are_distinct():
+    colours = [emotion_color(name) for name in ALL_EMOTIONS]
+    assert len(set(colours)) == len(colours)
+
+
+@pytest.mark.parametrize("bad", ["joy", "Neutral", "", None, 3])
+def test_unknown_emotion_raises_input_error(bad):
+    with pytest.raises(InputError, match="unknown emotion") as caught:
+        emotion_color(bad)
+    assert isinstance(caught.value, (SERError, ValueError))
+    assert "neutral" in str(caught.value)
