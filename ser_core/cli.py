@@ -166,10 +166,239 @@ def _cmd_features(args) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------- train
+
+
+_STUDY_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ravdess-16k"
+
+
+def _add_train_parser(subparsers) -> None:
+    from ser_core.models.registry import MODEL_NAMES
+
+    parser = subparsers.add_parser(
+        "train", help="train a model under a protocol and save it as a model folder",
+        description="Evaluate a model under a protocol (random split, grouped k-fold by actor or held-out "
+        "actors), then fit it on all the data and save it with its metrics and model card.",
+    )
+    parser.add_argument("--data", required=True, help="corpus folder or .zip")
+    parser.add_argument("--model", required=True, choices=MODEL_NAMES, help="model name")
+    parser.add_argument("--features", default="MFCC-16000-40", help="feature kind (default MFCC-16000-40)")
+    parser.add_argument("--protocol", default="random", choices=("random", "kfold", "holdout"))
+    parser.add_argument("--folds", type=int, default=5, help="folds of the kfold protocol (default 5)")
+    parser.add_argument("--test-actors", default="", help="held-out actors, e.g. 1,2 (holdout protocol)")
+    parser.add_argument("--loss", default="crossentropy", choices=("crossentropy", "focal"))
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch-size", type=int, default=36)
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--out", required=True, type=Path, help="model folder to write")
+    parser.set_defaults(handler=_cmd_train)
+
+
+def _print_epoch(record) -> None:
+    if "loss" not in record:
+        return
+    print(
+        f"[{record.get('protocol')} fold {record.get('fold')}/{record.get('n_folds')}] epoch {record['epoch']}: "
+        f"loss {record['loss']:.4f} acc {record['accuracy']:.4f} val_loss {record['val_loss']:.4f} "
+        f"val_acc {record['val_accuracy']:.4f} lr {record['lr']:.2e}",
+        flush=True,
+    )
+
+
+def _cmd_train(args) -> int:
+    from ser_core.artifacts import load_model, update_metrics
+    from ser_core.evaluate import latency_per_clip_ms
+    from ser_core.train import TrainConfig, save_result, train
+
+    actors = tuple(actor.strip() for actor in args.test_actors.split(",") if actor.strip())
+    config = TrainConfig(
+        model=args.model, features=args.features, protocol=args.protocol, n_folds=args.folds, test_actors=actors,
+        loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
+    )
+    result = train(config, data=args.data, progress=_print_epoch)
+    folder = save_result(result, args.out)
+    latency = latency_per_clip_ms(load_model(folder, trust=True), repeats=5)
+    update_metrics(folder, {"latency_ms_per_3s_clip": round(latency, 2)})
+    summary = result.metrics["summary"]
+    print(f"{result.metrics['description']}: " + ", ".join(
+        f"{key} {value['mean']:.4f} ± {value['std']:.4f}" for key, value in summary.items()))
+    print(f"saved {folder}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- evaluate
+
+
+def _add_evaluate_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate", help="evaluate a model folder on a corpus",
+        description="Classify every clip of a corpus with a saved model and print accuracy, UAR, "
+        "macro F1, the classification report and the confusion matrix (rows = true labels).",
+    )
+    parser.add_argument("--model", required=True, type=Path, help="model folder")
+    parser.add_argument("--data", required=True, help="corpus folder or .zip")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--trust", action="store_true", help="allow pickled weights from outside artifacts/")
+    parser.set_defaults(handler=_cmd_evaluate)
+
+
+def _cmd_evaluate(args) -> int:
+    from ser_core.artifacts import load_model
+    from ser_core.evaluate import evaluate_model, format_report
+
+    metrics = evaluate_model(load_model(args.model, trust=args.trust), args.data)
+    if args.json:
+        keys = ("accuracy", "uar", "macro_f1", "labels", "confusion", "per_class", "n_clips",
+                "best_emotion", "worst_emotion", "ranked_by", "model", "data")
+        print(json.dumps({key: metrics[key] for key in keys}))
+    else:
+        print(format_report(metrics))
+        print("\nconfusion (rows = true, columns = predicted): " + " ".join(metrics["labels"]))
+        for label, row in zip(metrics["labels"], metrics["confusion"]):
+            print(f"{label:<12}" + "".join(f"{count:>6d}" for count in row))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- predict
+
+
+def _add_predict_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "predict", help="classify audio files or folders",
+        description="Classify audio files (folders are searched recursively) with a saved model; "
+        "an unreadable file is reported and the others go on.",
+    )
+    parser.add_argument("paths", nargs="+", help="audio files or folders")
+    parser.add_argument("--model", type=Path, default=None, help="model folder (default: artifacts/DEFAULT)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--trust", action="store_true", help="allow pickled weights from outside artifacts/")
+    parser.set_defaults(handler=_cmd_predict)
+
+
+def _cmd_predict(args) -> int:
+    from ser_core.artifacts import default_model_dir, load_model
+    from ser_core.predict import predict_many
+
+    model = load_model(args.model if args.model is not None else default_model_dir(), trust=args.trust)
+    failures = 0
+    for record in predict_many(args.paths, model):
+        failures += "error" in record
+        if args.json:
+            print(json.dumps(record), flush=True)
+        elif "error" in record:
+            print(f"{record['path']}: error: {record['error']}", flush=True)
+        else:
+            print(f"{record['path']}: {record['label']} ({100 * record['probabilities'][record['label']]:.1f}%)",
+                  flush=True)
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+# ---------------------------------------------------------------- compare
+
+
+def _add_compare_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "compare", help="compare every saved model", description="The comparison table over all model folders."
+    )
+    parser.add_argument("--root", type=Path, default=None, help="folder of model folders (default: artifacts/)")
+    parser.add_argument("--json", action="store_true", help="print a JSON list")
+    parser.set_defaults(handler=_cmd_compare)
+
+
+def _comparison_rows(root):
+    from ser_core.artifacts import list_artifacts
+
+    rows = []
+    for item in list_artifacts(root):
+        if "error" in item:
+            rows.append({"name": item["name"], "error": item["error"]})
+            continue
+        metrics = item["metrics"]
+        for protocol, result in metrics.get("protocols", {}).items():
+            summary = result.get("summary", {})
+            rows.append({
+                "name": item["name"], "model": item["model"], "features": item["features"],
+                "protocol": protocol, "description": result.get("description", protocol),
+                **{key: summary[key]["mean"] for key in ("accuracy", "uar", "macro_f1", "train_accuracy") if key in summary},
+                **{f"{key}_std": summary[key]["std"] for key in ("accuracy", "uar") if key in summary},
+                "n_parameters": metrics.get("n_parameters"), "size_bytes": metrics.get("size_bytes"),
+                "latency_ms_per_3s_clip": metrics.get("latency_ms_per_3s_clip"),
+            })
+    return rows
+
+
+def _cmd_compare(args) -> int:
+    rows = _comparison_rows(args.root)
+    if args.json:
+        print(json.dumps(rows))
+        return EXIT_OK
+    print(f"{'model folder':<20}{'protocol':<10}{'test acc':>14}{'UAR':>14}{'macro F1':>10}{'params':>10}{'MB':>7}{'ms/3s':>8}")
+    for row in rows:
+        if "error" in row:
+            print(f"{row['name']:<20}error: {row['error']}")
+            continue
+        print(
+            f"{row['name']:<20}{row['protocol']:<10}"
+            f"{100 * row['accuracy']:>7.2f}±{100 * row['accuracy_std']:<5.2f}{100 * row['uar']:>8.2f}±{100 * row['uar_std']:<5.2f}"
+            f"{row['macro_f1']:>10.3f}{row['n_parameters'] or 0:>10d}{(row['size_bytes'] or 0) / 1e6:>7.2f}"
+            f"{row['latency_ms_per_3s_clip'] or float('nan'):>8.1f}"
+        )
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- reproduce
+
+
+def _add_reproduce_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "reproduce", help="reproduce the study's four systems and write results/study.md",
+        description="Train and evaluate LSTM, CNN, CNN+LSTM (MFCC-16000-40) and Wav2Vec2 + RF under the "
+        "study's random split and speaker-independent 5-fold; write the results table.",
+    )
+    parser.add_argument("--data", default=str(_STUDY_DATA), help=f"RAVDESS folder (default {_STUDY_DATA})")
+    parser.add_argument("--out", type=Path, default=Path("results/study.md"), help="Markdown file to write")
+    parser.add_argument("--quick", action="store_true", help="2 epochs and 2 folds: a smoke test")
+    parser.add_argument("--ship", action="store_true", help="also save the Keras models into artifacts/study-*")
+    parser.add_argument("--artifacts", type=Path, default=None, help="where --ship saves (default: artifacts/)")
+    parser.add_argument("--wav2vec2", default=None, help="local Wav2Vec2 model folder (default: the hub's wav2vec2-base)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.set_defaults(handler=_cmd_reproduce)
+
+
+def _cmd_reproduce(args) -> int:
+    import shlex
+
+    from ser_core.reproduce import reproduce_study
+
+    parts = ["python -m ser_core reproduce"]
+    if args.data != str(_STUDY_DATA):
+        parts.append(f"--data {shlex.quote(args.data)}")
+    if args.out != Path("results/study.md"):
+        parts.append(f"--out {shlex.quote(str(args.out))}")
+    parts += [flag for flag, on in (("--quick", args.quick), ("--ship", args.ship)) if on]
+    for flag, value in (("--artifacts", args.artifacts), ("--wav2vec2", args.wav2vec2)):
+        if value is not None:
+            parts.append(f"{flag} {shlex.quote(str(value))}")
+    if args.seed != 42:
+        parts.append(f"--seed {args.seed}")
+    command = " ".join(parts)
+    results = reproduce_study(
+        args.data, out=args.out, quick=args.quick, ship=args.ship, artifacts_root=args.artifacts,
+        wav2vec2=args.wav2vec2, seed=args.seed, command=command, log=lambda line: print(line, flush=True),
+    )
+    for system, reason in results["not_run"].items():
+        print(f"{system} not run: {reason}")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- entry point
 
 #: Parser builders, one per command, in the order ``--help`` lists them.
-_COMMANDS = (_add_index_parser, _add_download_parser, _add_features_parser)
+_COMMANDS = (
+    _add_index_parser, _add_download_parser, _add_features_parser,
+    _add_train_parser, _add_evaluate_parser, _add_predict_parser, _add_compare_parser, _add_reproduce_parser,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

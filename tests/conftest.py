@@ -181,3 +181,55 @@ def _write_ravdess_zip(path, names, *, sample_rate=SAMPLE_RATE, duration_s=0.2):
                      sample_rate, format="WAV", subtype="PCM_16")
             archive.writestr(name, buffer.getvalue())
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_wav2vec2(tmp_path_factory):
+    """A tiny randomly initialised Wav2Vec2 (2 layers, width 32) saved like a hub checkpoint."""
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
+
+    torch.manual_seed(0)
+    config = Wav2Vec2Config(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        conv_dim=(32, 32),
+        conv_stride=(5, 4),
+        conv_kernel=(10, 8),
+    )
+    folder = tmp_path_factory.mktemp("tiny-wav2vec2")
+    Wav2Vec2Model(config).eval().save_pretrained(folder)
+    Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=SAMPLE_RATE, do_normalize=True).save_pretrained(folder)
+    return folder
+
+
+# ---------------------------------------------------------------- dashboard tests (issue 4)
+@pytest.fixture(scope="session")
+def app_corpus(tmp_path_factory, ravdess_16k):
+    """A tiny RAVDESS folder for the pages: 2 clips per emotion of actors 01-03."""
+    from app_support import build_tiny_corpus
+
+    return build_tiny_corpus(tmp_path_factory.mktemp("app-corpus"), ravdess_16k)
+
+
+@pytest.fixture(scope="session")
+def app_models(tmp_path_factory, app_corpus):
+    """An artifacts folder holding one small trained model (the default), built with ser_core."""
+    from app_support import train_tiny_model
+
+    root = tmp_path_factory.mktemp("app-artifacts")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SER_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "ser-cache"))
+        train_tiny_model(root, app_corpus)
+    return root
+
+
+@pytest.fixture
+def app_env(monkeypatch, tmp_path, app_corpus, app_models):
+    """Point the dashboard at the tiny corpus, the tiny model and a private runs folder."""
+    monkeypatch.setenv("SER_DATA_DIR", str(app_corpus))
+    monkeypatch.setenv("SER_ARTIFACTS_DIR", str(app_models))
+    monkeypatch.setenv("SER_RUNS_DIR", str(tmp_path / "runs"))
+    return {"data": app_corpus, "artifacts": app_models, "runs": tmp_path / "runs"}

@@ -1,0 +1,140 @@
+"""Metrics: accuracy, UAR, macro F1, the classification report, confusion, size and latency."""
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+
+def evaluate_predictions(y_true, y_pred, *, labels):
+    """Return the study's metrics for one test set as a JSON-ready dict.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of str
+        True and predicted label per clip.
+    labels : sequence of str
+        Class order of ``per_class`` and of the confusion matrix.
+
+    Returns
+    -------
+    dict
+        ``accuracy``, ``uar`` (balanced accuracy, the mean recall over the classes
+        present in ``y_true``), ``macro_f1``, ``n_clips``, ``labels``, ``per_class``
+        (label -> precision, recall, f1, support), ``confusion`` (rows = true labels,
+        columns = predicted, in ``labels`` order), and ``best_emotion`` /
+        ``worst_emotion`` with ``ranked_by: "recall"`` (classes with support only).
+    """
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    y_true = np.asarray(y_true).astype(str)
+    y_pred = np.asarray(y_pred).astype(str)
+    labels = [str(label) for label in labels]
+    if y_true.shape != y_pred.shape or y_true.ndim != 1 or len(y_true) == 0:
+        raise InputError(f"y_true {y_true.shape} and y_pred {y_pred.shape} must be equal-length non-empty 1-D arrays")
+    unknown = sorted(set(y_true.tolist()) - set(labels))
+    if unknown:
+        raise InputError(f"true labels {unknown} are not in labels {labels}")
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    present = support > 0
+    per_class = {
+        label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+        for label, p, r, f, s in zip(labels, precision, recall, f1, support)
+    }
+    ranked = [label for label, keep in zip(labels, present) if keep]
+    by_recall = sorted(ranked, key=lambda label: (per_class[label]["recall"], per_class[label]["f1"]))
+    return {
+        "accuracy": float(np.mean(y_true == y_pred)),
+        "uar": float(np.mean(recall[present])),
+        "macro_f1": float(np.mean(f1[present])),
+        "n_clips": int(len(y_true)),
+        "labels": labels,
+        "per_class": per_class,
+        "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "best_emotion": by_recall[-1],
+        "worst_emotion": by_recall[0],
+        "ranked_by": "recall",
+    }
+
+
+SUMMARY_KEYS = ("accuracy", "uar", "macro_f1", "train_accuracy")
+
+
+def summarize_folds(folds):
+    """Return ``{metric: {"mean": m, "std": s}}`` over fold metric dicts (population std)."""
+    if not folds:
+        raise InputError("no folds to summarise")
+    summary = {}
+    for key in SUMMARY_KEYS:
+        values = [fold[key] for fold in folds if fold.get(key) is not None]
+        if values:
+            summary[key] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "n": len(values)}
+    return summary
+
+
+def folder_size_bytes(path):
+    """Return the total size of the files under ``path`` (or of one file) in bytes."""
+    path = Path(path)
+    if path.is_file():
+        return path.stat().st_size
+    return sum(os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(path) for name in names)
+
+
+def latency_per_clip_ms(model, *, duration_s=3.0, sample_rate=16000, repeats=10, seed=0):
+    """Return the median milliseconds one ``duration_s`` clip takes, preprocessing and features included.
+
+    ``model`` is anything with ``predict_proba(y, sample_rate=...)`` on raw audio (a
+    :class:`~ser_core.artifacts.LoadedModel`). The clip is a voiced, modulated tone;
+    one warm-up call is not timed.
+    """
+    if repeats < 1:
+        raise InputError(f"repeats must be >= 1, got {repeats}")
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(duration_s * sample_rate)) / sample_rate
+    y = 0.3 * np.sin(2 * np.pi * 160 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
+    y = (y + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
+    model.predict_proba(y, sample_rate=sample_rate)
+    times_ms = []
+    for _ in range(int(repeats)):
+        start = time.perf_counter()
+        model.predict_proba(y, sample_rate=sample_rate)
+        times_ms.append(1000 * (time.perf_counter() - start))
+    return float(np.median(times_ms))
+
+
+def format_report(metrics):
+    """Return the classification report (per-class precision/recall/F1/support) as text."""
+    lines = [f"{'':<12}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+    for label, row in metrics["per_class"].items():
+        lines.append(f"{label:<12}{row['precision']:>10.2f}{row['recall']:>10.2f}{row['f1']:>10.2f}{row['support']:>10d}")
+    lines.append("")
+    lines.append(f"{'accuracy':<12}{metrics['accuracy']:>30.4f}{metrics['n_clips']:>10d}")
+    lines.append(f"{'UAR':<12}{metrics['uar']:>30.4f}")
+    lines.append(f"{'macro F1':<12}{metrics['macro_f1']:>30.4f}")
+    lines.append(f"best emotion (by recall): {metrics['best_emotion']}; worst: {metrics['worst_emotion']}")
+    return "\n".join(lines)
+
+
+def evaluate_model(model, data, *, progress=None):
+    """Evaluate a loaded model on every clip of a corpus (folder, zip or CorpusIndex).
+
+    Features are extracted with the model's own preprocessing and feature settings
+    (through the cache). Returns :func:`evaluate_predictions`' dict plus ``model`` and
+    ``data``.
+    """
+    from .labels import ALL_EMOTIONS
+    from .train import load_dataset
+
+    dataset = load_dataset(data, feature_kind=model.spec.name, settings=model.settings, progress=progress)
+    probabilities = model.predict_proba_features(dataset.X)
+    predicted = np.asarray(model.labels)[np.argmax(probabilities, axis=1)]
+    known = set(model.labels) | set(dataset.labels.tolist())
+    labels = [name for name in ALL_EMOTIONS if name in known] + sorted(known - set(ALL_EMOTIONS))
+    metrics = evaluate_predictions(dataset.labels, predicted, labels=labels)
+    metrics.update(model=model.name, data=str(data))
+    return metrics

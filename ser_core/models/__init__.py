@@ -1,0 +1,7 @@
+"""Model families: the study's Keras networks, scikit-learn pipelines and Wav2Vec2 + random forest.
+
+Every model is a scikit-learn style estimator (``fit`` returns ``self``, ``predict``,
+``predict_proba``, ``classes_``, :class:`~ser_core.errors.NotFittedError` before
+``fit``) that saves to and loads from a folder without pickling code. Build one by name
+with :func:`ser_core.models.registry.make_model`.
+"""

@@ -1,0 +1,90 @@
+"""Every trainable model by name: ``make_model(name, **params)`` and how each one is saved.
+
+The Keras names (``lstm``, ``cnn``, ``cnn_lstm``) take whatever features they are given:
+the study's 160-value clip vector as a ``(160, 1)`` sequence, or frame-level features
+``(frames, values)``.
+"""
+
+from ..errors import InputError
+from .classical import ClassicalClassifier
+from .keras_study import ARCHITECTURES, KerasClassifier
+from .wav2vec_rf import Wav2Vec2RandomForest
+from .adaptive_linear import AdaptiveLinearClassifier
+
+KERAS_MODELS = ARCHITECTURES
+CLASSICAL_MODELS = ("random_forest", "svm", "logistic_regression", "mlp")
+#: Models saved as plain arrays (no pickle): loadable from any folder.
+NUMPY_MODELS = ("adaptive_linear",)
+MODEL_NAMES = KERAS_MODELS + CLASSICAL_MODELS + ("wav2vec2_rf",) + NUMPY_MODELS
+
+#: A short description of each model, for the CLI and the dashboard.
+DESCRIPTIONS = {
+    "lstm": "study LSTM: LSTM 256 -> Dense 128 -> Dense 64 -> softmax",
+    "cnn": "study CNN: 3 x Conv1D/BatchNorm/MaxPool -> global pooling -> Dense 128 -> Dense 64",
+    "cnn_lstm": "study CNN+LSTM: 3 x Conv1D blocks -> LSTM 128 -> LSTM 64 -> Dense 64 -> Dense 32",
+    "random_forest": "standardised features -> random forest",
+    "svm": "standardised features -> RBF support vector machine",
+    "logistic_regression": "standardised features -> logistic regression",
+    "mlp": "standardised features -> multi-layer perceptron (256, 128)",
+    "wav2vec2_rf": "study Wav2Vec2 + random forest on pooled hidden states",
+    "adaptive_linear": "standardised functionals -> logistic regression, plus a speaker-adapted head",
+}
+
+
+def _check_name(name):
+    """Raise InputError for an unknown model name."""
+    if name not in MODEL_NAMES:
+        raise InputError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
+
+
+def model_family(name):
+    """Return ``"keras"``, ``"sklearn"`` (joblib pickle) or ``"numpy"`` (plain arrays): how the model is trained and saved."""
+    _check_name(name)
+    if name in NUMPY_MODELS:
+        return "numpy"
+    return "keras" if name in KERAS_MODELS else "sklearn"
+
+
+def make_model(name, **params):
+    """Return an unfitted estimator for ``name``; ``params`` are its keyword settings.
+
+    Keras models take :class:`~ser_core.models.keras_study.KerasClassifier` settings
+    (``loss``, ``epochs``, ``batch_size``, ``learning_rate``, ``seed``, ...); classical
+    models take ``seed`` and any scikit-learn keyword (e.g. ``n_estimators``, ``C``).
+    """
+    _check_name(name)
+    if name in KERAS_MODELS:
+        try:
+            return KerasClassifier(architecture=name, **params)
+        except TypeError as error:
+            raise InputError(f"bad settings for {name}: {error}") from None
+    seed = params.pop("seed", 42)
+    for keras_only in ("loss", "epochs", "batch_size", "learning_rate", "focal_alpha", "focal_gamma"):
+        params.pop(keras_only, None)
+    if name in NUMPY_MODELS:
+        return AdaptiveLinearClassifier(**params)
+    if name == "wav2vec2_rf":
+        return Wav2Vec2RandomForest(n_estimators=params.pop("n_estimators", 100), seed=seed, params=params)
+    return ClassicalClassifier(kind=name, seed=seed, params=params)
+
+
+def load_estimator(name, folder, *, settings=None):
+    """Load a fitted estimator of model ``name`` from ``folder`` (joblib for sklearn: trusted folders only)."""
+    _check_name(name)
+    if name in KERAS_MODELS:
+        return KerasClassifier.load(folder)
+    if name in NUMPY_MODELS:
+        return AdaptiveLinearClassifier.load(folder)
+    settings = dict(settings or {})
+    if name == "wav2vec2_rf":
+        return Wav2Vec2RandomForest.load(folder, **settings)
+    return ClassicalClassifier.load(folder, kind=name, **settings)
+
+
+def weights_files(name):
+    """Return the file names that hold a fitted ``name`` model inside its folder."""
+    if model_family(name) == "keras":
+        return ("model.keras", "keras_classifier.json")
+    if model_family(name) == "numpy":
+        return ("adaptive_linear.npz", "adaptive_linear.json")
+    return ("model.joblib",)
