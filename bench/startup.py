@@ -1,0 +1,125 @@
+"""Time to first render of the landing page (app.py), measured two ways.
+
+1. ``apptest``: a fresh Python process imports Streamlit's AppTest and runs app.py once;
+   the figure is the wall time of that first script run (imports of the page included),
+   plus the whole process time.
+2. ``browser``: ``streamlit run app.py`` starts headless on a free port; we time until
+   ``/_stcore/health`` answers (server up), then until headless Chromium shows the
+   page's title (first script run rendered). Needs /usr/bin/chromium and Playwright.
+
+Usage: ``python bench/startup.py [--method apptest|browser|both] [--repeats 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("SER_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TITLE_TEXT = "Speech emotion recognition studio"
+
+_APPTEST_CHILD = r"""
+import json, sys, time
+start = time.perf_counter()
+sys.path.insert(0, {repo!r})
+from streamlit.testing.v1 import AppTest
+imported = time.perf_counter()
+at = AppTest.from_file({app!r}, default_timeout=120)
+at.run()
+done = time.perf_counter()
+heavy = sorted(m for m in ("tensorflow", "torch", "transformers", "opensmile") if m in sys.modules)
+print(json.dumps({{"first_run_s": done - imported, "process_s": done - start,
+                   "exceptions": len(at.exception), "heavy_modules": heavy}}))
+"""
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def time_apptest() -> dict:
+    """First AppTest run of app.py in a fresh interpreter."""
+    code = _APPTEST_CHILD.format(repo=str(REPO), app=str(REPO / "app.py"))
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["wall_s"] = time.perf_counter() - start
+    return result
+
+
+def _wait_http(url: str, *, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{url} did not answer within {timeout_s} s")
+
+
+def time_browser() -> dict:
+    """Server start to health, and to the title rendered in headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    start = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/_stcore/health", timeout_s=60)
+        healthy = time.perf_counter()
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            opened = time.perf_counter()
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.get_by_text(TITLE_TEXT).first.wait_for(timeout=60_000)
+            rendered = time.perf_counter()
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return {"health_s": healthy - start, "render_after_open_s": rendered - opened,
+            "server_start_to_render_s": (healthy - start) + (rendered - opened)}
+
+
+def main(argv=None) -> None:
+    """Print the median figures of each method."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--method", choices=["apptest", "browser", "both"], default="both")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    methods = ["apptest", "browser"] if args.method == "both" else [args.method]
+    if "browser" in methods and not shutil.which(CHROMIUM):
+        print(f"skipping the browser method: {CHROMIUM} not found")
+        methods.remove("browser")
+    for method in methods:
+        runs = [time_apptest() if method == "apptest" else time_browser() for _ in range(args.repeats)]
+        keys = [k for k, v in runs[0].items() if isinstance(v, float)]
+        summary = {k: round(statistics.median(r[k] for r in runs), 3) for k in keys}
+        extra = {k: runs[0][k] for k in runs[0] if k not in keys}
+        print(f"{method} (median of {args.repeats}): {json.dumps({**summary, **extra})}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Feature inspector: what the models see, for one clip, two clips, and the whole corpus."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from ui import cache, charts, nav, widgets
+
+SAMPLE_RATE = 16000
+STUDY_KIND = f"MFCC-{SAMPLE_RATE}-40"
+EGEMAPS_KIND = f"EGEMAPS-{SAMPLE_RATE}"
+BLOCKS = ("MFCC", "Δ", "ΔΔ", "mel dB")
+
+widgets.page_setup("Feature inspector", icon=nav.BY_TITLE["Feature inspector"].icon,
+                   intro="The study's features (MFCC, Δ, ΔΔ, 40-band mel, averaged into 160 values), "
+                         "eGeMAPS, pitch and energy, for one clip, two clips, or the whole corpus.")
+
+index = widgets.load_current_corpus()
+clips = index.clips if index is not None else None
+
+
+def clip_audio(choice: widgets.AudioChoice) -> np.ndarray:
+    """The choice decoded at 16 kHz and preprocessed as in the study."""
+    payload = str(choice.path) if choice.path is not None else choice.data
+    return cache.preprocessed(cache.audio(payload, sample_rate=SAMPLE_RATE, max_duration_s=120.0),
+                              sample_rate=SAMPLE_RATE)
+
+
+def frame_heatmaps(y: np.ndarray, *, key: str) -> None:
+    """MFCC, Δ, ΔΔ and mel heatmaps of one preprocessed clip, one tab each."""
+    frames = cache.study_frames(y, sample_rate=SAMPLE_RATE)
+    hop_s = frames.hop_length / frames.sample_rate
+    tabs = st.tabs(["MFCC", "Δ MFCC", "ΔΔ MFCC", "Mel (dB)"])
+    matrices = (frames.mfcc, frames.delta, frames.delta2, frames.mel_db)
+    rows = ("coefficient", "coefficient", "coefficient", "mel band")
+    scales = ("Viridis", "RdBu", "RdBu", "Magma")
+    titles = ("MFCC", "Δ MFCC", "ΔΔ MFCC", "Mel spectrogram (dB)")
+    for tab, matrix, title, row, scale in zip(tabs, matrices, titles, rows, scales):
+        with tab:
+            st.plotly_chart(charts.heatmap(matrix, title=title, hop_s=hop_s, y_title=row, colorscale=scale),
+                            key=f"{key}_{title}")
+
+
+# ---------------------------------------------------------------- one clip
+st.subheader("One clip")
+choice = widgets.audio_picker(key="inspect", sources=("Corpus clip", "Upload", "Record"), clips=clips)
+if choice is None:
+    if clips is None:
+        widgets.no_data_help()
+    st.caption("Pick a corpus clip, upload a file or record one to see its features.")
+else:
+    with widgets.shown_errors(f"Could not analyse {choice.name}"):
+        y = clip_audio(choice)
+        st.audio(choice.raw_bytes())
+        frame_heatmaps(y, key="one")
+        vector = cache.clip_features(y, kind=STUDY_KIND, sample_rate=SAMPLE_RATE)
+        st.plotly_chart(charts.feature_vector(vector, block_names=BLOCKS,
+                                              title=f"The {len(vector)}-value clip vector ({STUDY_KIND})"),
+                        key="vector")
+        left, right = st.columns(2)
+        with left:
+            st.plotly_chart(charts.contours(cache.contours(y, sample_rate=SAMPLE_RATE)), key="contours")
+        with right:
+            with widgets.shown_errors("eGeMAPS is unavailable"):
+                egemaps = cache.clip_features(y, kind=EGEMAPS_KIND, sample_rate=SAMPLE_RATE)
+                names = cache.feature_names(EGEMAPS_KIND)
+                st.markdown(f"**eGeMAPS v02** ({len(egemaps)} functionals)")
+                st.dataframe(pd.DataFrame({"feature": names, "value": egemaps}), hide_index=True,
+                             height=300, width="stretch")
+
+# ---------------------------------------------------------------- two clips
+if clips is not None and choice is not None and choice.path is not None:
+    st.subheader("Two clips side by side")
+    row = clips[clips["path"] == str(choice.path)].iloc[0]
+    same_words = clips[(clips["actor"] == row["actor"]) & (clips["statement"] == row["statement"])
+                       & (clips["emotion"] != row["emotion"])]
+    if same_words.empty:
+        st.caption("This actor has no other emotion of the same sentence in the corpus.")
+    else:
+        other_emotion = st.selectbox(
+            f"Same actor ({row['actor']}) and sentence, another emotion",
+            charts.emotion_order(same_words["emotion"]), key="other_emotion")
+        other = same_words[same_words["emotion"] == other_emotion].iloc[0]
+        sides = st.columns(2)
+        for col, clip_row, key in ((sides[0], row, "a"), (sides[1], other, "b")):
+            with col, widgets.shown_errors(f"Could not analyse {clip_row['path']}"):
+                st.markdown(widgets.emotion_chip(str(clip_row["emotion"]))
+                            + f" {clip_row['intensity']} intensity", unsafe_allow_html=True)
+                side_choice = widgets.AudioChoice(name=str(clip_row["path"]), path=clip_row["path"],
+                                                  source="corpus")
+                y_side = clip_audio(side_choice)
+                st.audio(side_choice.raw_bytes())
+                frames = cache.study_frames(y_side, sample_rate=SAMPLE_RATE)
+                st.plotly_chart(charts.heatmap(frames.mel_db, title="Mel spectrogram (dB)",
+                                               hop_s=frames.hop_length / frames.sample_rate,
+                                               y_title="mel band"), key=f"side_mel_{key}")
+                st.plotly_chart(charts.contours(cache.contours(y_side, sample_rate=SAMPLE_RATE)),
+                                key=f"side_contours_{key}")
+
+# ---------------------------------------------------------------- the whole corpus
+st.subheader("The whole corpus")
+if clips is None:
+    st.caption("Load a corpus on the Dataset explorer to see feature distributions and a corpus map.")
+else:
+    usable = clips[clips["duplicate_of"].isna()] if "duplicate_of" in clips else clips
+    kind = st.selectbox("Features", [STUDY_KIND, EGEMAPS_KIND], key="corpus_kind")
+    st.caption(f"{len(usable):,} clips; extracted once and cached on disk, so the next time is quick.")
+    if st.toggle("Extract the corpus's features", key="corpus_go"):
+        bar = st.progress(0.0, text="Extracting features…")
+
+        def _report(done: int, total: int) -> None:
+            bar.progress(done / max(total, 1), text=f"Extracting features: {done} / {total} clips")
+
+        with widgets.shown_errors("Could not extract the corpus's features"):
+            X = cache.corpus_features(tuple(usable["path"]), kind=kind, progress=_report)
+            bar.progress(1.0, text=f"Features of {len(X):,} clips ready")
+            names = cache.feature_names(kind)
+            table = pd.DataFrame(X, columns=names[: X.shape[1]])
+            meta = usable[["emotion", "actor", "gender", "intensity", "statement"]].reset_index(drop=True)
+            left, right = st.columns(2)
+            with left:
+                feature = st.selectbox("Feature", list(table.columns), key="dist_feature")
+                st.plotly_chart(charts.distribution(pd.concat([meta, table[[feature]]], axis=1),
+                                                    value=feature, by="emotion"), key="distribution")
+            with right:
+                method = st.radio("Map", ["PCA", "t-SNE"], horizontal=True, key="map_method")
+                color = st.radio("Colour by", ["emotion", "actor", "gender"], horizontal=True,
+                                 key="map_color")
+                finite = np.isfinite(X).all(axis=1)
+                coords = cache.projection(X[finite], method=method)
+                shown = meta[finite].assign(x=coords[:, 0], y=coords[:, 1])
+                st.plotly_chart(charts.embedding(shown, color=color, title=f"{method} of {kind}"),
+                                key="corpus_map")

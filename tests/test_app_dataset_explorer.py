@@ -1,0 +1,121 @@
+"""The Dataset explorer page in AppTest: sources (env, folder, zip, download), counts, one clip."""
+
+import io
+import zipfile
+
+import pytest
+
+from app_support import open_page, problems
+
+
+def _page():
+    return open_page("dataset")
+
+
+def _metrics(at) -> dict:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_corpus_counts_charts_and_one_clip(app_env):
+    at = _page()
+    assert problems(at) == []
+    assert _metrics(at) == {"Corpus": "RAVDESS", "Clips": "48", "Actors": "3",
+                            "Hours of audio": _metrics(at)["Hours of audio"], "Skipped files": "0"}
+    assert [t.label for t in at.tabs][-5:] == ["Emotion", "Actor", "Gender", "Intensity", "Statement"]
+    assert {m.label for m in at.multiselect} == {"Emotion", "Actor", "Gender", "Intensity", "Statement"}
+    charts = at.get("plotly_chart")
+    # 5 count charts + durations + waveform and mel spectrogram before and after preprocessing
+    assert len(charts) == 10
+    assert len(at.get("audio")) == 1
+
+
+def test_filters_narrow_the_clips(app_env):
+    at = _page()
+    at.multiselect(key="filter_emotion").set_value(["angry", "sad"]).run()
+    at.multiselect(key="filter_actor").set_value(["02"]).run()
+    assert problems(at) == []
+    assert "4 of 48 clips match." in [c.value for c in at.caption]
+
+
+def test_filters_that_match_nothing_warn(app_env):
+    at = _page()
+    at.multiselect(key="filter_actor").set_value(["01"]).run()  # a male actor
+    at.multiselect(key="filter_gender").set_value(["female"]).run()
+    assert problems(at) == []
+    assert "No clip matches these filters." in [w.value for w in at.warning]
+
+
+def test_without_data_it_explains_how_to_get_it(monkeypatch, tmp_path):
+    monkeypatch.delenv("SER_DATA_DIR", raising=False)
+    monkeypatch.setattr("ui.paths.DEV_DATA_DIR", tmp_path / "absent")
+    at = _page()
+    assert problems(at) == []
+    assert "No dataset loaded" in at.info[0].value
+    assert [b.label for b in at.button if "Download" in b.label] == ["Download RAVDESS"]
+
+
+def test_folder_path_form(app_env, tmp_path):
+    at = _page()
+    at.text_input(key="folder_path").input(str(tmp_path / "missing"))
+    at.button(key="FormSubmitter:folder_form-Use this folder").click().run()
+    assert "does not exist" in at.warning[0].value
+    assert "No dataset loaded" in at.info[0].value
+    at.text_input(key="folder_path").input(str(app_env["data"] / "Actor_02"))
+    at.button(key="FormSubmitter:folder_form-Use this folder").click().run()
+    assert problems(at) == []
+    assert _metrics(at)["Clips"] == "16"
+
+
+def _zip_of(folder) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*.wav"))[:10]:
+            archive.write(path, f"Actor_01/{path.name}")
+    return buffer.getvalue()
+
+
+def test_uploaded_zip_is_indexed(app_env):
+    at = _page()
+    at.file_uploader(key="corpus_zip").upload("ravdess.zip", _zip_of(app_env["data"] / "Actor_01"),
+                                               "application/zip")
+    at.run()
+    [b for b in at.button if b.label == "Index this zip"][0].click().run()
+    assert problems(at) == []
+    assert _metrics(at)["Clips"] == "10"
+
+
+def test_bad_zip_shows_an_error(app_env):
+    at = _page()
+    at.file_uploader(key="corpus_zip").upload("broken.zip", b"PK\x03\x04 not really", "application/zip")
+    at.run()
+    [b for b in at.button if b.label == "Index this zip"][0].click().run()
+    assert [e.value for e in at.exception] == []
+    assert "broken.zip" in at.error[0].value
+
+
+@pytest.fixture
+def mirror(http_file_server, make_ravdess_zip, tmp_path, monkeypatch):
+    names = [f"Actor_01/03-01-{e:02d}-01-01-01-01.wav" for e in range(1, 9)]
+    archive = make_ravdess_zip(tmp_path / "mirror.zip", names)
+    http_file_server.files["ravdess.zip"] = archive.read_bytes()
+    monkeypatch.setenv("SER_RAVDESS_URL", http_file_server.url("ravdess.zip"))
+    return http_file_server
+
+
+def test_download_button_fetches_verifies_and_loads(app_env, mirror, tmp_path):
+    at = _page()
+    at.text_input(key="download_dest").set_value(str(tmp_path / "downloaded")).run()
+    [b for b in at.button if b.label == "Download RAVDESS"][0].click().run()
+    assert problems(at) == []
+    assert _metrics(at)["Clips"] == "8"
+    assert (tmp_path / "downloaded" / "Actor_01").is_dir()
+
+
+def test_download_failure_is_an_error_not_a_traceback(app_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("SER_RAVDESS_URL", "http://127.0.0.1:9/nothing-listens-here.zip")
+    at = _page()
+    at.text_input(key="download_dest").set_value(str(tmp_path / "downloaded")).run()
+    [b for b in at.button if b.label == "Download RAVDESS"][0].click().run()
+    assert [e.value for e in at.exception] == []
+    assert at.error[0].value.startswith("Download failed:")
+    assert _metrics(at)["Clips"] == "48", "the page still shows the corpus it had"

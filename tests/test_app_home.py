@@ -1,0 +1,58 @@
+"""The landing page (app.py): content, the one-click example, no data, and a light import."""
+
+import json
+import subprocess
+import sys
+
+from streamlit.testing.v1 import AppTest
+
+from app_support import PAGES, REPO, TINY_MODEL, problems
+
+
+def test_home_shows_data_models_and_example_button(app_env):
+    at = AppTest.from_file(str(PAGES["home"]), default_timeout=60).run()
+    assert problems(at) == []
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Corpus"] == "RAVDESS"
+    assert metrics["Clips"] == "48"
+    assert metrics["Actors"] == "3"
+    assert TINY_MODEL in " ".join(m.value for m in at.markdown)
+    assert [b.label for b in at.button] == ["Classify an example clip"]
+
+
+def test_example_button_opens_predict_with_a_corpus_clip(app_env):
+    at = AppTest.from_file(str(PAGES["home"]), default_timeout=60).run()
+    at.button[0].click().run()
+    assert problems(at) == []
+    assert at.session_state["predict_source"] == "Corpus clip"
+    assert at.session_state["predict_clip"].startswith("03-01-05-")  # an angry clip
+    assert any("ser-chip" in m.value for m in at.markdown), "the prediction is shown"
+
+
+def test_home_without_data_or_models_still_renders(monkeypatch, tmp_path):
+    monkeypatch.setenv("SER_DATA_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("SER_ARTIFACTS_DIR", str(tmp_path / "no-artifacts"))
+    at = AppTest.from_file(str(PAGES["home"]), default_timeout=60).run()
+    assert problems(at) == []
+    text = " ".join(i.value for i in at.info)
+    assert "No dataset loaded" in text and "No trained model" in text
+    assert at.button == [] or [b.label for b in at.button] == []
+
+
+_LIGHT_CHILD = """
+import json, sys
+sys.path.insert(0, {repo!r})
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({app!r}, default_timeout=60).run()
+print(json.dumps({{"exceptions": [e.value for e in at.exception],
+                   "heavy": sorted(m for m in ("tensorflow", "torch", "keras", "transformers")
+                                   if m in sys.modules)}}))
+"""
+
+
+def test_landing_page_imports_neither_tensorflow_nor_torch(app_env):
+    code = _LIGHT_CHILD.format(repo=str(REPO), app=str(PAGES["home"]))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         check=True, timeout=120)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result == {"exceptions": [], "heavy": []}

@@ -1,0 +1,99 @@
+"""The Predict page in AppTest: uploads, recordings, long clips and bad input."""
+
+import numpy as np
+import pytest
+
+from app_support import TINY_MODEL, open_page, problems, wav_bytes
+from conftest import SAMPLE_RATE, speechlike
+
+
+def _page():
+    return open_page("predict")
+
+
+def _prediction(at) -> str | None:
+    chips = [m.value for m in at.markdown if "ser-chip" in m.value]
+    return chips[0] if chips else None
+
+
+def test_page_offers_model_sources_and_formats(app_env):
+    at = _page()
+    assert problems(at) == []
+    assert at.selectbox(key="predict_model").value == TINY_MODEL
+    assert at.radio(key="predict_source").options == ["Upload", "Record", "Corpus clip"]
+    assert set(at.file_uploader[0].allowed_type) >= {".wav", ".mp3", ".flac", ".ogg", ".m4a", ".webm"}
+    assert at.toggle(key="live_enabled").value is False
+
+
+def test_upload_shows_label_probabilities_and_waveform(app_env):
+    at = _page()
+    at.file_uploader[0].upload("clip.wav", wav_bytes(speechlike(duration_s=3.0)), "audio/wav")
+    at.run()
+    assert problems(at) == []
+    chip = _prediction(at)
+    assert chip is not None and "%" in chip
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2  # probabilities and waveform; no timeline for a short clip
+
+
+def test_long_clip_gets_an_emotion_timeline(app_env):
+    at = _page()
+    y = np.concatenate([speechlike(duration_s=3.0, seed=s) for s in range(4)])
+    at.file_uploader[0].upload("long.wav", wav_bytes(y), "audio/wav")
+    at.run()
+    assert problems(at) == []
+    assert "Emotion over time" in [h.value for h in at.subheader]
+    assert len(at.get("plotly_chart")) == 3
+
+
+def test_browser_recording_is_classified(app_env):
+    at = _page()
+    at.radio(key="predict_source").set_value("Record").run()
+    at.audio_input[0].upload("recording.wav", wav_bytes(speechlike(duration_s=2.0)))
+    at.run()
+    assert problems(at) == []
+    assert _prediction(at) is not None
+
+
+def test_corpus_clip_is_classified(app_env):
+    at = _page()
+    at.radio(key="predict_source").set_value("Corpus clip").run()
+    assert problems(at) == []
+    assert _prediction(at) is not None
+
+
+def _thirty_minutes() -> bytes:
+    rate = 8000
+    t = np.arange(30 * 60 * rate) / rate
+    return wav_bytes((0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), sample_rate=rate)
+
+
+BAD_INPUT = [
+    ("text.wav", lambda: b"this is a text file, renamed to .wav\n" * 20, "decode"),
+    ("silence.wav", lambda: wav_bytes(np.zeros(SAMPLE_RATE, dtype=np.float32)), "silent"),
+    ("document.mp3", lambda: b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n" * 10, "decode"),
+    ("empty.flac", lambda: b"", "0 bytes"),
+    ("long.wav", _thirty_minutes, "at most 600"),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "expected"), BAD_INPUT, ids=[b[0] for b in BAD_INPUT])
+def test_bad_input_shows_an_error_and_the_page_stays_usable(app_env, name, make, expected):
+    at = _page()
+    at.file_uploader[0].upload(name, make(), "application/octet-stream")
+    at.run()
+    assert [e.value for e in at.exception] == []
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and name in errors[0] and expected in errors[0].lower()
+    assert "Traceback" not in errors[0]
+    at.file_uploader[0].clear().upload("good.wav", wav_bytes(speechlike()), "audio/wav")
+    at.run()
+    assert problems(at) == []
+    assert _prediction(at) is not None
+
+
+def test_no_model_explains_how_to_get_one(app_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("SER_ARTIFACTS_DIR", str(tmp_path / "empty"))
+    at = _page()
+    assert problems(at) == []
+    assert "No trained model" in at.warning[0].value

@@ -1,0 +1,102 @@
+"""The Training page in AppTest: the form, a real background run, a failed run, a cancelled run."""
+
+import pytest
+
+from app_support import open_page, problems
+from ui import cache, jobs
+
+SUBMIT = "FormSubmitter:train_form-Start training"
+
+
+@pytest.fixture
+def app_env(app_env, tmp_path, monkeypatch):
+    """The shared environment, with a private copy of the artifacts folder to train into."""
+    import shutil
+
+    private = tmp_path / "artifacts"
+    shutil.copytree(app_env["artifacts"], private)
+    monkeypatch.setenv("SER_ARTIFACTS_DIR", str(private))
+    return {**app_env, "artifacts": private}
+
+
+def _page():
+    return open_page("training")
+
+
+def _fill(at, **values):
+    for label, value in values.items():
+        widget = next(w for w in [*at.selectbox, *at.number_input, *at.text_input] if w.label == label)
+        widget.set_value(value)
+    at.button(key=SUBMIT).click().run()
+    return at
+
+
+def _only_job():
+    """The one job of this test's registry (each test has its own runs folder)."""
+    (job,) = cache.job_registry().jobs()
+    return job
+
+
+def test_form_has_every_setting(app_env):
+    at = _page()
+    assert problems(at) == []
+    labels = {w.label for w in [*at.selectbox, *at.number_input, *at.text_input, *at.multiselect]}
+    assert labels >= {"Model", "Features", "Protocol", "Loss (Keras models)", "Epochs", "Batch size",
+                      "Learning rate", "Seed", "Folds (k-fold)", "Test actors (held-out)",
+                      "Model folder name"}
+    assert "No training run yet." in [c.value for c in at.caption]
+
+
+@pytest.mark.slow
+def test_background_run_becomes_an_artifact_in_the_comparison(app_env):
+    at = _page()
+    _fill(at, **{"Model": "cnn", "Epochs": 2, "Folds (k-fold)": 3, "Model folder name": "ui-cnn"})
+    assert problems(at) == []
+    job = _only_job()
+    assert job.wait(timeout_s=600) and job.status == jobs.SUCCEEDED, job.error
+    epochs = [h for h in job.history_copy() if "epoch" in h]
+    assert {h["fold"] for h in epochs} == {1, 2, 3, "final"}
+    at.run()
+    assert problems(at) == []
+    assert "ui-cnn" in at.success[0].value
+    folder = app_env["artifacts"] / "ui-cnn"
+    saved = {p.name for p in folder.iterdir()}
+    assert {"config.json", "metrics.json", "MODEL_CARD.md", "model.keras"} <= saved
+    assert (app_env["runs"] / job.id / "history.jsonl").is_file()
+    comparison = open_page("comparison")
+    assert "ui-cnn" in list(comparison.dataframe[0].value["name"])
+
+
+def test_failed_run_says_why_and_leaves_no_artifact(app_env):
+    before = sorted(p.name for p in app_env["artifacts"].iterdir())
+    at = _page()
+    at.multiselect(key="train_test_actors").set_value(["01", "02", "03"])
+    _fill(at, **{"Model": "svm", "Protocol": "holdout", "Model folder name": "doomed"})
+    job = _only_job()
+    assert job.wait(timeout_s=300) and job.status == jobs.FAILED
+    at.run()
+    assert [e.value for e in at.exception] == []
+    (message,) = [e.value for e in at.error]
+    assert message.startswith("Training failed:") and "every actor is a test actor" in message
+    assert sorted(p.name for p in app_env["artifacts"].iterdir()) == before
+
+
+@pytest.mark.slow
+def test_cancel_stops_the_run_without_an_artifact(app_env):
+    before = sorted(p.name for p in app_env["artifacts"].iterdir())
+    at = _page()
+    _fill(at, **{"Model": "cnn", "Epochs": 200, "Model folder name": "cancelled"})
+    job = _only_job()
+    import time
+
+    deadline = time.monotonic() + 300
+    while not any("epoch" in h for h in job.history_copy()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    at.run()
+    at.button(key=f"cancel_{job.id}").click().run()
+    assert job.cancel_requested
+    assert job.wait(timeout_s=300) and job.status == jobs.CANCELLED
+    at.run()
+    assert [e.value for e in at.exception] == []
+    assert "Cancelled" in at.info[-1].value
+    assert sorted(p.name for p in app_env["artifacts"].iterdir()) == before

@@ -1,0 +1,226 @@
+"""The whole dashboard in headless Chromium: every page, an upload, the example, the microphone.
+
+Needs Debian's ``chromium`` (``apt-get install -y chromium``) and the Playwright package;
+never ``playwright install``. Screenshots go to ``screenshots/`` (gitignored).
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from app_support import REPO
+from conftest import speechlike
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = os.environ.get("SER_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = REPO / "screenshots"
+PAGES = [("", "Speech emotion recognition studio"), ("Dataset_explorer", "Dataset explorer"),
+         ("Feature_inspector", "Feature inspector"), ("Model_comparison", "Model comparison"),
+         ("Training", "Training"), ("Predict", "Predict")]
+# The frontend probes <page>/_stcore/... to find the server's base path before falling
+# back to the root: those two 404s are Streamlit's, not ours. Chromium also aborts and
+# re-requests <audio> media with a Range header (ERR_ABORTED).
+BENIGN = re.compile(r"404 \S+/\w+/_stcore/(health|host-config)$"
+                    r"|failed \S+/media/\w+\.\w+ net::ERR_ABORTED$")
+
+
+def _chromium() -> str:
+    if shutil.which(CHROMIUM):
+        return CHROMIUM
+    message = f"{CHROMIUM} is missing (apt-get install -y chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(app_corpus, app_models, tmp_path_factory):
+    """``streamlit run app.py`` on a free port, pointed at the tiny corpus and model."""
+    _chromium()
+    port = _free_port()
+    env = dict(os.environ, SER_DATA_DIR=str(app_corpus), SER_ARTIFACTS_DIR=str(app_models),
+               SER_RUNS_DIR=str(tmp_path_factory.mktemp("runs")),
+               SER_CACHE_DIR=str(tmp_path_factory.getbasetemp() / "ser-cache"))
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+class Page:
+    """A browser tab on the app that records console errors and failed requests."""
+
+    def __init__(self, browser, *, permissions=()):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=list(permissions))
+        self.page = context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", lambda m: self.problems.append(f"console {m.text}")
+                     if m.type == "error" and "Failed to load resource" not in m.text else None)
+        self.page.on("pageerror", lambda e: self.problems.append(f"pageerror {e}"))
+        self.page.on("requestfailed", lambda r: self.problems.append(f"failed {r.url} {r.failure}"))
+        self.page.on("response", lambda r: self.problems.append(f"{r.status} {r.url}")
+                     if r.status >= 400 else None)
+
+    def open(self, url: str, *, title: str) -> None:
+        self.page.goto(url)
+        self.page.locator("h1", has_text=title).first.wait_for(timeout=90_000)
+        self.settle()
+
+    def settle(self, *, timeout_s: float = 120) -> None:
+        """Wait until the script run ends (Streamlit's 'running' widget is gone for a while)."""
+        deadline = time.monotonic() + timeout_s
+        quiet_since = None
+        while time.monotonic() < deadline:
+            running = self.page.locator('[data-testid="stStatusWidget"]').count() > 0
+            if running:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since > 1.5:
+                return
+            self.page.wait_for_timeout(200)
+        raise AssertionError("the page kept running")
+
+    def assert_clean(self) -> None:
+        assert self.page.locator('[data-testid="stException"]').count() == 0
+        assert "Traceback" not in self.page.content()
+        assert [p for p in self.problems if not BENIGN.match(p)] == []
+
+    def shot(self, name: str) -> Path:
+        """Save the whole page: Streamlit scrolls inside its main block, so grow the window first."""
+        SCREENSHOTS.mkdir(exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        height = self.page.evaluate(
+            "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section.main')]"
+            ".map(e => e.scrollHeight), 1000)")
+        viewport = self.page.viewport_size
+        self.page.set_viewport_size({"width": viewport["width"], "height": min(int(height) + 40, 8000)})
+        self.page.wait_for_timeout(500)  # let plotly re-layout at the new size
+        self.page.screenshot(path=str(path), full_page=True)
+        self.page.set_viewport_size(viewport)
+        return path
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.mark.parametrize(("path", "title"), PAGES, ids=[p or "home" for p, _ in PAGES])
+def test_every_page_renders_without_errors(server, browser, path, title):
+    tab = Page(browser)
+    tab.open(f"{server}/{path}", title=title)
+    tab.shot(f"page-{path or 'home'}")
+    tab.assert_clean()
+
+
+def test_upload_a_clip_and_see_a_prediction(server, browser, tmp_path):
+    clip = tmp_path / "upload.wav"
+    sf.write(clip, speechlike(duration_s=8.0), 16000)
+    tab = Page(browser)
+    tab.open(f"{server}/Predict", title="Predict")
+    tab.page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(clip))
+    tab.page.locator(".ser-chip").first.wait_for(timeout=90_000)
+    tab.page.get_by_text("Emotion over time").first.wait_for(timeout=90_000)
+    tab.settle()
+    assert re.search(r"\d+%", tab.page.locator(".ser-chip").first.inner_text())
+    tab.shot("predict-upload")
+    tab.assert_clean()
+
+
+def test_bad_upload_shows_an_error_not_a_traceback(server, browser, tmp_path):
+    bogus = tmp_path / "notes.wav"
+    bogus.write_text("this is not audio\n" * 50)
+    tab = Page(browser)
+    tab.open(f"{server}/Predict", title="Predict")
+    tab.page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(bogus))
+    alert = tab.page.locator('[data-testid="stAlertContentError"]').first
+    alert.wait_for(timeout=60_000)
+    assert "Could not classify notes.wav" in alert.inner_text()
+    tab.shot("predict-bad-upload")
+    tab.assert_clean()
+
+
+def test_example_button_leads_to_a_prediction(server, browser):
+    tab = Page(browser)
+    tab.open(server, title="Speech emotion recognition studio")
+    tab.page.get_by_role("button", name=re.compile("Classify an example clip")).click()
+    tab.page.locator("h1", has_text="Predict").first.wait_for(timeout=60_000)
+    tab.page.locator(".ser-chip").first.wait_for(timeout=90_000)
+    tab.settle()
+    tab.shot("predict-example")
+    tab.assert_clean()
+
+
+def test_live_microphone_with_a_fake_device(server, playwright, tmp_path):
+    voice = tmp_path / "voice.wav"
+    sf.write(voice, speechlike(duration_s=6.0, sample_rate=48000), 48000, subtype="PCM_16")
+    browser = playwright.chromium.launch(
+        executable_path=_chromium(),
+        args=CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                              f"--use-file-for-fake-audio-capture={voice}"])
+    try:
+        tab = Page(browser, permissions=["microphone"])
+        tab.open(f"{server}/Predict", title="Predict")
+        tab.page.get_by_role("tab", name=re.compile("Live microphone")).click()
+        tab.page.get_by_text("Open the microphone stream").click()
+        frame = tab.page.frame_locator("iframe[title*='webrtc']").first
+        frame.get_by_role("button", name=re.compile("START", re.I)).click()
+        # the fragment redraws the timeline once predictions arrive
+        tab.page.get_by_text(re.compile(r"Live emotion")).first.wait_for(timeout=90_000)
+        heard = tab.page.locator('[data-testid="stMetricValue"]').first
+        deadline = time.monotonic() + 30
+        while int(re.sub(r"\D", "", heard.inner_text()) or 0) < 3 and time.monotonic() < deadline:
+            tab.page.wait_for_timeout(500)
+        assert int(re.sub(r"\D", "", heard.inner_text())) >= 3
+        tab.shot("predict-live")
+        frame.get_by_role("button", name=re.compile("STOP", re.I)).click()
+        tab.assert_clean()
+    finally:
+        browser.close()

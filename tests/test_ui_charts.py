@@ -1,0 +1,98 @@
+"""ui.charts: every figure builder, with the shared emotion colours and bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ser_core.errors import InputError
+from ser_core.labels import emotion_color
+from ui import charts
+
+
+def test_palette_uses_the_shared_emotion_colours_and_a_fallback():
+    palette = charts.emotion_palette(["angry", "sad", "not-an-emotion"])
+    assert palette["angry"] == emotion_color("angry") and palette["sad"] == emotion_color("sad")
+    assert palette["not-an-emotion"].startswith("#")
+
+
+def test_emotion_order_follows_ravdess_codes_then_names():
+    assert charts.emotion_order(["sad", "zzz", "neutral", "boredom", "angry"]) == \
+        ["neutral", "sad", "angry", "boredom", "zzz"]
+
+
+def test_probability_bars_are_coloured_per_emotion_in_order():
+    fig = charts.probabilities({"sad": 0.2, "happy": 0.5, "neutral": 0.3})
+    assert [t.name for t in fig.data] == ["neutral", "happy", "sad"]
+    assert [t.marker.color for t in fig.data] == [emotion_color(e) for e in ("neutral", "happy", "sad")]
+
+
+def test_counts_bar_by_emotion_and_plain():
+    counts = pd.Series({"angry": 3, "calm": 2})
+    assert {t.marker.color for t in charts.counts_bar(counts, title="x", by_emotion=True).data} == \
+        {emotion_color("angry"), emotion_color("calm")}
+    assert len(charts.counts_bar(pd.Series({"01": 5}), title="x").data) == 1
+
+
+@pytest.mark.parametrize("n_samples", [1, 10, 16000 * 60])
+def test_waveform_is_an_envelope_of_bounded_size(n_samples):
+    y = np.sin(np.arange(n_samples) / 5).astype(np.float32)
+    fig = charts.waveform(y, sample_rate=16000, max_points=500)
+    top, bottom = fig.data
+    assert len(top.x) <= 500 and np.all(np.asarray(top.y) >= np.asarray(bottom.y))
+    assert max(top.y) == pytest.approx(y.max(), abs=1e-6)
+
+
+@pytest.mark.parametrize(("matrix", "ok"), [(np.zeros((4, 7)), True), (np.zeros(7), False),
+                                            (np.zeros((2, 3, 4)), False)])
+def test_heatmap_needs_a_matrix(matrix, ok):
+    if ok:
+        fig = charts.heatmap(matrix, title="m", hop_s=0.032)
+        assert fig.data[0].x[-1] == pytest.approx(6 * 0.032)
+    else:
+        with pytest.raises(InputError, match="2-D"):
+            charts.heatmap(matrix, title="m")
+
+
+@pytest.mark.parametrize(("size", "ok"), [(160, True), (161, False)])
+def test_feature_vector_splits_into_named_blocks(size, ok):
+    if ok:
+        fig = charts.feature_vector(np.arange(size), block_names=("MFCC", "Δ", "ΔΔ", "mel dB"))
+        assert [t.name for t in fig.data] == ["MFCC", "Δ", "ΔΔ", "mel dB"]
+        assert all(len(t.x) == 40 for t in fig.data)
+    else:
+        with pytest.raises(InputError, match="161 values"):
+            charts.feature_vector(np.arange(size), block_names=("a", "b", "c", "d"))
+
+
+def test_confusion_is_row_normalised_with_counts_as_text():
+    fig = charts.confusion([[3, 1], [0, 0]], labels=["angry", "sad"])
+    assert np.allclose(fig.data[0].z, [[0.75, 0.25], [0, 0]])
+    assert list(fig.data[0].text[0]) == ["3", "1"]
+
+
+def test_timeline_stacks_one_area_per_emotion():
+    timeline = pd.DataFrame({"time_s": [1, 2], "label": ["sad", "happy"],
+                             "happy": [0.3, 0.6], "sad": [0.7, 0.4]})
+    fig = charts.emotion_timeline(timeline)
+    assert [t.name for t in fig.data] == ["happy", "sad"]
+    assert all(t.stackgroup == "p" for t in fig.data)
+
+
+def test_training_curves_skip_missing_columns():
+    history = pd.DataFrame({"epoch": [1, 2], "loss": [2.0, 1.5], "accuracy": [0.2, 0.4]})
+    assert [t.name for t in charts.training_curves(history).data] == ["loss", "accuracy"]
+
+
+def test_other_figures_build():
+    table = pd.DataFrame({"name": ["a"], "model": ["cnn"], "protocol": ["kfold"], "accuracy": [0.5],
+                          "uar": [0.5], "macro_f1": [0.4], "latency_ms": [3.0]})
+    assert len(charts.accuracy_vs_latency(table).data) == 1
+    contours = pd.DataFrame({"time_s": [0, 0.1], "pitch (Hz)": [120, np.nan], "energy (dB)": [-3, -10]})
+    assert [t.name for t in charts.contours(contours).data] == ["pitch (Hz)", "energy (dB)"]
+    frame = pd.DataFrame({"x": [0, 1], "y": [1, 0], "emotion": ["sad", "angry"], "actor": ["01", "02"]})
+    assert {t.name for t in charts.embedding(frame).data} == {"sad", "angry"}
+    assert {t.name for t in charts.embedding(frame, color="actor").data} == {"01", "02"}
+    dist = pd.DataFrame({"emotion": ["sad", "sad", "angry"], "v": [1.0, 2.0, 3.0]})
+    assert {t.name for t in charts.distribution(dist, value="v").data} == {"sad", "angry"}
+    durations = pd.DataFrame({"duration_s": [3.1, 3.3], "emotion": ["sad", "calm"]})
+    assert len(charts.duration_histogram(durations).data) == 2

@@ -1,0 +1,89 @@
+"""ui.widgets: error display, pickers and the example clip, run inside AppTest."""
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui import widgets
+
+
+def _errors_app(kind):
+    import streamlit as st
+
+    from ser_core.errors import DecodeError
+    from ui.widgets import shown_errors
+
+    with shown_errors("Could not read x.wav") as guard:
+        if kind == "ser":
+            raise DecodeError("x.wav is not audio")
+        if kind == "bug":
+            raise KeyError("oops")
+        if kind == "stop":
+            st.stop()
+        st.write("fine")
+    st.write(f"after: failed={guard.failed}")
+
+
+@pytest.mark.parametrize(("kind", "error", "after"), [
+    ("ser", "Could not read x.wav: x.wav is not audio", "after: failed=True"),
+    ("bug", "Could not read x.wav: unexpected problem (KeyError: 'oops'). The details are in the server log.",
+     "after: failed=True"),
+    ("none", None, "after: failed=False"),
+    ("stop", None, None),
+])
+def test_shown_errors(kind, error, after):
+    at = AppTest.from_function(_errors_app, args=(kind,)).run()
+    assert at.exception == []
+    assert [e.value for e in at.error] == ([error] if error else [])
+    texts = [m.value for m in at.markdown]
+    assert (after in texts) if after else not any(t.startswith("after") for t in texts)
+
+
+CLIPS = pd.DataFrame({
+    "path": ["/c/03-01-01-01-01-01-01.wav", "/c/03-01-05-01-01-01-01.wav", "/c/03-01-05-02-01-01-02.wav"],
+    "emotion": ["neutral", "angry", "angry"], "intensity": ["normal", "normal", "strong"],
+    "actor": ["01", "01", "02"],
+})
+
+
+@pytest.mark.parametrize(("rows", "expected"), [
+    ([0, 1, 2], "03-01-05-02-01-01-02.wav"),
+    ([0, 1], "03-01-05-01-01-01-01.wav"),
+    ([0], "03-01-01-01-01-01-01.wav"),
+])
+def test_example_clip_prefers_strong_anger(rows, expected):
+    assert widgets.example_clip(CLIPS.iloc[rows]).name == expected
+
+
+def _picker_app(clips):
+    import streamlit as st
+
+    from ui.widgets import audio_picker
+
+    choice = audio_picker(key="k", clips=clips)
+    st.write(f"choice: {choice.name if choice else None}")
+
+
+def test_audio_picker_sources_and_corpus_filters():
+    at = AppTest.from_function(_picker_app, args=(CLIPS,)).run()
+    assert at.radio(key="k_source").options == ["Upload", "Record", "Corpus clip"]
+    at.radio(key="k_source").set_value("Corpus clip").run()
+    at.selectbox(key="k_actor").set_value("02").run()
+    assert at.selectbox(key="k_clip").options == ["03-01-05-02-01-01-02.wav"]
+    assert "choice: 03-01-05-02-01-01-02.wav" in [m.value for m in at.markdown]
+    at.selectbox(key="k_emotion").set_value("neutral").run()
+    assert "choice: None" in [m.value for m in at.markdown]
+
+
+def test_audio_picker_without_a_corpus_has_no_corpus_source():
+    at = AppTest.from_function(_picker_app, args=(None,)).run()
+    assert at.radio(key="k_source").options == ["Upload", "Record"]
+    at.file_uploader(key="k_upload").upload("a.wav", b"RIFF", "audio/wav").run()
+    assert "choice: a.wav" in [m.value for m in at.markdown]
+
+
+def test_emotion_chip_uses_the_emotion_colour():
+    from ser_core.labels import emotion_color
+
+    chip = widgets.emotion_chip("sad", probability=0.25)
+    assert emotion_color("sad") in chip and "sad · 25%" in chip

@@ -1,0 +1,226 @@
+"""Streamlit caching at the app boundary: corpus indexes, audio, features and models.
+
+``ser_core`` never imports streamlit; every ``st.cache_data`` / ``st.cache_resource``
+lives here. Heavy modules (features, artifacts, torch, tensorflow) are imported inside
+the functions so the landing page stays light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from ui import paths
+
+
+def path_signature(path: str | Path) -> tuple[str, float, int]:
+    """A cache key part that changes when a file or folder (top level) changes."""
+    p = Path(path)
+    try:
+        stat = p.stat()
+    except OSError:
+        return (str(p), 0.0, 0)
+    if p.is_dir():
+        children = [c.stat().st_mtime for c in p.iterdir()] if os.access(p, os.R_OK) else []
+        return (str(p), max([stat.st_mtime, *children]), len(children))
+    return (str(p), stat.st_mtime, stat.st_size)
+
+
+@st.cache_data(show_spinner="Indexing the corpus…", max_entries=8)
+def _corpus_index(path: str, signature: tuple):
+    from ser_core.corpus import index_corpus
+
+    return index_corpus(path)
+
+
+def corpus_index(path: str):
+    """The :class:`~ser_core.corpus.CorpusIndex` of a folder or zip (re-indexed when it changes)."""
+    return _corpus_index(str(path), path_signature(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def audio(payload: bytes | str, *, sample_rate: int = 16000,
+          max_duration_s: float | None = None) -> np.ndarray:
+    """Decoded mono float32 audio at ``sample_rate`` (payload: file bytes or a path)."""
+    from ser_core.audio import load_audio
+
+    source = Path(payload) if isinstance(payload, str) else payload
+    return load_audio(source, sample_rate=sample_rate, max_duration_s=max_duration_s)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def preprocessed(y: np.ndarray, *, sample_rate: int = 16000) -> np.ndarray:
+    """The study's preprocessing (trim at 20 dB, peak-normalise) of decoded audio."""
+    from ser_core.audio import PreprocessSettings, preprocess
+
+    settings = PreprocessSettings(sample_rate=sample_rate)
+    return preprocess(y, sample_rate=sample_rate, top_db=settings.top_db,
+                      normalize=settings.normalize, min_duration_s=settings.min_duration_s)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def study_frames(y: np.ndarray, *, sample_rate: int = 16000, n_mfcc: int = 40):
+    """The MFCC / Δ / ΔΔ / mel matrices of one clip (see ``ser_core.features.study_frames``)."""
+    from ser_core.features import study_frames as frames
+
+    return frames(y, sample_rate=sample_rate, n_mfcc=n_mfcc)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def contours(y: np.ndarray, *, sample_rate: int = 16000) -> pd.DataFrame:
+    """Pitch (Hz, NaN when unvoiced) and energy (dB) over time of one preprocessed clip."""
+    from ser_core.features import pitch_energy_contours
+
+    c = pitch_energy_contours(y, sample_rate=sample_rate)
+    return pd.DataFrame({"time_s": c.times_s, "pitch (Hz)": c.f0_hz, "energy (dB)": c.energy_db})
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def clip_features(y: np.ndarray, *, kind: str, sample_rate: int = 16000) -> np.ndarray:
+    """One feature kind (e.g. ``MFCC-16000-40``) of one preprocessed clip."""
+    from ser_core.features import extract, parse_kind
+
+    return extract(y, spec=parse_kind(kind), sample_rate=sample_rate)
+
+
+class _FeatureStore:
+    """The last few corpus feature matrices, shared by every session of this server."""
+
+    def __init__(self, *, max_entries: int = 8):
+        self.max_entries = max_entries
+        self.lock = threading.Lock()
+        self.entries: OrderedDict[tuple, np.ndarray] = OrderedDict()
+
+
+@st.cache_resource
+def _feature_store() -> _FeatureStore:
+    return _FeatureStore()
+
+
+def corpus_features(clip_paths: tuple[str, ...], *, kind: str, progress=None) -> np.ndarray:
+    """One feature kind for many clips (stacked); ``progress(done, total)`` can drive ``st.progress``.
+
+    Kept in memory per server (``st.cache_data`` cannot drive a progress bar created
+    outside it); behind that, ``ser_core``'s disk cache makes a cold server warm fast.
+    """
+    from ser_core.features import extract_corpus, parse_kind
+
+    store = _feature_store()
+    key = (kind, hashlib.sha256("\n".join(clip_paths).encode()).hexdigest(),
+           tuple(path_signature(p)[1] for p in clip_paths[:: max(1, len(clip_paths) // 50)]))
+    with store.lock:
+        if key in store.entries:
+            store.entries.move_to_end(key)
+            if progress is not None:
+                progress(len(clip_paths), len(clip_paths))
+            return store.entries[key]
+    X = extract_corpus(list(clip_paths), spec=parse_kind(kind), progress=progress)
+    X.setflags(write=False)
+    with store.lock:
+        store.entries[key] = X
+        while len(store.entries) > store.max_entries:
+            store.entries.popitem(last=False)
+    return X
+
+
+@st.cache_data(show_spinner=False, ttl=30)
+def _artifacts(root: str, signature: tuple) -> pd.DataFrame:
+    from ser_core.artifacts import list_artifacts
+
+    return pd.DataFrame(list_artifacts(Path(root)))
+
+
+def artifacts(root: Path | None = None) -> pd.DataFrame:
+    """Every model folder under ``root`` (default: artifacts/) as a table, refreshed on change."""
+    root = Path(root or paths.artifacts_root())
+    if not root.is_dir():
+        return pd.DataFrame()
+    return _artifacts(str(root), path_signature(root))
+
+
+def _is_inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+def _model(path: str, signature: tuple):
+    from ser_core.artifacts import load_model
+
+    # The configured artifacts folder is the operator's own: its pickles are trusted.
+    return load_model(Path(path), trust=_is_inside(Path(path), paths.artifacts_root()))
+
+
+def model(path: str | Path):
+    """A loaded model folder, shared by every session (reloaded when the folder changes)."""
+    return _model(str(path), path_signature(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def probabilities(y: np.ndarray, *, model_path: str, sample_rate: int = 16000) -> dict[str, float]:
+    """``{emotion: probability}`` of one clip (raw audio at ``sample_rate``) under one model."""
+    return model(model_path).probabilities(y, sample_rate=sample_rate)
+
+
+@st.cache_data(show_spinner="Classifying each segment…", max_entries=32)
+def segments(y: np.ndarray, *, model_path: str, sample_rate: int = 16000,
+             segment_s: float = 3.0, hop_s: float = 1.0) -> pd.DataFrame:
+    """Emotion per segment of a long recording (see ``ser_core.predict.predict_segments``)."""
+    from ser_core.predict import predict_segments
+
+    from ui.tables import segment_timeline
+
+    entries = predict_segments(y, model(model_path), sample_rate=sample_rate,
+                               segment_s=segment_s, hop_s=hop_s)
+    return segment_timeline(entries)
+
+
+@st.cache_resource
+def _job_registry(root: str):
+    from ui.jobs import JobRegistry
+
+    return JobRegistry(root=Path(root))
+
+
+def job_registry():
+    """The server's one background-training registry (per runs folder)."""
+    return _job_registry(str(paths.runs_root()))
+
+
+@st.cache_data(show_spinner=False)
+def feature_names(kind: str) -> list[str]:
+    """Column names of a clip-level feature kind (MFCC vector or openSMILE functionals)."""
+    from ser_core.features import parse_kind
+
+    spec = parse_kind(kind)
+    if spec.kind in ("EGEMAPS", "COMPARE"):
+        import opensmile
+
+        feature_set = (opensmile.FeatureSet.eGeMAPSv02 if spec.kind == "EGEMAPS"
+                       else opensmile.FeatureSet.ComParE_2016)
+        return list(opensmile.Smile(feature_set=feature_set).feature_names)
+    return spec.feature_names()
+
+
+@st.cache_data(show_spinner="Projecting the corpus to 2-D…", max_entries=8)
+def projection(X: np.ndarray, *, method: str = "PCA", seed: int = 0) -> np.ndarray:
+    """2-D coordinates of standardised feature rows by PCA or t-SNE (rows with NaN dropped by the caller)."""
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+    from sklearn.preprocessing import StandardScaler
+
+    Z = StandardScaler().fit_transform(np.asarray(X, dtype=np.float64))
+    if method == "t-SNE":
+        perplexity = float(min(30, max(2, (len(Z) - 1) // 3)))
+        return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(Z)
+    return PCA(n_components=2, random_state=seed).fit_transform(Z)

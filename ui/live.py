@@ -1,0 +1,202 @@
+"""Live microphone glue: turn WebRTC audio frames into a rolling emotion timeline.
+
+``streamlit-webrtc`` calls :meth:`LiveEmotionMonitor.__call__` from its worker thread
+with every ``av.AudioFrame``; the page's fragment reads :meth:`LiveEmotionMonitor.timeline`
+about once a second. Nothing here imports streamlit, so it is tested with PyAV frames.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+import av
+import numpy as np
+import pandas as pd
+
+from ser_core.errors import SERError
+
+PredictFn = Callable[[np.ndarray], Mapping[str, float]]
+
+
+_INT_SCALE = {np.dtype(np.int16): 32768.0, np.dtype(np.int32): 2147483648.0}
+
+
+def _mono_samples(frame: av.AudioFrame) -> np.ndarray:
+    """The frame's channels averaged to float32 in [-1, 1] at the frame's own rate."""
+    data = frame.to_ndarray()
+    n_channels = len(frame.layout.channels)
+    channels = data.reshape(n_channels, -1) if frame.format.is_planar else data.reshape(-1, n_channels).T
+    scale = _INT_SCALE.get(channels.dtype)
+    if scale is None and channels.dtype == np.uint8:
+        channels = channels.astype(np.float32) - 128.0
+        scale = 128.0
+    mono = channels.astype(np.float32).mean(axis=0)
+    return mono / scale if scale else mono
+
+
+def frame_to_mono(frame: av.AudioFrame, *, resampler: av.AudioResampler) -> np.ndarray:
+    """One frame (any layout, sample format and rate) as mono float32 at the resampler's rate.
+
+    Channels are averaged here rather than by the resampler, whose stereo downmix adds
+    3 dB; ``resampler`` must output packed float mono (``format="flt", layout="mono"``).
+    """
+    mono = av.AudioFrame.from_ndarray(_mono_samples(frame)[None], format="flt", layout="mono")
+    mono.sample_rate = frame.sample_rate
+    chunks = [f.to_ndarray().reshape(-1) for f in resampler.resample(mono)]
+    if not chunks:
+        return np.zeros(0, dtype=np.float32)
+    return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+class LiveEmotionMonitor:
+    """Accumulate microphone audio and classify the latest window every ``hop_s`` seconds.
+
+    Parameters
+    ----------
+    predict_proba
+        Maps mono float32 audio at ``sample_rate`` to ``{emotion: probability}``.
+    sample_rate
+        Rate (Hz) the audio is resampled to before prediction.
+    window_s
+        Length (s) of audio each prediction sees.
+    hop_s
+        Seconds of new audio between two predictions.
+    history_s
+        How many seconds of timeline to keep.
+    background
+        Predict in a worker thread so the WebRTC event loop never waits on the model;
+        windows queue up (at most ``max_queued``; the oldest are dropped beyond that).
+        With False, :meth:`feed` predicts before it returns.
+    """
+
+    def __init__(self, predict_proba: PredictFn, *, sample_rate: int = 16000,
+                 window_s: float = 3.0, hop_s: float = 1.0, history_s: float = 300.0,
+                 background: bool = False, max_queued: int = 3):
+        if window_s <= 0 or hop_s <= 0:
+            raise ValueError(f"window_s and hop_s must be positive, got {window_s} and {hop_s}")
+        self._predict = predict_proba
+        self.sample_rate = int(sample_rate)
+        self._window = int(round(window_s * sample_rate))
+        self._hop = int(round(hop_s * sample_rate))
+        self._history_rows = max(1, int(history_s / hop_s))
+        self._lock = threading.Lock()
+        self._resampler: av.AudioResampler | None = None
+        self._source_key: int | None = None
+        self._queue: queue.Queue | None = queue.Queue(maxsize=max_queued) if background else None
+        if background:
+            threading.Thread(target=self._worker, name="live-emotion", daemon=True).start()
+        self.reset()
+
+    def _worker(self) -> None:
+        while True:
+            window, end_s = self._queue.get()
+            try:
+                self._classify(window, end_s=end_s)
+            finally:
+                self._queue.task_done()
+
+    def flush(self) -> None:
+        """Wait until every queued window has been classified (no-op without background)."""
+        if self._queue is not None:
+            self._queue.join()
+
+    def reset(self) -> None:
+        """Forget the buffer, the timeline and the last status."""
+        with self._lock:
+            self._buffer = np.zeros(0, dtype=np.float32)
+            self._pending = 0
+            self._received = 0
+            self._rows: list[dict] = []
+            self.status = "waiting for audio"
+            self.last_update = 0.0
+
+    def __call__(self, frame: av.AudioFrame) -> av.AudioFrame:
+        """WebRTC audio frame callback (or sink callback): consume the frame, hand it back."""
+        key = frame.sample_rate
+        if self._resampler is None or key != self._source_key:
+            self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self.sample_rate)
+            self._source_key = key
+        self.feed(frame_to_mono(frame, resampler=self._resampler))
+        return frame
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Append mono samples at ``sample_rate`` and predict for every completed hop."""
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        with self._lock:
+            self._buffer = np.concatenate([self._buffer, samples])[-self._window:]
+            self._pending += len(samples)
+            self._received += len(samples)
+            due = self._pending >= self._hop and len(self._buffer) >= min(self._window, self._hop)
+            window = self._buffer.copy() if due else None
+            if due:
+                self._pending %= self._hop
+            end_s = self._received / self.sample_rate
+        if window is None:
+            return
+        if self._queue is None:
+            self._classify(window, end_s=end_s)
+            return
+        while True:
+            try:
+                self._queue.put_nowait((window, end_s))
+                return
+            except queue.Full:  # the model is slower than real time: drop the oldest window
+                try:
+                    self._queue.get_nowait()
+                    self._queue.task_done()
+                except queue.Empty:
+                    pass
+
+    def _classify(self, window: np.ndarray, *, end_s: float) -> None:
+        try:
+            probs = dict(self._predict(window))
+        except SERError as exc:
+            # Silence and too-short windows are normal in a live stream: report, keep going.
+            with self._lock:
+                self.status = str(exc)
+                self.last_update = time.monotonic()
+            return
+        label = max(probs, key=probs.get)
+        row = {"time_s": round(end_s, 3), "label": label, **{k: float(v) for k, v in probs.items()}}
+        with self._lock:
+            self._rows.append(row)
+            del self._rows[:-self._history_rows]
+            self.status = f"{label} ({probs[label]:.0%})"
+            self.last_update = time.monotonic()
+
+    @property
+    def received_s(self) -> float:
+        """Seconds of audio received since the last reset."""
+        with self._lock:
+            return self._received / self.sample_rate
+
+    def timeline(self) -> pd.DataFrame:
+        """Return a copy of the timeline: ``time_s``, ``label`` and one probability column per emotion."""
+        with self._lock:
+            return pd.DataFrame(list(self._rows))
+
+
+def monitor_for(model, *, sample_rate: int = 16000, window_s: float = 3.0,
+                hop_s: float = 1.0, background: bool = True) -> LiveEmotionMonitor:
+    """A monitor that classifies with a loaded ``ser_core`` model (``model.probabilities``)."""
+
+    def predict(y: np.ndarray) -> Mapping[str, float]:
+        """``{emotion: probability}`` of one window."""
+        return model.probabilities(y, sample_rate=sample_rate)
+
+    return LiveEmotionMonitor(predict, sample_rate=sample_rate, window_s=window_s, hop_s=hop_s,
+                              background=background)
+
+
+def audio_sink(monitor: LiveEmotionMonitor):
+    """A streamlit-webrtc sink that hands every incoming microphone frame to ``monitor``.
+
+    A sink consumes the browser's track without sending audio back (no echo), and is
+    pulled even though nothing plays it, unlike a frame callback on a blocked track.
+    """
+    from streamlit_webrtc.sink import CallbackSinkTrack
+
+    return CallbackSinkTrack(monitor, kind="audio")

@@ -1,0 +1,243 @@
+"""Widgets and display helpers every page shares: headers, error display, pickers."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from ser_core.errors import SERError
+from ui import paths
+
+LOGGER = logging.getLogger(__name__)
+
+#: Formats the audio uploaders accept (browsers record webm/ogg/m4a).
+AUDIO_TYPES = ("wav", "mp3", "flac", "ogg", "m4a", "webm")
+
+#: Session-state key of the corpus the user chose (shared by every page).
+DATA_KEY = "ser_data_path"
+
+_CSS = """
+<style>
+div[data-testid="stMetric"] {
+    background: var(--secondary-background-color, #f4f6fa);
+    border-radius: 0.6rem; padding: 0.7rem 0.9rem;
+    border-left: 4px solid #d55e00;
+}
+.ser-chip {display:inline-block; padding:0.15rem 0.6rem; border-radius:1rem;
+           color:white; font-weight:600; margin:0 0.2rem 0.2rem 0;}
+</style>
+"""
+
+
+#: The browser-tab icon, a local file so the favicon needs no font CDN.
+FAVICON = Path(__file__).resolve().parent / "assets" / "icon.png"
+
+
+def page_setup(title: str, *, icon: str, intro: str | None = None) -> None:
+    """Set the page config, the shared styling, a title and an optional one-line intro."""
+    from ui import nav
+
+    st.set_page_config(page_title=f"{title} · SER studio", page_icon=str(FAVICON), layout="wide")
+    st.html(_CSS)
+    with st.sidebar:
+        # Streamlit's own page list is hidden (client.showSidebarNavigation) so Home is not "app".
+        st.page_link(nav.HOME_PATH, label="Home", icon=nav.HOME_ICON)
+        for page in nav.PAGES:
+            st.page_link(page.path, label=page.title, icon=page.icon)
+    st.title(f"{icon} {title}")
+    if intro:
+        st.caption(intro)
+
+
+class shown_errors:
+    """Context manager: a ``SERError`` becomes ``st.error(message)``; the page goes on.
+
+    Anything else is shown as a short "unexpected problem" error (the traceback goes
+    to the server log, never to the page). ``failed`` tells the caller whether the
+    block stopped early.
+    """
+
+    def __init__(self, what: str | None = None):
+        self.what = what
+        self.failed = False
+
+    def __enter__(self) -> "shown_errors":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is None:
+            return False
+        if not isinstance(exc, Exception):
+            # st.rerun, st.stop and st.switch_page raise BaseExceptions: let them through.
+            return False
+        self.failed = True
+        prefix = f"{self.what}: " if self.what else ""
+        if isinstance(exc, SERError):
+            st.error(f"{prefix}{exc}", icon=":material/warning:")
+        else:
+            LOGGER.error("unexpected error%s\n%s", f" ({self.what})" if self.what else "",
+                         "".join(traceback.format_exception(exc_type, exc, tb)))
+            st.error(f"{prefix}unexpected problem ({type(exc).__name__}: {exc}). "
+                     "The details are in the server log.", icon=":material/report:")
+        return True
+
+
+def emotion_chip(label: str, *, probability: float | None = None) -> str:
+    """HTML for a coloured pill naming an emotion (the shared emotion colour)."""
+    from ui.charts import emotion_palette
+
+    color = emotion_palette([label])[label]
+    text = f"{label} · {probability:.0%}" if probability is not None else label
+    return f'<span class="ser-chip" style="background:{color}">{text}</span>'
+
+
+def current_data_path() -> Path | None:
+    """The corpus path chosen on the Dataset explorer, else ``$SER_DATA_DIR`` / the dev corpus."""
+    chosen = st.session_state.get(DATA_KEY)
+    if chosen:
+        return Path(chosen)
+    return paths.default_data_dir()
+
+
+def set_data_path(path: Path | str | None) -> None:
+    """Remember the corpus path for every page of this session."""
+    st.session_state[DATA_KEY] = str(path) if path else None
+
+
+def load_current_corpus(*, quiet: bool = True):
+    """Index the current corpus through the cache; None (and an explanation unless quiet) if absent."""
+    from ui import cache
+
+    path = current_data_path()
+    if path is None:
+        return None
+    if not path.exists():
+        if not quiet:
+            st.warning(f"The data folder {path} does not exist. Choose another one on the "
+                       "Dataset explorer page.")
+        return None
+    with shown_errors(f"Could not index {path}"):
+        return cache.corpus_index(str(path))
+    return None
+
+
+def no_data_help() -> None:
+    """Explain how to get a corpus, without stopping the page."""
+    st.info(
+        "**No dataset loaded.** Everything that needs only a model still works "
+        "(prediction from uploads, recordings and the microphone; model comparison).\n\n"
+        "To explore RAVDESS: open **Dataset explorer** and download it with one click, "
+        "upload its zip, or type the path of a folder that holds it. To open the app with "
+        f"a corpus already loaded, set `{paths.DATA_ENV}=/path/to/ravdess` before "
+        "`streamlit run app.py`.",
+        icon=":material/info:",
+    )
+
+
+@dataclass(frozen=True)
+class AudioChoice:
+    """Audio picked by the user: a display name and either bytes or a file path."""
+
+    name: str
+    data: bytes | None = None
+    path: Path | None = None
+    source: str = "upload"
+
+    def payload(self):
+        """What ``ser_core`` loaders accept: the path when there is one, else the bytes."""
+        return self.path if self.path is not None else self.data
+
+    def raw_bytes(self) -> bytes:
+        """The file's bytes (read from disk for corpus clips)."""
+        return self.data if self.data is not None else Path(self.path).read_bytes()
+
+
+def audio_picker(*, key: str, sources: Sequence[str] = ("Upload", "Record", "Corpus clip"),
+                 clips=None, label: str = "Audio source") -> AudioChoice | None:
+    """Radio between upload, browser recording and a corpus clip; return the choice or None."""
+    available = [s for s in sources if s != "Corpus clip" or (clips is not None and len(clips))]
+    source = st.radio(label, available, horizontal=True, key=f"{key}_source")
+    if source == "Upload":
+        uploaded = st.file_uploader("Audio file", type=list(AUDIO_TYPES), key=f"{key}_upload",
+                                    help="wav, mp3, flac, ogg, m4a or webm")
+        if uploaded is not None:
+            return AudioChoice(name=uploaded.name, data=uploaded.getvalue(), source="upload")
+    elif source == "Record":
+        recorded = st.audio_input("Record a few seconds of speech", key=f"{key}_record",
+                                  sample_rate=16000)
+        if recorded is not None:
+            return AudioChoice(name="recording.wav", data=recorded.getvalue(), source="record")
+    elif source == "Corpus clip":
+        return corpus_clip_picker(clips, key=key)
+    return None
+
+
+def corpus_clip_picker(clips, *, key: str) -> AudioChoice | None:
+    """Pick one clip of a corpus table by emotion, actor and file name."""
+    cols = st.columns(3)
+    emotions = sorted(clips["emotion"].astype(str).unique())
+    actors = sorted(clips["actor"].astype(str).unique())
+    emotion = cols[0].selectbox("Emotion", ["any"] + emotions, key=f"{key}_emotion")
+    actor = cols[1].selectbox("Actor", ["any"] + actors, key=f"{key}_actor")
+    shown = clips
+    if emotion != "any":
+        shown = shown[shown["emotion"].astype(str) == emotion]
+    if actor != "any":
+        shown = shown[shown["actor"].astype(str) == actor]
+    if shown.empty:
+        cols[2].selectbox("Clip", ["(no clip matches)"], disabled=True, key=f"{key}_clip_none")
+        return None
+    names = [Path(p).name for p in shown["path"]]
+    name = cols[2].selectbox("Clip", names, key=f"{key}_clip")
+    path = Path(shown["path"].iloc[names.index(name)])
+    return AudioChoice(name=path.name, path=path, source="corpus")
+
+
+def example_clip(clips) -> AudioChoice:
+    """A clear example from the corpus: a strong 'angry' clip, else any 'angry' one, else the first."""
+    angry = clips[clips["emotion"] == "angry"]
+    strong = angry[angry["intensity"] == "strong"]
+    path = Path(next(t for t in (strong, angry, clips) if len(t))["path"].iloc[0])
+    return AudioChoice(name=path.name, path=path, source="corpus")
+
+
+def queue_example(choice: AudioChoice, *, key: str = "predict") -> None:
+    """Preselect a corpus clip in the audio picker called ``key`` (used before switching page)."""
+    st.session_state[f"{key}_source"] = "Corpus clip"
+    st.session_state[f"{key}_emotion"] = "any"
+    st.session_state[f"{key}_actor"] = "any"
+    st.session_state[f"{key}_clip"] = choice.name
+
+
+def model_picker(*, key: str, label: str = "Model") -> Path | None:
+    """Choose a usable model folder (default: the shipped default); None when there is none."""
+    from ui import cache, tables
+
+    root = paths.artifacts_root()
+    artifacts = cache.artifacts(root)
+    if artifacts.empty or "error" in artifacts and artifacts["error"].notna().all():
+        return None
+    usable = artifacts[artifacts["error"].isna()] if "error" in artifacts else artifacts
+    names = list(usable["name"])
+    default = tables.default_name(root)
+    index = names.index(default) if default in names else 0
+
+    def _describe(name: str) -> str:
+        row = usable[usable["name"] == name].iloc[0]
+        suffix = " (default)" if name == default else ""
+        return f"{name}{suffix}: {row.get('model', '?')} on {row.get('features', '?')}"
+
+    name = st.selectbox(label, names, index=index, format_func=_describe, key=key)
+    return Path(usable[usable["name"] == name]["path"].iloc[0])
+
+
+def no_model_help() -> None:
+    """Explain that there is no trained model yet and how to get one."""
+    st.warning(f"No trained model in `{paths.artifacts_root()}`. Train one on the **Training** "
+               "page, or run `python -m ser_core reproduce` to rebuild the shipped ones.",
+               icon=":material/warning:")
