@@ -62,7 +62,10 @@ def make_model(name, **params):
     for keras_only in ("loss", "epochs", "batch_size", "learning_rate", "focal_alpha", "focal_gamma"):
         params.pop(keras_only, None)
     if name in NUMPY_MODELS:
-        return AdaptiveLinearClassifier(**params)
+        try:
+            return AdaptiveLinearClassifier(**params)
+        except TypeError as error:
+            raise InputError(f"bad settings for {name}: {error}") from None
     if name == "wav2vec2_rf":
         return Wav2Vec2RandomForest(n_estimators=params.pop("n_estimators", 100), seed=seed, params=params)
     return ClassicalClassifier(kind=name, seed=seed, params=params)

@@ -1,0 +1,116 @@
+"""Train, evaluate and save the issue-5 default model through ser_core's own pipeline.
+
+ComParE_2016 functionals (ser_core.features, kind COMPARE-16000, the study's
+preprocessing from ser_core.audio) -> AdaptiveLinearClassifier (C=0.1). Evaluated under
+speaker-independent 5-fold by actor (ser_core.splits.grouped_kfold, single clip and with
+speaker adaptation) and the study's random 80/20 split, then refit on every clip of actors
+01-20 and saved with ser_core.artifacts.save_artifact.
+
+Usage (about 10-20 minutes on 2 CPU cores, most of it ComParE extraction, which is cached):
+    nice -n 10 python experiments/ship_default.py --out artifacts/compare-adaptive-lr --set-default
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ser_core.artifacts import load_model, save_artifact, set_default_model, update_metrics  # noqa: E402
+from ser_core.corpus import index_corpus  # noqa: E402
+from ser_core.evaluate import evaluate_predictions, latency_per_clip_ms, summarize_folds  # noqa: E402
+from ser_core.features import extract_corpus  # noqa: E402
+from ser_core.labels import EMOTIONS  # noqa: E402
+from ser_core.models.adaptive_linear import AdaptiveLinearClassifier  # noqa: E402
+from ser_core.splits import grouped_kfold, random_split  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess-16k"
+FEATURE_KIND = "COMPARE-16000"
+SEED = 42
+
+
+def evaluate(X, y, actors, *, C):
+    """Run the three protocols; return the metrics dict for the artifact."""
+    protocols = {}
+    single, adapted = [], []
+    t0 = time.perf_counter()
+    for k, (train, test) in enumerate(grouped_kfold(actors, n_splits=5, seed=SEED)):
+        model = AdaptiveLinearClassifier(C=C).fit(X[train], y[train], speakers=actors[train])
+        fold = evaluate_predictions(y[test], model.predict(X[test]), labels=list(EMOTIONS))
+        fold["train_accuracy"] = float(np.mean(model.predict(X[train]) == y[train]))
+        fold["test_actors"] = sorted({str(a) for a in actors[test]})
+        single.append(fold)
+        fold_a = evaluate_predictions(y[test], model.predict(X[test], speakers=actors[test]), labels=list(EMOTIONS))
+        fold_a["test_actors"] = fold["test_actors"]
+        adapted.append(fold_a)
+        print(f"fold {k} actors {fold['test_actors']}: single acc {fold['accuracy']:.4f} uar {fold['uar']:.4f}; "
+              f"adapted acc {fold_a['accuracy']:.4f} uar {fold_a['uar']:.4f} ({time.perf_counter() - t0:.0f}s)", flush=True)
+    grouped_s = round(time.perf_counter() - t0, 1)
+    protocols["kfold"] = {
+        "protocol": "kfold", "description": "speaker-independent 5-fold by actor (single clip, no speaker knowledge)",
+        "folds": single, "summary": summarize_folds(single), "time_s": grouped_s,
+    }
+    protocols["kfold_speaker_adapted"] = {
+        "protocol": "kfold_speaker_adapted",
+        "description": "speaker-independent 5-fold by actor, per-speaker normalisation from the test speaker's unlabelled clips",
+        "folds": adapted, "summary": summarize_folds(adapted), "time_s": grouped_s,
+    }
+    t0 = time.perf_counter()
+    train, test = random_split(y, test_size=0.2, seed=SEED)
+    model = AdaptiveLinearClassifier(C=C).fit(X[train], y[train])
+    fold = evaluate_predictions(y[test], model.predict(X[test]), labels=list(EMOTIONS))
+    fold["train_accuracy"] = float(np.mean(model.predict(X[train]) == y[train]))
+    protocols["random"] = {
+        "protocol": "random", "description": "study's random stratified 80/20 split (speakers shared)",
+        "folds": [fold], "summary": summarize_folds([fold]), "time_s": round(time.perf_counter() - t0, 1),
+    }
+    print(f"random split: acc {fold['accuracy']:.4f} uar {fold['uar']:.4f}", flush=True)
+    return {"protocols": protocols}
+
+
+def main():
+    """Extract, evaluate, fit on all clips, save, benchmark and optionally make it the default."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--out", default="artifacts/compare-adaptive-lr")
+    parser.add_argument("--C", type=float, default=0.1)
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--set-default", action="store_true")
+    args = parser.parse_args()
+
+    index = index_corpus(args.data, corpus="ravdess")
+    clips = index.clips
+    paths = clips["path"].tolist()
+    y = clips["emotion"].astype(str).to_numpy()
+    actors = clips["actor"].astype(str).to_numpy()
+    t0 = time.perf_counter()
+    X = extract_corpus(paths, spec=FEATURE_KIND, n_jobs=args.n_jobs,
+                       progress=lambda done, total: print(f"features {done}/{total}", flush=True) if done % 200 == 0 else None)
+    print(f"{FEATURE_KIND}: {X.shape} in {time.perf_counter() - t0:.0f}s", flush=True)
+
+    metrics = evaluate(X, y, actors, C=args.C)
+    t0 = time.perf_counter()
+    model = AdaptiveLinearClassifier(C=args.C).fit(X, y, speakers=actors)
+    metrics["training_time_s"] = round(time.perf_counter() - t0, 1)
+    out = Path(args.out)
+    save_artifact(
+        out, model, model_name="adaptive_linear", feature_kind=FEATURE_KIND, seed=SEED, metrics=metrics,
+        protocol={"kfold": "grouped_kfold(actors, n_splits=5, seed=42)", "random": "random_split(test_size=0.2, seed=42)"},
+        training={"data": "ravdess-16k actors 01-20", "n_clips": int(len(y)), "command": " ".join(sys.argv)},
+        description="ComParE_2016 functionals -> standardised logistic regression (C=%g); "
+                    "optional speaker-adapted head (issue 5)" % args.C,
+    )
+    loaded = load_model(out)
+    latency = latency_per_clip_ms(loaded, repeats=10)
+    update_metrics(out, {"latency_ms_per_3s_clip": latency})
+    print(f"saved {out}; latency {latency:.1f} ms per 3-s clip", flush=True)
+    if args.set_default:
+        set_default_model(out.name, root=out.parent)
+        print(f"default model -> {out.name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""Standardised multinomial logistic regression on clip functionals, with a speaker-adapted head.
+
+The issue-5 default model (see ``results/accuracy.md``): ComParE_2016 functionals ->
+z-scoring -> L2 logistic regression. Two heads are learned:
+
+* the *single-clip* head uses population statistics from the training clips, so one
+  clip of an unknown speaker can be classified;
+* the *speaker-adapted* head (learned when ``fit`` gets ``speakers``) is trained on
+  features z-scored per training speaker; at prediction time the test speaker's
+  statistics come from that speaker's own unlabelled clips
+  (:class:`ser_core.adapt.SpeakerNormalizer`).
+
+Weights are plain arrays in ``adaptive_linear.npz`` plus ``adaptive_linear.json``: no pickle.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..adapt import SpeakerNormalizer, SpeakerStats, apply_speaker_stats, fit_speaker_stats
+from ..errors import ArtifactError, InputError, NotFittedError, TrainingCancelled
+
+WEIGHTS_FILE = "adaptive_linear.npz"
+SETTINGS_FILE = "adaptive_linear.json"
+
+
+def _as_matrix(X):
+    """Return features as a finite float matrix (clips, values); NaN-free input is expected."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise InputError(f"features must be a non-empty 2-D array (clips, values); received shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise InputError("features contain NaN or infinity; expected finite values")
+    return X
+
+
+def _softmax(z):
+    """Row-wise softmax."""
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _fit_head(X, y, *, C, max_iter):
+    """Fit standardisation + logistic regression; return (mean, scale, coef, intercept)."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0)
+    scale[scale < 1e-12] = 1.0
+    clf = LogisticRegression(C=C, max_iter=max_iter)
+    clf.fit((X - mean) / scale, y)
+    return mean, scale, clf.coef_, clf.intercept_
+
+
+class AdaptiveLinearClassifier:
+    """Logistic regression on standardised functionals, optionally speaker-adapted.
+
+    Parameters
+    ----------
+    C : float
+        Inverse L2 regularisation strength of the logistic regression.
+    max_iter : int
+        Iterations of the lbfgs solver.
+    prior_clips : float
+        Shrinkage of a speaker's statistics toward the population's, in clips
+        (helps when a speaker has only a few enrolment clips).
+    """
+
+    def __init__(self, *, C=0.1, max_iter=3000, prior_clips=0.0):
+        self.C = C
+        self.max_iter = max_iter
+        self.prior_clips = prior_clips
+
+    def get_params(self):
+        """Return the constructor settings as a dict."""
+        return {"C": self.C, "max_iter": self.max_iter, "prior_clips": self.prior_clips}
+
+    @property
+    def n_parameters_(self):
+        """Number of learned weights (both heads, standardisation included)."""
+        self._check_fitted()
+        heads = [self.single_] + ([self.adapted_] if self.adapted_ is not None else [])
+        return int(sum(sum(np.size(a) for a in head) for head in heads))
+
+    def fit(self, X, y, *, speakers=None, X_val=None, y_val=None, progress=None, should_stop=None):
+        """Learn the single-clip head, and the speaker-adapted head when speakers are given; return self.
+
+        ``X_val``, ``y_val``, ``progress`` and ``should_stop`` give the signature every
+        ser_core model shares (nothing is early-stopped here); ``should_stop()`` returning
+        True before a head is fitted raises :class:`~ser_core.errors.TrainingCancelled`.
+        """
+        X = _as_matrix(X)
+        y = np.asarray(y)
+        if y.shape != (X.shape[0],):
+            raise InputError(f"y must have one label per clip: {X.shape[0]} clips, y has shape {y.shape}")
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise InputError(f"need at least 2 classes to train; received {len(classes)}")
+        self._stop_if_asked(should_stop)
+        single = _fit_head(X, y, C=self.C, max_iter=self.max_iter)
+        adapted = None
+        if speakers is not None:
+            self._stop_if_asked(should_stop)
+            Xs = SpeakerNormalizer(prior_clips=self.prior_clips).fit_transform(X, speakers)
+            adapted = _fit_head(Xs, y, C=self.C, max_iter=self.max_iter)
+        self.single_, self.adapted_ = single, adapted
+        self.classes_ = classes
+        self.history_ = {}
+        self.n_features_in_ = X.shape[1]
+        if progress is not None:
+            progress({"epoch": 1, "accuracy": float(np.mean(self.predict(X) == y))})
+        return self
+
+    @staticmethod
+    def _stop_if_asked(should_stop):
+        """Raise TrainingCancelled when the caller's should_stop() says so."""
+        if should_stop is not None and should_stop():
+            raise TrainingCancelled("training of adaptive_linear stopped on request")
+
+    def _check_fitted(self):
+        """Raise NotFittedError before fit."""
+        if not hasattr(self, "classes_"):
+            raise NotFittedError("AdaptiveLinearClassifier is not fitted: call fit(X, y) first")
+
+    def predict_proba(self, X, *, speakers=None, prior_clips=None):
+        """Class probabilities (clips, classes); with ``speakers``, each speaker's clips are adapted together.
+
+        ``prior_clips`` (None: the model's setting) shrinks each speaker's statistics toward
+        the training population; about 4 keeps a few enrolment clips (2-16) from hurting
+        (see results/accuracy.md), 0 needs many clips per speaker.
+        """
+        self._check_fitted()
+        X = _as_matrix(X)
+        if X.shape[1] != self.n_features_in_:
+            raise InputError(f"expected {self.n_features_in_} feature values per clip; received {X.shape[1]}")
+        if speakers is None:
+            mean, scale, coef, intercept = self.single_
+            Z = (X - mean) / scale
+        else:
+            if self.adapted_ is None:
+                raise NotFittedError("this model has no speaker-adapted head: fit it with speakers=... first")
+            prior = self.prior_clips if prior_clips is None else prior_clips
+            Z = self._speaker_normalise(X, np.asarray(speakers), prior_clips=prior)
+            mean, scale, coef, intercept = self.adapted_
+            Z = (Z - mean) / scale
+        return _softmax(Z @ coef.T + intercept)
+
+    def _speaker_normalise(self, X, speakers, *, prior_clips):
+        """Z-score each speaker's rows by that speaker's statistics (shrunk toward the training population)."""
+        if speakers.shape != (X.shape[0],):
+            raise InputError(f"speakers must give one id per clip: {X.shape[0]} clips but speakers has shape {speakers.shape}")
+        population = SpeakerStats(mean=self.single_[0], std=self.single_[1], n_clips=0)
+        Z = np.empty_like(X)
+        for speaker in np.unique(speakers):
+            rows = speakers == speaker
+            stats = fit_speaker_stats(X[rows], prior=population, prior_clips=prior_clips)
+            Z[rows] = apply_speaker_stats(X[rows], stats)
+        return Z
+
+    def predict(self, X, *, speakers=None, prior_clips=None):
+        """Most likely class of each clip (arguments as :meth:`predict_proba`)."""
+        self._check_fitted()
+        return self.classes_[np.argmax(self.predict_proba(X, speakers=speakers, prior_clips=prior_clips), axis=1)]
+
+    def save(self, folder):
+        """Write the weights (npz) and settings (json) into an existing folder."""
+        self._check_fitted()
+        folder = Path(folder)
+        arrays = dict(zip(("single_mean", "single_scale", "single_coef", "single_intercept"), self.single_))
+        if self.adapted_ is not None:
+            arrays.update(zip(("adapted_mean", "adapted_scale", "adapted_coef", "adapted_intercept"), self.adapted_))
+        np.savez(folder / WEIGHTS_FILE, **{k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()})
+        settings = {"params": self.get_params(), "classes": [str(c) for c in self.classes_],
+                    "n_features_in": int(self.n_features_in_)}
+        (folder / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, folder):
+        """Load a model written by :meth:`save`."""
+        folder = Path(folder)
+        try:
+            settings = json.loads((folder / SETTINGS_FILE).read_text())
+            with np.load(folder / WEIGHTS_FILE, allow_pickle=False) as data:
+                arrays = {k: data[k].astype(np.float64) for k in data.files}
+        except (OSError, ValueError, KeyError) as error:
+            raise ArtifactError(f"{folder} does not hold a readable adaptive_linear model: {error}") from None
+        model = cls(**settings["params"])
+        keys = ("mean", "scale", "coef", "intercept")
+        try:
+            model.single_ = tuple(arrays[f"single_{k}"] for k in keys)
+            model.adapted_ = tuple(arrays[f"adapted_{k}"] for k in keys) if "adapted_mean" in arrays else None
+        except KeyError as error:
+            raise ArtifactError(f"{folder / WEIGHTS_FILE} is missing array {error}") from None
+        model.classes_ = np.array(settings["classes"])
+        model.n_features_in_ = int(settings["n_features_in"])
+        return model

@@ -1,0 +1,189 @@
+"""Tests for ser_core.models.adaptive_linear: the speaker-adaptable logistic regression."""
+
+import numpy as np
+import pytest
+
+from ser_core.errors import ArtifactError, InputError, NotFittedError, TrainingCancelled
+from ser_core.models.adaptive_linear import SETTINGS_FILE, WEIGHTS_FILE, AdaptiveLinearClassifier
+
+LABELS = np.array(["angry", "calm", "sad"])
+
+
+def _data(seed=0, n_speakers=4, per_class=10):
+    """Separable classes, each speaker shifted and scaled: per-speaker normalisation should help."""
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((3, 6)) * 1.5
+    X, y, speakers = [], [], []
+    for s in range(n_speakers):
+        offset, scale = rng.standard_normal(6) * 4, rng.uniform(0.5, 2.0)
+        for k in range(3):
+            X.append((centers[k] + 0.5 * rng.standard_normal((per_class, 6))) * scale + offset)
+            y += [LABELS[k]] * per_class
+            speakers += [f"spk{s}"] * per_class
+    return np.vstack(X), np.array(y), np.array(speakers)
+
+
+def test_fit_returns_self_and_sets_classes():
+    X, y, _ = _data()
+    model = AdaptiveLinearClassifier()
+    assert model.fit(X, y) is model
+    assert list(model.classes_) == list(LABELS)
+    assert model.n_features_in_ == 6
+
+
+def test_init_only_stores_settings():
+    model = AdaptiveLinearClassifier(C=0.5, max_iter=10, prior_clips=2.0)
+    assert model.get_params() == {"C": 0.5, "max_iter": 10, "prior_clips": 2.0}
+    assert not hasattr(model, "classes_")
+
+
+def test_predict_proba_is_a_distribution_and_predict_agrees():
+    X, y, _ = _data()
+    model = AdaptiveLinearClassifier().fit(X, y)
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(X), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(model.predict(X), model.classes_[proba.argmax(axis=1)])
+
+
+def test_speaker_adaptation_helps_on_unseen_speakers():
+    X, y, speakers = _data(seed=3, n_speakers=6)
+    train = np.isin(speakers, ["spk0", "spk1", "spk2", "spk3"])
+    model = AdaptiveLinearClassifier(C=1.0).fit(X[train], y[train], speakers=speakers[train])
+    single = np.mean(model.predict(X[~train]) == y[~train])
+    adapted = np.mean(model.predict(X[~train], speakers=speakers[~train]) == y[~train])
+    assert adapted > single
+    assert adapted > 0.9
+
+
+def test_save_load_round_trip_without_pickle(tmp_path):
+    X, y, speakers = _data()
+    model = AdaptiveLinearClassifier(C=0.3).fit(X, y, speakers=speakers)
+    model.save(tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == {WEIGHTS_FILE, SETTINGS_FILE}
+    with np.load(tmp_path / WEIGHTS_FILE, allow_pickle=False) as data:
+        assert "single_coef" in data.files and "adapted_coef" in data.files
+    loaded = AdaptiveLinearClassifier.load(tmp_path)
+    assert loaded.get_params() == model.get_params()
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-5)
+    np.testing.assert_allclose(loaded.predict_proba(X, speakers=speakers), model.predict_proba(X, speakers=speakers), atol=1e-5)
+    assert loaded.n_parameters_ == model.n_parameters_ > 0
+
+
+def test_prior_clips_allows_a_single_enrolment_clip():
+    X, y, speakers = _data()
+    model = AdaptiveLinearClassifier(prior_clips=3.0).fit(X, y, speakers=speakers)
+    proba = model.predict_proba(X[:1], speakers=np.array(["new"]))
+    np.testing.assert_allclose(proba.sum(), 1.0)
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "save", "n_parameters_"])
+def test_unfitted_use_raises(method, tmp_path):
+    model = AdaptiveLinearClassifier()
+    with pytest.raises(NotFittedError):
+        if method == "save":
+            model.save(tmp_path)
+        elif method == "n_parameters_":
+            model.n_parameters_
+        else:
+            getattr(model, method)(np.ones((2, 6)))
+
+
+def test_adapted_prediction_without_adapted_head_raises():
+    X, y, speakers = _data()
+    model = AdaptiveLinearClassifier().fit(X, y)
+    with pytest.raises(NotFittedError, match="speaker-adapted head"):
+        model.predict(X, speakers=speakers)
+
+
+@pytest.mark.parametrize(
+    "X, y, match",
+    [
+        (np.ones(6), np.array(["a"]), "2-D"),
+        (np.zeros((0, 6)), np.array([]), "2-D"),
+        (np.full((4, 2), np.nan), np.array(["a", "b", "a", "b"]), "NaN"),
+        (np.ones((4, 2)), np.array(["a", "b"]), "one label per clip"),
+        (np.ones((4, 2)), np.array(["a"] * 4), "at least 2 classes"),
+    ],
+)
+def test_fit_rejects_bad_input(X, y, match):
+    with pytest.raises(InputError, match=match):
+        AdaptiveLinearClassifier().fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "X, speakers, match",
+    [
+        (np.ones((3, 5)), None, "expected 6 feature values"),
+        (np.ones((3, 6)), np.array(["a", "b"]), "one id per clip"),
+        (np.ones((1, 6)), np.array(["a"]), "at least 2 clips"),
+    ],
+)
+def test_predict_rejects_bad_input(X, speakers, match):
+    Xt, y, spk = _data()
+    model = AdaptiveLinearClassifier().fit(Xt, y, speakers=spk)
+    with pytest.raises(InputError, match=match):
+        model.predict(X, speakers=speakers)
+
+
+def test_load_from_wrong_folder_raises(tmp_path):
+    with pytest.raises(ArtifactError, match="adaptive_linear"):
+        AdaptiveLinearClassifier.load(tmp_path)
+
+
+def test_fit_accepts_the_shared_training_signature():
+    X, y, _ = _data()
+    records = []
+    model = AdaptiveLinearClassifier().fit(X, y, X_val=None, y_val=None, progress=records.append, should_stop=lambda: False)
+    assert records and 0.0 <= records[-1]["accuracy"] <= 1.0
+    assert model.history_ == {}
+
+
+def test_should_stop_cancels_training():
+    X, y, _ = _data()
+    with pytest.raises(TrainingCancelled):
+        AdaptiveLinearClassifier().fit(X, y, should_stop=lambda: True)
+
+
+@pytest.mark.slow
+def test_artifact_round_trip_on_real_clips(tiny_ravdess, tmp_path):
+    """Train on ComParE functionals of real clips, save as an artifact, load, same predictions from files."""
+    from ser_core.artifacts import load_model, save_artifact
+    from ser_core.corpus import index_corpus
+    from ser_core.features import extract_corpus
+
+    clips = index_corpus(tiny_ravdess, corpus="ravdess").clips
+    paths = clips["path"].tolist()
+    X = extract_corpus(paths, spec="COMPARE-16000", n_jobs=1)
+    y = clips["emotion"].astype(str).to_numpy()
+    actors = clips["actor"].astype(str).to_numpy()
+    model = AdaptiveLinearClassifier().fit(X, y, speakers=actors)
+    folder = save_artifact(tmp_path / "adaptive", model, model_name="adaptive_linear", feature_kind="COMPARE-16000")
+    loaded = load_model(folder)  # no trust needed: no pickle inside
+    expected = model.predict(X[:4])
+    assert [loaded.predict(path) for path in paths[:4]] == list(expected)
+    np.testing.assert_allclose(loaded.predict_proba_features(X), model.predict_proba(X), atol=1e-4)
+    np.testing.assert_allclose(
+        loaded.estimator.predict_proba(X, speakers=actors), model.predict_proba(X, speakers=actors), atol=1e-4
+    )
+
+
+def test_registry_builds_and_describes_it():
+    from ser_core.models.registry import MODEL_NAMES, make_model, model_family, weights_files
+
+    assert "adaptive_linear" in MODEL_NAMES
+    assert model_family("adaptive_linear") == "numpy"
+    assert set(weights_files("adaptive_linear")) == {WEIGHTS_FILE, SETTINGS_FILE}
+    model = make_model("adaptive_linear", C=0.5, seed=1, epochs=3)
+    assert isinstance(model, AdaptiveLinearClassifier) and model.C == 0.5
+    with pytest.raises(InputError, match="bad settings"):
+        make_model("adaptive_linear", n_estimators=3)
+
+
+def test_prior_clips_argument_overrides_the_setting():
+    X, y, speakers = _data()
+    model = AdaptiveLinearClassifier().fit(X, y, speakers=speakers)
+    own = model.predict_proba(X, speakers=speakers)
+    shrunk = model.predict_proba(X, speakers=speakers, prior_clips=50.0)
+    assert not np.allclose(own, shrunk)
+    np.testing.assert_allclose(model.predict_proba(X, speakers=speakers, prior_clips=0.0), own)
