@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import cache, charts, live, nav, widgets
+from ui import cache, calibration, charts, live, nav, widgets
 
 #: Longest upload or recording classified in one go (a clear error beyond it).
 MAX_DURATION_S = 600.0
@@ -26,8 +26,9 @@ st.caption(f"`{model.config['model']}` on `{model.spec.name}` features; labels: 
            + ", ".join(model.labels))
 
 index = widgets.load_current_corpus()
-clip_tab, live_tab = st.tabs([":material/upload_file: Upload or record",
-                              ":material/settings_voice: Live microphone"])
+clip_tab, live_tab, calibrate_tab = st.tabs([":material/upload_file: Upload or record",
+                                             ":material/settings_voice: Live microphone",
+                                             ":material/record_voice_over: Calibrate to this voice"])
 
 # ---------------------------------------------------------------- one clip
 with clip_tab:
@@ -102,3 +103,60 @@ with live_tab:
                                      key="live_timeline")
 
         live_view()
+
+# ---------------------------------------------------------------- calibrate to one voice
+with calibrate_tab:
+    from ser_core.predict import MIN_ENROLMENT_CLIPS, RECOMMENDED_ENROLMENT_CLIPS
+
+    st.markdown("Give the model a few clips of one speaker (any emotion, no labels needed): it learns "
+                "how this voice sounds on average and then judges new clips of the same speaker "
+                "against it. On RAVDESS actors never heard in training this raised accuracy from "
+                "about 63% to about 71% with all of a speaker's clips, and by about 4 points with 8 clips.")
+    if not calibration.supported(model):
+        st.info(f"The model **{model.name}** (`{model.config['model']}`) cannot be calibrated to a voice: "
+                "that needs a model with a speaker-adapted head (`adaptive_linear`, e.g. the shipped "
+                "default `compare-adaptive-lr`). Choose one in the Model box above.",
+                icon=":material/info:")
+    else:
+        enrolment = calibration.enrolment_collector(key="calibrate", sample_rate=SAMPLE_RATE)
+        n_clips = len(enrolment)
+        counts, actions = st.columns([2, 1])
+        counts.metric("Enrolment clips", f"{n_clips}",
+                      help=f"At least {MIN_ENROLMENT_CLIPS}; {RECOMMENDED_ENROLMENT_CLIPS} or more recommended, "
+                           "8 or more work best.")
+        if n_clips < RECOMMENDED_ENROLMENT_CLIPS:
+            counts.caption(f"Add {RECOMMENDED_ENROLMENT_CLIPS - n_clips} more clip(s): "
+                           f"{RECOMMENDED_ENROLMENT_CLIPS} or more recommended.")
+        if actions.button("Forget the recordings", key="calibrate_clear",
+                          disabled=not calibration.recordings(key="calibrate")):
+            calibration.clear(key="calibrate")
+            st.rerun()
+        if actions.button("Calibrate to this voice", key="calibrate_button", type="primary",
+                          disabled=n_clips < MIN_ENROLMENT_CLIPS):
+            with widgets.shown_errors("Could not calibrate"):
+                calibration.calibrate(model_path, enrolment, key="calibrate", sample_rate=SAMPLE_RATE,
+                                      max_duration_s=MAX_DURATION_S)
+        speaker = calibration.current(model_path, enrolment, key="calibrate")
+        if speaker is None:
+            if calibration.is_stale(model_path, enrolment, key="calibrate"):
+                st.warning("The model or the enrolment clips changed: calibrate again.")
+            else:
+                st.caption("Collect the clips, then press **Calibrate to this voice**.")
+        else:
+            st.success(f"Calibrated to this voice from {speaker.n_clips} clip(s).")
+            choice = widgets.audio_picker(key="calibrate_test", label="Clip to classify",
+                                          clips=index.clips if index is not None else None)
+            if choice is not None:
+                with widgets.shown_errors(f"Could not classify {choice.name}"):
+                    result = calibration.compare(speaker, choice, model_path=model_path,
+                                                 sample_rate=SAMPLE_RATE, max_duration_s=MAX_DURATION_S)
+                    chip = widgets.emotion_chip(result.adapted_label,
+                                                probability=result.adapted[result.adapted_label])
+                    st.markdown(f"### {chip} calibrated to this voice", unsafe_allow_html=True)
+                    single_col, adapted_col = st.columns(2, gap="large")
+                    single_col.plotly_chart(charts.probabilities(result.single, title="Single clip (no calibration)"),
+                                            key="calibrate_single_probs")
+                    adapted_col.plotly_chart(charts.probabilities(result.adapted, title="Calibrated to this voice"),
+                                             key="calibrate_adapted_probs")
+                    st.caption(f"Single clip says **{result.single_label}**; calibrated says "
+                               f"**{result.adapted_label}**.")

@@ -273,24 +273,45 @@ def _add_predict_parser(subparsers) -> None:
     parser.add_argument("--model", type=Path, default=None, help="model folder (default: artifacts/DEFAULT)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--trust", action="store_true", help="allow pickled weights from outside artifacts/")
+    parser.add_argument("--speaker-adapt", action="store_true",
+                        help="group the files by speaker and calibrate the model to each speaker from that "
+                        "speaker's own clips (needs a model with a speaker-adapted head, e.g. the default)")
+    parser.add_argument("--speaker-of", default="auto", choices=("auto", "folder", "ravdess"),
+                        help="how --speaker-adapt finds the speaker: auto (RAVDESS actor from the file name, "
+                        "else the parent folder; default), folder or ravdess")
+    parser.add_argument("--prior-clips", type=float, default=4.0,
+                        help="with --speaker-adapt: shrink each speaker's statistics toward the training "
+                        "population by this many clips (default 4; 0 = the speaker's clips only)")
     parser.set_defaults(handler=_cmd_predict)
+
+
+def _format_prediction(record: dict) -> str:
+    """One human-readable line for a predict record."""
+    if "error" in record:
+        return f"{record['path']}: error: {record['error']}"
+    line = f"{record['path']}: {record['label']} ({100 * record['probabilities'][record['label']]:.1f}%)"
+    if "speaker" in record:
+        how = "adapted" if record["adapted"] else "single clip, too few clips to adapt"
+        line += f" [{record['speaker']}, {how}; single clip: {record['single_clip_label']}]"
+    return line
 
 
 def _cmd_predict(args) -> int:
     from ser_core.artifacts import default_model_dir, load_model
-    from ser_core.predict import predict_many
+    from ser_core.predict import predict_many, predict_speakers
 
     model = load_model(args.model if args.model is not None else default_model_dir(), trust=args.trust)
+    if args.speaker_adapt:
+        records = predict_speakers(args.paths, model, speaker_of_file=args.speaker_of,
+                                   prior_clips=args.prior_clips)
+        for note in sorted({f"{r['speaker']}: {r['note']}" for r in records if "note" in r}):
+            print(f"warning: {note}", file=sys.stderr)
+    else:
+        records = predict_many(args.paths, model)
     failures = 0
-    for record in predict_many(args.paths, model):
+    for record in records:
         failures += "error" in record
-        if args.json:
-            print(json.dumps(record), flush=True)
-        elif "error" in record:
-            print(f"{record['path']}: error: {record['error']}", flush=True)
-        else:
-            print(f"{record['path']}: {record['label']} ({100 * record['probabilities'][record['label']]:.1f}%)",
-                  flush=True)
+        print(json.dumps(record) if args.json else _format_prediction(record), flush=True)
     return EXIT_ERROR if failures else EXIT_OK
 
 

@@ -233,3 +233,27 @@ def app_env(monkeypatch, tmp_path, app_corpus, app_models):
     monkeypatch.setenv("SER_ARTIFACTS_DIR", str(app_models))
     monkeypatch.setenv("SER_RUNS_DIR", str(tmp_path / "runs"))
     return {"data": app_corpus, "artifacts": app_models, "runs": tmp_path / "runs"}
+
+
+# ---------------------------------------------------------------- speaker adaptation (issue 5)
+TINY_ADAPTIVE_MODEL = "tiny-adaptive"
+
+
+@pytest.fixture(scope="session")
+def adaptive_models(tmp_path_factory, app_corpus):
+    """An artifacts folder whose default is a small adaptive_linear model (MFCC-16000-13, both heads)."""
+    from ser_core.artifacts import save_artifact, set_default_model
+    from ser_core.corpus import index_corpus
+    from ser_core.features import extract_corpus, parse_kind
+    from ser_core.models.adaptive_linear import AdaptiveLinearClassifier
+
+    root = tmp_path_factory.mktemp("adaptive-artifacts")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SER_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "ser-cache"))
+        clips = index_corpus(app_corpus).clips
+        X = extract_corpus(list(clips["path"]), spec=parse_kind("MFCC-16000-13"))
+    estimator = AdaptiveLinearClassifier(C=1.0).fit(X, clips["emotion"].to_numpy(), speakers=clips["actor"].to_numpy())
+    save_artifact(root / TINY_ADAPTIVE_MODEL, estimator, model_name="adaptive_linear", feature_kind="MFCC-16000-13",
+                  training={"data": str(app_corpus), "n_clips": len(clips)})
+    set_default_model(TINY_ADAPTIVE_MODEL, root=root)
+    return root

@@ -97,3 +97,72 @@ def test_no_model_explains_how_to_get_one(app_env, monkeypatch, tmp_path):
     at = _page()
     assert problems(at) == []
     assert "No trained model" in at.warning[0].value
+
+
+# ---------------------------------------------------------------- calibrate to this voice (issue 5)
+@pytest.fixture
+def adaptive_env(app_env, monkeypatch, adaptive_models):
+    """The app pointed at an artifacts folder whose default model has a speaker-adapted head."""
+    monkeypatch.setenv("SER_ARTIFACTS_DIR", str(adaptive_models))
+    return {**app_env, "artifacts": adaptive_models}
+
+
+def _enrolment_files(corpus, n):
+    """``n`` clips of actor 01 as (name, bytes, mime) upload tuples."""
+    paths = sorted((corpus / "Actor_01").glob("*.wav"))[:n]
+    return [(p.name, p.read_bytes(), "audio/wav") for p in paths]
+
+
+def test_calibration_tab_explains_a_model_without_an_adapted_head(app_env):
+    at = _page()
+    assert problems(at) == []
+    assert any("cannot be calibrated to a voice" in i.value for i in at.info)
+    assert "calibrate_button" not in [b.key for b in at.button]
+
+
+def test_calibrate_with_uploads_then_compare_both_heads(adaptive_env):
+    at = _page()
+    assert problems(at) == []
+    assert at.button(key="calibrate_button").disabled  # no enrolment clips yet
+    at.file_uploader(key="calibrate_enrol_upload").set_value(_enrolment_files(adaptive_env["data"], 3))
+    at.run()
+    assert problems(at) == []
+    assert at.metric[0].value == "3" and not at.button(key="calibrate_button").disabled
+    at.button(key="calibrate_button").click().run()
+    assert problems(at) == []
+    assert "from 3 clip(s)" in at.success[0].value
+    at.radio(key="calibrate_test_source").set_value("Corpus clip").run()
+    assert problems(at) == []
+    titles = [c.proto.spec for c in at.get("plotly_chart")]
+    assert sum("Single clip (no calibration)" in t for t in titles) == 1
+    assert sum("Calibrated to this voice" in t for t in titles) == 1
+    assert any("calibrated to this voice" in m.value and "ser-chip" in m.value for m in at.markdown)
+    # Changing the enrolment clips makes the calibration stale until it is redone.
+    at.file_uploader(key="calibrate_enrol_upload").set_value(_enrolment_files(adaptive_env["data"], 4)).run()
+    assert any("calibrate again" in w.value for w in at.warning)
+
+
+def test_recordings_accumulate_and_can_be_forgotten(adaptive_env):
+    at = _page()
+    for seed in range(2):
+        recorder = [a for a in at.audio_input if a.key.startswith("calibrate_enrol_record_")][0]
+        recorder.upload(f"r{seed}.wav", wav_bytes(speechlike(duration_s=2.0, seed=seed, pitch_hz=120 + 30 * seed)))
+        at.run()
+        assert problems(at) == []
+    assert at.metric[0].value == "2"
+    assert any("1 more clip" in c.value for c in at.caption)
+    at.button(key="calibrate_button").click().run()
+    assert problems(at) == [] and "from 2 clip(s)" in at.success[0].value
+    at.button(key="calibrate_clear").click().run()
+    assert at.metric[0].value == "0" and at.button(key="calibrate_button").disabled
+
+
+def test_a_bad_enrolment_clip_is_named_in_an_error(adaptive_env):
+    at = _page()
+    silence = wav_bytes(np.zeros(SAMPLE_RATE, dtype=np.float32))
+    files = _enrolment_files(adaptive_env["data"], 2) + [("silence.wav", silence, "audio/wav")]
+    at.file_uploader(key="calibrate_enrol_upload").set_value(files).run()
+    at.button(key="calibrate_button").click().run()
+    assert [e.value for e in at.exception] == []
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "silence.wav" in errors[0] and "silent" in errors[0].lower()

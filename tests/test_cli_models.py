@@ -49,3 +49,66 @@ def test_reproduce_quick_reports_wav2vec2_as_not_run(tiny_ravdess, tmp_path, mon
     assert (tmp_path / "arts" / "DEFAULT").is_file()
     assert main(["predict", str(sorted(tiny_ravdess.glob("*/*.wav"))[0]), "--model",
                  str(tmp_path / "arts" / "study-cnn"), "--json"]) == 0
+
+
+# ---------------------------------------------------------------- predict --speaker-adapt (issue 5)
+@pytest.fixture
+def two_actors(tmp_path, ravdess_16k):
+    """Six clips of each of actors 01 and 02, linked into one folder per actor."""
+    for actor in ("01", "02"):
+        folder = tmp_path / "clips" / f"Actor_{actor}"
+        folder.mkdir(parents=True)
+        for path in sorted((ravdess_16k / f"Actor_{actor}").glob("*.wav"))[::10][:6]:
+            (folder / path.name).symlink_to(path)
+    return tmp_path / "clips"
+
+
+@pytest.mark.parametrize("speaker_of", ["auto", "ravdess", "folder"])
+def test_predict_speaker_adapt_groups_by_speaker(adaptive_models, two_actors, capsys, speaker_of):
+    from conftest import TINY_ADAPTIVE_MODEL
+
+    code = main(["predict", str(two_actors), "--model", str(adaptive_models / TINY_ADAPTIVE_MODEL),
+                 "--json", "--speaker-adapt", "--speaker-of", speaker_of])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0 and len(lines) == 12
+    assert all(line["adapted"] is True and line["label"] in line["probabilities"] for line in lines)
+    speakers = [line["speaker"] for line in lines]
+    assert len(set(speakers[:6])) == 1 and len(set(speakers[6:])) == 1 and speakers[0] != speakers[6]
+    if speaker_of != "folder":
+        assert speakers[0] == "ravdess-actor-01"
+
+
+def test_predict_speaker_adapt_text_output_and_a_lone_clip(adaptive_models, two_actors, tmp_path, capsys):
+    from conftest import TINY_ADAPTIVE_MODEL
+
+    lone = tmp_path / "me" / "hello.wav"
+    lone.parent.mkdir()
+    lone.symlink_to(next(two_actors.glob("Actor_01/*.wav")))
+    code = main(["predict", str(two_actors / "Actor_02"), str(lone), "--model",
+                 str(adaptive_models / TINY_ADAPTIVE_MODEL), "--speaker-adapt"])
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert code == 0 and len(lines) == 7
+    assert "ravdess-actor-02, adapted" in lines[0] and "too few clips" in lines[6]
+    assert "warning:" in captured.err and "at least 2" in captured.err
+
+
+def test_predict_prior_clips_changes_the_adapted_probabilities(adaptive_models, two_actors, capsys):
+    from conftest import TINY_ADAPTIVE_MODEL
+
+    runs = []
+    for prior in ("0", "4"):
+        assert main(["predict", str(two_actors), "--model", str(adaptive_models / TINY_ADAPTIVE_MODEL),
+                     "--json", "--speaker-adapt", "--prior-clips", prior]) == 0
+        runs.append([json.loads(line)["probabilities"] for line in capsys.readouterr().out.splitlines()])
+    assert runs[0] != runs[1]
+    assert main(["predict", str(two_actors), "--speaker-adapt", "--prior-clips", "-1", "--model",
+                 str(adaptive_models / TINY_ADAPTIVE_MODEL)]) == 2
+    assert "prior_clips must be >= 0" in capsys.readouterr().err
+
+
+def test_predict_speaker_adapt_refuses_a_model_without_an_adapted_head(trained, two_actors, capsys):
+    code = main(["predict", str(two_actors), "--model", str(trained), "--trust", "--speaker-adapt"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "cannot be calibrated" in err and "adaptive_linear" in err and "Traceback" not in err

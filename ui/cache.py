@@ -172,6 +172,12 @@ def probabilities(y: np.ndarray, *, model_path: str, sample_rate: int = 16000) -
     return model(model_path).probabilities(y, sample_rate=sample_rate)
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def model_features(y: np.ndarray, *, model_path: str, sample_rate: int = 16000) -> np.ndarray:
+    """The features one model reads from one clip (raw audio at ``sample_rate``; preprocessing included)."""
+    return np.asarray(model(model_path).features(y, sample_rate=sample_rate), dtype=np.float64).ravel()
+
+
 @st.cache_data(show_spinner="Classifying each segment…", max_entries=32)
 def segments(y: np.ndarray, *, model_path: str, sample_rate: int = 16000,
              segment_s: float = 3.0, hop_s: float = 1.0) -> pd.DataFrame:
