@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import cache, calibration, charts, live, nav, widgets
+from ui import cache, calibration, charts, live, nav, tables, widgets
 
 #: Longest upload or recording classified in one go (a clear error beyond it).
 MAX_DURATION_S = 600.0
@@ -40,15 +40,25 @@ with clip_tab:
         with widgets.shown_errors(f"Could not classify {choice.name}"):
             payload = str(choice.path) if choice.path is not None else choice.data
             y = cache.audio(payload, sample_rate=SAMPLE_RATE, max_duration_s=MAX_DURATION_S)
-            probs = cache.probabilities(y, model_path=str(model_path), sample_rate=SAMPLE_RATE)
-            label = max(probs, key=probs.get)
             duration_s = len(y) / SAMPLE_RATE
+            timeline = None
+            if duration_s > TIMELINE_MIN_S:
+                # A long recording can change emotion: its headline is the mean over 3-s segments,
+                # which agrees with the timeline below (functionals of the whole file blur the parts).
+                timeline = cache.segments(y, model_path=str(model_path), sample_rate=SAMPLE_RATE,
+                                          segment_s=3.0, hop_s=1.0)
+            probs = timeline is not None and tables.mean_segment_probabilities(timeline, model.labels)
+            if not probs:
+                probs = cache.probabilities(y, model_path=str(model_path), sample_rate=SAMPLE_RATE)
+            label = max(probs, key=probs.get)
 
             listen, result = st.columns([1, 1], gap="large")
             with result:
                 st.markdown(f"### {widgets.emotion_chip(label, probability=probs[label])}",
                             unsafe_allow_html=True)
                 st.plotly_chart(charts.probabilities(probs), key="predict_probs")
+                if timeline is not None:
+                    st.caption("A long recording: probabilities averaged over its voiced 3-s segments.")
             with listen:
                 st.audio(choice.raw_bytes())
                 color = charts.emotion_palette([label])[label]
@@ -56,10 +66,8 @@ with clip_tab:
                                                 title=f"{choice.name} ({duration_s:.1f} s)",
                                                 color=color), key="predict_wave")
 
-            if duration_s > TIMELINE_MIN_S:
+            if timeline is not None:
                 st.subheader("Emotion over time")
-                timeline = cache.segments(y, model_path=str(model_path), sample_rate=SAMPLE_RATE,
-                                          segment_s=3.0, hop_s=1.0)
                 voiced = timeline.dropna(subset=["label"])
                 if voiced.empty:
                     st.warning("Every 3-s segment was silent or too short to classify.")

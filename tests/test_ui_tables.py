@@ -90,3 +90,17 @@ def test_study_comparison_puts_ours_beside_the_study_per_protocol():
     cnn = side[side["model"] == "CNN"].iloc[0]
     assert cnn["ours: test acc (random split)"] == 0.7 and cnn["study: test acc"] == 0.4618
     assert side[side["model"] == "LSTM"]["ours: test acc (random split)"].isna().all()
+
+
+def test_mean_segment_probabilities_ignores_silent_segments():
+    timeline = tables.segment_timeline([
+        {"start_s": 0.0, "end_s": 3.0, "label": "angry", "probabilities": {"angry": 0.8, "sad": 0.2}},
+        {"start_s": 1.0, "end_s": 4.0, "label": None, "probabilities": None},
+        {"start_s": 2.0, "end_s": 5.0, "label": "sad", "probabilities": {"angry": 0.2, "sad": 0.8}},
+    ])
+    assert tables.mean_segment_probabilities(timeline, ["angry", "sad"]) == pytest.approx({"angry": 0.5, "sad": 0.5})
+
+
+def test_mean_segment_probabilities_none_when_all_silent():
+    timeline = tables.segment_timeline([{"start_s": 0.0, "end_s": 3.0, "label": None, "probabilities": None}])
+    assert tables.mean_segment_probabilities(timeline, ["angry"]) is None

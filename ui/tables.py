@@ -178,6 +178,14 @@ def segment_timeline(entries: Iterable[Mapping]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def mean_segment_probabilities(timeline: pd.DataFrame, labels: Iterable[str]) -> dict[str, float] | None:
+    """``{emotion: mean probability}`` over the voiced segments of a timeline, or None when none is voiced."""
+    voiced = timeline.dropna(subset=["label"])
+    if voiced.empty:
+        return None
+    return {label: float(voiced[label].mean()) for label in labels}
+
+
 def model_card(folder: str | Path) -> str | None:
     """The Markdown model card of a model folder, or None when it has none."""
     from ser_core.artifacts import CARD_FILE
