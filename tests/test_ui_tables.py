@@ -79,14 +79,14 @@ def test_default_name_and_model_card(app_models, tmp_path):
     assert tables.model_card(tmp_path) is None
 
 
-def test_study_comparison_puts_ours_beside_the_study_per_protocol():
+def test_study_comparison_puts_ours_beside_the_study_random_split_first():
     table = tables.comparison_table([ARTIFACT, {**ARTIFACT, "name": "svm-a", "model": "svm"}])
     side = tables.study_comparison(table)
     assert list(side.columns) == [
         "model", "study: train acc", "study: test acc", "study: macro F1",
+        "ours: test acc (random split)", "ours: macro F1 (random split)",
         "ours: test acc (speaker-independent 2-fold by actor)",
-        "ours: macro F1 (speaker-independent 2-fold by actor)",
-        "ours: test acc (random split)", "ours: macro F1 (random split)"]
+        "ours: macro F1 (speaker-independent 2-fold by actor)"]
     cnn = side[side["model"] == "CNN"].iloc[0]
     assert cnn["ours: test acc (random split)"] == 0.7 and cnn["study: test acc"] == 0.4618
     assert side[side["model"] == "LSTM"]["ours: test acc (random split)"].isna().all()
