@@ -6,7 +6,7 @@ speaker-independent 5-fold by actor (ser_core.splits.grouped_kfold, single clip 
 speaker adaptation) and the study's random 80/20 split, then refit on every clip of actors
 01-20 and saved with ser_core.artifacts.save_artifact.
 
-Usage (about 10-20 minutes on 2 CPU cores, most of it ComParE extraction, which is cached):
+Usage (``--class-weight balanced`` weighs classes inversely to their clip counts; about 10-20 minutes on 2 CPU cores, most of it ComParE extraction, which is cached):
     nice -n 10 python experiments/ship_default.py --out artifacts/compare-adaptive-lr --set-default
 """
 
@@ -32,13 +32,13 @@ FEATURE_KIND = "COMPARE-16000"
 SEED = 42
 
 
-def evaluate(X, y, actors, *, C):
+def evaluate(X, y, actors, *, C, class_weight=None):
     """Run the three protocols; return the metrics dict for the artifact."""
     protocols = {}
     single, adapted = [], []
     t0 = time.perf_counter()
     for k, (train, test) in enumerate(grouped_kfold(actors, n_splits=5, seed=SEED)):
-        model = AdaptiveLinearClassifier(C=C).fit(X[train], y[train], speakers=actors[train])
+        model = AdaptiveLinearClassifier(C=C, class_weight=class_weight).fit(X[train], y[train], speakers=actors[train])
         fold = evaluate_predictions(y[test], model.predict(X[test]), labels=list(EMOTIONS))
         fold["train_accuracy"] = float(np.mean(model.predict(X[train]) == y[train]))
         fold["test_actors"] = sorted({str(a) for a in actors[test]})
@@ -60,7 +60,7 @@ def evaluate(X, y, actors, *, C):
     }
     t0 = time.perf_counter()
     train, test = random_split(y, test_size=0.2, seed=SEED)
-    model = AdaptiveLinearClassifier(C=C).fit(X[train], y[train])
+    model = AdaptiveLinearClassifier(C=C, class_weight=class_weight).fit(X[train], y[train])
     fold = evaluate_predictions(y[test], model.predict(X[test]), labels=list(EMOTIONS))
     fold["train_accuracy"] = float(np.mean(model.predict(X[train]) == y[train]))
     protocols["random"] = {
@@ -77,6 +77,7 @@ def main():
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--out", default="artifacts/compare-adaptive-lr")
     parser.add_argument("--C", type=float, default=0.1)
+    parser.add_argument("--class-weight", choices=["none", "balanced"], default="none")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--set-default", action="store_true")
     args = parser.parse_args()
@@ -91,17 +92,19 @@ def main():
                        progress=lambda done, total: print(f"features {done}/{total}", flush=True) if done % 200 == 0 else None)
     print(f"{FEATURE_KIND}: {X.shape} in {time.perf_counter() - t0:.0f}s", flush=True)
 
-    metrics = evaluate(X, y, actors, C=args.C)
+    class_weight = None if args.class_weight == "none" else args.class_weight
+    metrics = evaluate(X, y, actors, C=args.C, class_weight=class_weight)
     t0 = time.perf_counter()
-    model = AdaptiveLinearClassifier(C=args.C).fit(X, y, speakers=actors)
+    model = AdaptiveLinearClassifier(C=args.C, class_weight=class_weight).fit(X, y, speakers=actors)
     metrics["training_time_s"] = round(time.perf_counter() - t0, 1)
     out = Path(args.out)
     save_artifact(
         out, model, model_name="adaptive_linear", feature_kind=FEATURE_KIND, seed=SEED, metrics=metrics,
         protocol={"kfold": "grouped_kfold(actors, n_splits=5, seed=42)", "random": "random_split(test_size=0.2, seed=42)"},
         training={"data": "ravdess-16k actors 01-20", "n_clips": int(len(y)), "command": " ".join(sys.argv)},
-        description="ComParE_2016 functionals -> standardised logistic regression (C=%g); "
-                    "optional speaker-adapted head (issue 5)" % args.C,
+        description="ComParE_2016 functionals -> standardised logistic regression (C=%g%s); "
+                    "optional speaker-adapted head (issue 5)"
+                    % (args.C, ", class-balanced" if class_weight else ""),
     )
     loaded = load_model(out)
     latency = latency_per_clip_ms(loaded, repeats=10)

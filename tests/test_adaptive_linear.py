@@ -32,8 +32,8 @@ def test_fit_returns_self_and_sets_classes():
 
 
 def test_init_only_stores_settings():
-    model = AdaptiveLinearClassifier(C=0.5, max_iter=10, prior_clips=2.0)
-    assert model.get_params() == {"C": 0.5, "max_iter": 10, "prior_clips": 2.0}
+    model = AdaptiveLinearClassifier(C=0.5, max_iter=10, prior_clips=2.0, class_weight="balanced")
+    assert model.get_params() == {"C": 0.5, "max_iter": 10, "prior_clips": 2.0, "class_weight": "balanced"}
     assert not hasattr(model, "classes_")
 
 
@@ -187,3 +187,44 @@ def test_prior_clips_argument_overrides_the_setting():
     shrunk = model.predict_proba(X, speakers=speakers, prior_clips=50.0)
     assert not np.allclose(own, shrunk)
     np.testing.assert_allclose(model.predict_proba(X, speakers=speakers, prior_clips=0.0), own)
+
+
+@pytest.mark.parametrize("class_weight", ["auto", {"a": 1.0}, 1.0])
+def test_bad_class_weight_raises(class_weight):
+    with pytest.raises(InputError, match="class_weight"):
+        AdaptiveLinearClassifier(class_weight=class_weight)
+
+
+def _imbalanced(seed=0):
+    """Two overlapping classes, the minority one with a fifth of the clips."""
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(0.0, 1.0, (500, 2)), rng.normal(1.0, 1.0, (100, 2))])
+    y = np.array(["major"] * 500 + ["minor"] * 100)
+    speakers = np.array([f"spk{i % 5}" for i in range(600)])
+    return X, y, speakers
+
+
+def test_balanced_class_weight_raises_minority_recall_in_both_heads(tmp_path):
+    X, y, speakers = _imbalanced()
+    plain = AdaptiveLinearClassifier(C=1.0).fit(X, y, speakers=speakers)
+    balanced = AdaptiveLinearClassifier(C=1.0, class_weight="balanced").fit(X, y, speakers=speakers)
+    minor = y == "minor"
+    for kwargs in ({}, {"speakers": speakers}):
+        recall_plain = np.mean(plain.predict(X, **kwargs)[minor] == "minor")
+        recall_bal = np.mean(balanced.predict(X, **kwargs)[minor] == "minor")
+        assert recall_bal > recall_plain + 0.2
+    balanced.save(tmp_path)
+    loaded = AdaptiveLinearClassifier.load(tmp_path)
+    assert loaded.class_weight == "balanced"
+    np.testing.assert_allclose(loaded.predict_proba(X), balanced.predict_proba(X), atol=1e-5)
+
+
+def test_two_classes_match_sklearn():
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, _ = _imbalanced(seed=1)
+    model = AdaptiveLinearClassifier(C=1.0).fit(X, y)
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    reference = LogisticRegression(C=1.0, max_iter=3000).fit(Z, y)
+    np.testing.assert_allclose(model.predict_proba(X), reference.predict_proba(Z), atol=1e-6)
+    assert 0 < np.mean(model.predict(X) == "minor") < 1

@@ -42,16 +42,19 @@ def _softmax(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _fit_head(X, y, *, C, max_iter):
+def _fit_head(X, y, *, C, max_iter, class_weight=None):
     """Fit standardisation + logistic regression; return (mean, scale, coef, intercept)."""
     from sklearn.linear_model import LogisticRegression
 
     mean = X.mean(axis=0)
     scale = X.std(axis=0)
     scale[scale < 1e-12] = 1.0
-    clf = LogisticRegression(C=C, max_iter=max_iter)
+    clf = LogisticRegression(C=C, max_iter=max_iter, class_weight=class_weight)
     clf.fit((X - mean) / scale, y)
-    return mean, scale, clf.coef_, clf.intercept_
+    coef, intercept = clf.coef_, clf.intercept_
+    if coef.shape[0] == 1:  # two classes: sklearn keeps one logit z; softmax([-z/2, z/2]) = sigmoid(z)
+        coef, intercept = np.vstack([-coef / 2, coef / 2]), np.concatenate([-intercept / 2, intercept / 2])
+    return mean, scale, coef, intercept
 
 
 class AdaptiveLinearClassifier:
@@ -66,16 +69,23 @@ class AdaptiveLinearClassifier:
     prior_clips : float
         Shrinkage of a speaker's statistics toward the population's, in clips
         (helps when a speaker has only a few enrolment clips).
+    class_weight : None or "balanced"
+        None weighs every clip equally; "balanced" weighs each class inversely to its
+        number of training clips (RAVDESS has half as many neutral clips), for both heads.
     """
 
-    def __init__(self, *, C=0.1, max_iter=3000, prior_clips=0.0):
+    def __init__(self, *, C=0.1, max_iter=3000, prior_clips=0.0, class_weight=None):
+        if class_weight not in (None, "balanced"):
+            raise InputError(f"class_weight must be None or 'balanced'; received {class_weight!r}")
         self.C = C
         self.max_iter = max_iter
         self.prior_clips = prior_clips
+        self.class_weight = class_weight
 
     def get_params(self):
         """Return the constructor settings as a dict."""
-        return {"C": self.C, "max_iter": self.max_iter, "prior_clips": self.prior_clips}
+        return {"C": self.C, "max_iter": self.max_iter, "prior_clips": self.prior_clips,
+                "class_weight": self.class_weight}
 
     @property
     def n_parameters_(self):
@@ -99,12 +109,12 @@ class AdaptiveLinearClassifier:
         if len(classes) < 2:
             raise InputError(f"need at least 2 classes to train; received {len(classes)}")
         self._stop_if_asked(should_stop)
-        single = _fit_head(X, y, C=self.C, max_iter=self.max_iter)
+        single = _fit_head(X, y, C=self.C, max_iter=self.max_iter, class_weight=self.class_weight)
         adapted = None
         if speakers is not None:
             self._stop_if_asked(should_stop)
             Xs = SpeakerNormalizer(prior_clips=self.prior_clips).fit_transform(X, speakers)
-            adapted = _fit_head(Xs, y, C=self.C, max_iter=self.max_iter)
+            adapted = _fit_head(Xs, y, C=self.C, max_iter=self.max_iter, class_weight=self.class_weight)
         self.single_, self.adapted_ = single, adapted
         self.classes_ = classes
         self.history_ = {}
