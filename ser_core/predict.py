@@ -206,16 +206,7 @@ class SpeakerCalibration:
 
     def predict_proba_features(self, X):
         """Adapted class probabilities ``(clips, labels)`` of already-extracted features."""
-        from .adapt import apply_speaker_stats
-
-        # Workaround until AdaptiveLinearClassifier can predict from given SpeakerStats:
-        # its adapted head is (mean, scale, coef, intercept) applied to speaker-z-scored features.
-        mean, scale, coef, intercept = self.model.estimator.adapted_
-        Z = (apply_speaker_stats(np.asarray(X, dtype=np.float64), self.stats) - mean) / scale
-        logits = Z @ np.asarray(coef).T + intercept
-        logits -= logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        return e / e.sum(axis=1, keepdims=True)
+        return self.model.estimator.predict_proba_for_speaker(X, self.stats)
 
     def predict_proba(self, source, *, sample_rate=None):
         """Adapted class probabilities of one clip, in :attr:`labels` order."""
@@ -233,20 +224,13 @@ class SpeakerCalibration:
 
 def calibrate_from_features(model, X, *, prior_clips=DEFAULT_PRIOR_CLIPS):
     """Calibrate ``model`` to the speaker of feature rows ``X`` (clips, values); see :func:`adapt_to_speaker`."""
-    from .adapt import SpeakerStats, fit_speaker_stats
-
     _require_adaptation(model)
     _check_prior_clips(prior_clips)
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise InputError(f"enrolment features must be a 2-D array (clips, values); received shape {X.shape}")
     _check_clip_count(X.shape[0])
-    estimator = model.estimator
-    if X.shape[1] != estimator.n_features_in_:
-        raise InputError(f"expected {estimator.n_features_in_} feature values per clip; received {X.shape[1]}")
-    # The single-clip head's standardisation is the training population the stats shrink toward.
-    population = SpeakerStats(mean=estimator.single_[0], std=estimator.single_[1], n_clips=0)
-    stats = fit_speaker_stats(X, prior=population, prior_clips=prior_clips)
+    stats = model.estimator.speaker_stats(X, prior_clips=prior_clips)
     return SpeakerCalibration(model=model, stats=stats, prior_clips=float(prior_clips))
 
 

@@ -228,3 +228,16 @@ def test_two_classes_match_sklearn():
     reference = LogisticRegression(C=1.0, max_iter=3000).fit(Z, y)
     np.testing.assert_allclose(model.predict_proba(X), reference.predict_proba(Z), atol=1e-6)
     assert 0 < np.mean(model.predict(X) == "minor") < 1
+
+
+def test_predict_proba_for_speaker_equals_the_grouped_adapted_head():
+    """Statistics estimated from a speaker's clips give the same probabilities as predict_proba(speakers=...)."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((40, 5)) + np.repeat([[0.0], [2.0]], 20, axis=0)
+    y = np.array(["a", "b"] * 20)
+    speakers = np.repeat(["s1", "s2"], 20)
+    model = AdaptiveLinearClassifier(prior_clips=4.0).fit(X, y, speakers=speakers)
+    rows = speakers == "s2"
+    stats = model.speaker_stats(X[rows])
+    np.testing.assert_allclose(model.predict_proba_for_speaker(X[rows], stats),
+                               model.predict_proba(X[rows], speakers=speakers[rows]))

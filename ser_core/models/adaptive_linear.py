@@ -161,13 +161,34 @@ class AdaptiveLinearClassifier:
         """Z-score each speaker's rows by that speaker's statistics (shrunk toward the training population)."""
         if speakers.shape != (X.shape[0],):
             raise InputError(f"speakers must give one id per clip: {X.shape[0]} clips but speakers has shape {speakers.shape}")
-        population = SpeakerStats(mean=self.single_[0], std=self.single_[1], n_clips=0)
         Z = np.empty_like(X)
         for speaker in np.unique(speakers):
             rows = speakers == speaker
-            stats = fit_speaker_stats(X[rows], prior=population, prior_clips=prior_clips)
-            Z[rows] = apply_speaker_stats(X[rows], stats)
+            Z[rows] = apply_speaker_stats(X[rows], self.speaker_stats(X[rows], prior_clips=prior_clips))
         return Z
+
+    def speaker_stats(self, X, *, prior_clips=None):
+        """One speaker's feature statistics from their unlabelled clips, shrunk toward the training population.
+
+        ``prior_clips`` (None: the model's setting) is the population's weight in clips.
+        """
+        self._check_fitted()
+        X = _as_matrix(X)
+        if X.shape[1] != self.n_features_in_:
+            raise InputError(f"expected {self.n_features_in_} feature values per clip; received {X.shape[1]}")
+        # The single-clip head's standardisation is the training population.
+        population = SpeakerStats(mean=self.single_[0], std=self.single_[1], n_clips=0)
+        prior = self.prior_clips if prior_clips is None else prior_clips
+        return fit_speaker_stats(X, prior=population, prior_clips=prior)
+
+    def predict_proba_for_speaker(self, X, stats):
+        """Adapted-head probabilities (clips, classes) of clips whose speaker has statistics ``stats``."""
+        self._check_fitted()
+        if self.adapted_ is None:
+            raise NotFittedError("this model has no speaker-adapted head: fit it with speakers=... first")
+        mean, scale, coef, intercept = self.adapted_
+        Z = (apply_speaker_stats(_as_matrix(X), stats) - mean) / scale
+        return _softmax(Z @ coef.T + intercept)
 
     def predict(self, X, *, speakers=None, prior_clips=None):
         """Most likely class of each clip (arguments as :meth:`predict_proba`)."""
