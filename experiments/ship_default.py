@@ -19,6 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ser_core.augment import parse_augmentations  # noqa: E402
 from ser_core.artifacts import load_model, save_artifact, set_default_model, update_metrics  # noqa: E402
 from ser_core.corpus import index_corpus  # noqa: E402
 from ser_core.evaluate import evaluate_predictions, latency_per_clip_ms, summarize_folds  # noqa: E402
@@ -32,13 +33,26 @@ FEATURE_KIND = "COMPARE-16000"
 SEED = 42
 
 
-def evaluate(X, y, actors, *, C, class_weight=None):
-    """Run the three protocols; return the metrics dict for the artifact."""
+def augmented_rows(X_copies, y, rows):
+    """fit() keyword arguments adding the perturbed copies of the given training rows (none: {})."""
+    if not X_copies:
+        return {}
+    return {"X_augmented": np.vstack([X_copy[rows] for X_copy in X_copies]),
+            "y_augmented": np.concatenate([y[rows]] * len(X_copies))}
+
+
+def evaluate(X, y, actors, *, C, class_weight=None, X_copies=()):
+    """Run the three protocols; return the metrics dict for the artifact.
+
+    ``X_copies``: features of perturbed copies of every clip (same row order as X); only
+    the training rows' copies are used, test clips are never perturbed.
+    """
     protocols = {}
     single, adapted = [], []
     t0 = time.perf_counter()
     for k, (train, test) in enumerate(grouped_kfold(actors, n_splits=5, seed=SEED)):
-        model = AdaptiveLinearClassifier(C=C, class_weight=class_weight).fit(X[train], y[train], speakers=actors[train])
+        model = AdaptiveLinearClassifier(C=C, class_weight=class_weight).fit(
+            X[train], y[train], speakers=actors[train], **augmented_rows(X_copies, y, train))
         fold = evaluate_predictions(y[test], model.predict(X[test]), labels=list(EMOTIONS))
         fold["train_accuracy"] = float(np.mean(model.predict(X[train]) == y[train]))
         fold["test_actors"] = sorted({str(a) for a in actors[test]})
@@ -60,7 +74,7 @@ def evaluate(X, y, actors, *, C, class_weight=None):
     }
     t0 = time.perf_counter()
     train, test = random_split(y, test_size=0.2, seed=SEED)
-    model = AdaptiveLinearClassifier(C=C, class_weight=class_weight).fit(X[train], y[train])
+    model = AdaptiveLinearClassifier(C=C, class_weight=class_weight).fit(X[train], y[train], **augmented_rows(X_copies, y, train))
     fold = evaluate_predictions(y[test], model.predict(X[test]), labels=list(EMOTIONS))
     fold["train_accuracy"] = float(np.mean(model.predict(X[train]) == y[train]))
     protocols["random"] = {
@@ -71,6 +85,15 @@ def evaluate(X, y, actors, *, C, class_weight=None):
     return {"protocols": protocols}
 
 
+def describe(C, class_weight, augmentations):
+    """One-line description for the model card."""
+    extras = [f"C={C:g}"] + (["class-balanced"] if class_weight else [])
+    if augmentations:
+        extras.append("single-clip head also trained on augmented copies: " + ", ".join(a.key for a in augmentations))
+    return ("ComParE_2016 functionals -> standardised logistic regression (%s); "
+            "optional speaker-adapted head (issue 5)" % ", ".join(extras))
+
+
 def main():
     """Extract, evaluate, fit on all clips, save, benchmark and optionally make it the default."""
     parser = argparse.ArgumentParser()
@@ -78,6 +101,8 @@ def main():
     parser.add_argument("--out", default="artifacts/compare-adaptive-lr")
     parser.add_argument("--C", type=float, default=0.1)
     parser.add_argument("--class-weight", choices=["none", "balanced"], default="none")
+    parser.add_argument("--augment", default="", help="augmented training copies for the single-clip head, "
+                        "e.g. speed0.9,speed1.1 (none by default; see ser_core.augment)")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--set-default", action="store_true")
     args = parser.parse_args()
@@ -91,20 +116,26 @@ def main():
     X = extract_corpus(paths, spec=FEATURE_KIND, n_jobs=args.n_jobs,
                        progress=lambda done, total: print(f"features {done}/{total}", flush=True) if done % 200 == 0 else None)
     print(f"{FEATURE_KIND}: {X.shape} in {time.perf_counter() - t0:.0f}s", flush=True)
+    augmentations = parse_augmentations(args.augment)
+    X_copies = []
+    for augmentation in augmentations:
+        t0 = time.perf_counter()
+        X_copies.append(extract_corpus(paths, spec=FEATURE_KIND, n_jobs=args.n_jobs, augmentation=augmentation))
+        print(f"{FEATURE_KIND} of {augmentation.key} copies: {time.perf_counter() - t0:.0f}s", flush=True)
 
     class_weight = None if args.class_weight == "none" else args.class_weight
-    metrics = evaluate(X, y, actors, C=args.C, class_weight=class_weight)
+    metrics = evaluate(X, y, actors, C=args.C, class_weight=class_weight, X_copies=X_copies)
     t0 = time.perf_counter()
-    model = AdaptiveLinearClassifier(C=args.C, class_weight=class_weight).fit(X, y, speakers=actors)
+    model = AdaptiveLinearClassifier(C=args.C, class_weight=class_weight).fit(
+        X, y, speakers=actors, **augmented_rows(X_copies, y, np.arange(len(y))))
     metrics["training_time_s"] = round(time.perf_counter() - t0, 1)
     out = Path(args.out)
     save_artifact(
         out, model, model_name="adaptive_linear", feature_kind=FEATURE_KIND, seed=SEED, metrics=metrics,
         protocol={"kfold": "grouped_kfold(actors, n_splits=5, seed=42)", "random": "random_split(test_size=0.2, seed=42)"},
-        training={"data": "ravdess-16k actors 01-20", "n_clips": int(len(y)), "command": " ".join(sys.argv)},
-        description="ComParE_2016 functionals -> standardised logistic regression (C=%g%s); "
-                    "optional speaker-adapted head (issue 5)"
-                    % (args.C, ", class-balanced" if class_weight else ""),
+        training={"data": "ravdess-16k actors 01-20", "n_clips": int(len(y)), "command": " ".join(sys.argv),
+                  "augmentation": [augmentation.key for augmentation in augmentations]},
+        description=describe(args.C, class_weight, augmentations),
     )
     loaded = load_model(out)
     latency = latency_per_clip_ms(loaded, repeats=10)

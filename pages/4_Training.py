@@ -8,7 +8,9 @@ from ui import cache, charts, jobs, nav, paths, widgets
 
 #: Feature kinds offered in the form (any other kind can be typed in).
 FEATURE_CHOICES = ("MFCC-16000-40", "MFCC-16000-13", "FRAMES-16000-40-128", "LOGMEL-16000-64-256",
-                   "EGEMAPS-16000", "W2V2-mean-all")
+                   "EGEMAPS-16000", "COMPARE-16000", "W2V2-mean-all")
+#: Training-set augmentations offered (ser_core.augment keys); the shipped default uses the speed ones.
+AUGMENT_CHOICES = ("speed0.85", "speed0.9", "speed0.95", "speed1.05", "speed1.1", "speed1.15", "pitch-2", "pitch2")
 PROTOCOL_LABELS = {"random": "study's random 80/20 split (actors shared)",
                    "kfold": "speaker-independent k-fold by actor",
                    "holdout": "held-out actors"}
@@ -52,6 +54,11 @@ else:
         learning_rate = third[2].number_input("Learning rate", min_value=1e-6, max_value=1.0,
                                               value=1e-3, format="%.6f")
         seed = third[3].number_input("Seed", min_value=0, max_value=2**31 - 1, value=42)
+        augment = st.multiselect(
+            "Augment the training clips", AUGMENT_CHOICES, key="train_augment",
+            help="Each choice adds a perturbed copy of every training clip (never of validation or "
+                 "test clips): speedF plays it F times faster (tempo and pitch together), pitchN shifts "
+                 "it N semitones. Copies cost one feature extraction each, then come from the cache.")
         name = st.text_input("Model folder name", placeholder="e.g. my-cnn (default: model-protocol)")
         submitted = st.form_submit_button("Start training", type="primary", icon=":material/rocket_launch:")
 
@@ -62,7 +69,7 @@ else:
             config = TrainConfig(model=model_name, features=features, protocol=protocol,
                                  n_folds=int(n_folds), test_actors=tuple(test_actors), loss=loss,
                                  epochs=int(epochs), batch_size=int(batch_size),
-                                 learning_rate=float(learning_rate), seed=int(seed))
+                                 learning_rate=float(learning_rate), seed=int(seed), augment=tuple(augment))
             root = paths.artifacts_root()
             taken = [p.name for p in root.iterdir()] if root.is_dir() else []
             folder_name = registry.claim_name(name.strip() or f"{model_name}-{protocol}", taken=taken)
@@ -100,8 +107,9 @@ def render_job(job: jobs.Job) -> None:
         head, button = st.columns([5, 1])
         settings = job.settings
         head.markdown(f"{STATUS_ICONS[job.status]} **{job.name}**: `{settings.get('model')}` on "
-                      f"`{settings.get('features')}`, {settings.get('protocol')} protocol "
-                      f"({job.elapsed_s:.0f} s)")
+                      f"`{settings.get('features')}`, {settings.get('protocol')} protocol"
+                      + (f", augmented with {', '.join(settings['augment'])}" if settings.get("augment") else "")
+                      + f" ({job.elapsed_s:.0f} s)")
         if not job.finished:
             if button.button("Cancel", key=f"cancel_{job.id}", disabled=job.cancel_requested):
                 job.cancel()

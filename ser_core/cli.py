@@ -191,6 +191,8 @@ def _add_train_parser(subparsers) -> None:
     parser.add_argument("--batch-size", type=int, default=36)
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--augment", default="", help="augmented copies of the training clips, e.g. "
+                        "speed0.9,speed1.1 or pitch-2,pitch2 (default: none; never applied to test clips)")
     parser.add_argument("--out", required=True, type=Path, help="model folder to write")
     parser.set_defaults(handler=_cmd_train)
 
@@ -209,12 +211,14 @@ def _print_epoch(record) -> None:
 def _cmd_train(args) -> int:
     from ser_core.artifacts import load_model, update_metrics
     from ser_core.evaluate import latency_per_clip_ms
+    from ser_core.augment import parse_augmentations
     from ser_core.train import TrainConfig, save_result, train
 
     actors = tuple(actor.strip() for actor in args.test_actors.split(",") if actor.strip())
     config = TrainConfig(
         model=args.model, features=args.features, protocol=args.protocol, n_folds=args.folds, test_actors=actors,
         loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
+        augment=tuple(augmentation.key for augmentation in parse_augmentations(args.augment)),
     )
     result = train(config, data=args.data, progress=_print_epoch)
     folder = save_result(result, args.out)

@@ -504,12 +504,19 @@ def pitch_energy_contours(
 # whole corpora
 
 
-def _clip_features(path: str, spec: FeatureSpec, settings: PreprocessSettings) -> np.ndarray:
+def _clip_features(path: str, spec: FeatureSpec, settings: PreprocessSettings, augmentation) -> np.ndarray:
     y = load_clip(path, settings=settings)
+    if augmentation is not None:
+        y = augmentation(y, sample_rate=settings.sample_rate)
     return extract(y, spec=spec, sample_rate=settings.sample_rate)
 
 
-def _extract_batch(items, spec: FeatureSpec, settings: PreprocessSettings, cache_root: str | None):
+def _settings_key(settings: PreprocessSettings, augmentation) -> str:
+    """Cache key of the preprocessing, plus the augmentation when there is one."""
+    return settings.key if augmentation is None else f"{settings.key}-{augmentation.key}"
+
+
+def _extract_batch(items, spec: FeatureSpec, settings: PreprocessSettings, cache_root: str | None, augmentation=None):
     """Worker: compute, cache and return (index, array or None, error or None) per clip."""
     from threadpoolctl import threadpool_limits
 
@@ -519,12 +526,12 @@ def _extract_batch(items, spec: FeatureSpec, settings: PreprocessSettings, cache
     with threadpool_limits(limits=1, user_api="blas") if spec.parallel else nullcontext():
         for index, path, content_hash in items:
             try:
-                array = _clip_features(path, spec, settings)
+                array = _clip_features(path, spec, settings, augmentation)
             except Exception as exc:  # reported per clip; the caller decides to raise or skip
                 results.append((index, None, exc))
                 continue
             if cache is not None:
-                cache.save(content_hash, array, spec_key=spec.cache_key, settings_key=settings.key)
+                cache.save(content_hash, array, spec_key=spec.cache_key, settings_key=_settings_key(settings, augmentation))
             results.append((index, array, None))
     return results
 
@@ -563,6 +570,7 @@ def extract_corpus(
     n_jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     on_error: str = "raise",
+    augmentation: Callable[..., np.ndarray] | None = None,
 ) -> np.ndarray:
     """Extract one feature kind for many clips, in parallel, through the cache.
 
@@ -586,6 +594,9 @@ def extract_corpus(
         "raise": the first clip that fails raises its error class with the file's path
         in the message. "skip": failed clips become all-NaN rows (see
         :func:`failed_rows`) and a warning lists them.
+    augmentation : callable or None
+        Applied to each preprocessed clip before extraction, e.g.
+        :class:`ser_core.augment.SpeedPerturbation`; it needs a ``key`` naming it in the cache.
 
     Returns
     -------
@@ -609,7 +620,7 @@ def extract_corpus(
         if not os.path.isfile(path):
             raise FeatureError(f"no audio file at '{path}'; expected an existing file")
 
-    keys = dict(spec_key=spec.cache_key, settings_key=settings.key)
+    keys = dict(spec_key=spec.cache_key, settings_key=_settings_key(settings, augmentation))
     hashes = [cache.content_hash(p) for p in paths] if cache is not None else [""] * total
     if cache is not None:
         cache.save_hashes()
@@ -631,7 +642,7 @@ def extract_corpus(
 
     failures: list[tuple[str, BaseException]] = []
     cache_root = str(cache.root) if cache is not None else None
-    for batch in _run_batches(todo, spec, settings, cache_root, workers):
+    for batch in _run_batches(todo, spec, settings, cache_root, workers, augmentation):
         for index, array, exc in batch:
             if exc is not None:
                 if on_error == "raise":
@@ -655,21 +666,21 @@ def _report(progress, done: int, total: int) -> None:
         progress(done, total)
 
 
-def _run_batches(todo, spec, settings, cache_root, workers):
+def _run_batches(todo, spec, settings, cache_root, workers, augmentation=None):
     """Yield lists of per-clip results, batch by batch, in order."""
     if not todo:
         return
     if workers == 1 or len(todo) < 2 * workers:
         size = max(1, min(16, math.ceil(len(todo) / 20)))
         for start in range(0, len(todo), size):
-            yield _extract_batch(todo[start : start + size], spec, settings, cache_root)
+            yield _extract_batch(todo[start : start + size], spec, settings, cache_root, augmentation)
         return
     from joblib import Parallel, delayed
 
     size = max(1, min(32, math.ceil(len(todo) / (workers * 6))))
     batches = [todo[start : start + size] for start in range(0, len(todo), size)]
     parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator")
-    yield from parallel(delayed(_extract_batch)(batch, spec, settings, cache_root) for batch in batches)
+    yield from parallel(delayed(_extract_batch)(batch, spec, settings, cache_root, augmentation) for batch in batches)
 
 
 def _stack(results, *, spec: FeatureSpec, paths) -> np.ndarray:

@@ -8,7 +8,9 @@ Protocols:
 * ``holdout``: fixed held-out test actors.
 
 Validation data for early stopping always comes out of the training part of a fold
-(:func:`ser_core.splits.validation_split`), never from its test part.
+(:func:`ser_core.splits.validation_split`), never from its test part. Augmented copies
+(``TrainConfig.augment``, :mod:`ser_core.augment`) are added for the fitted clips only:
+never for validation or test clips.
 """
 
 import time
@@ -47,8 +49,10 @@ class TrainConfig:
     seed: int = 42
     validation_fraction: float = 0.15
     model_params: dict = field(default_factory=dict)
+    augment: tuple = ()
 
     def __post_init__(self):
+        from .augment import parse_augmentation
         from .models.registry import MODEL_NAMES
 
         if self.model not in MODEL_NAMES:
@@ -60,11 +64,17 @@ class TrainConfig:
         if int(self.epochs) < 1 or int(self.batch_size) < 1:
             raise InputError(f"epochs and batch_size must be >= 1, got {self.epochs} and {self.batch_size}")
         self.test_actors = tuple(self.test_actors)
+        if isinstance(self.augment, str):
+            raise InputError(f"augment must be a sequence of keys such as ('speed0.9', 'speed1.1'); received {self.augment!r}")
+        self.augment = tuple(parse_augmentation(key).key for key in self.augment)
+        if len(set(self.augment)) != len(self.augment):
+            raise InputError(f"augmentations repeat in {self.augment}; name each once")
 
     def to_dict(self):
         """Return the settings as a JSON-ready dict."""
         data = asdict(self)
         data["test_actors"] = [str(actor) for actor in self.test_actors]
+        data["augment"] = list(self.augment)
         return data
 
     def make_estimator(self):
@@ -98,6 +108,8 @@ class Dataset:
     settings: object
     corpus: str = ""
     source: str = ""
+    augmented: dict = field(default_factory=dict)
+    """Features of augmented copies of every clip, by augmentation key (same row order as X)."""
 
     @property
     def label_order(self):
@@ -118,18 +130,23 @@ class TrainResult:
     settings: object = None
 
 
-def load_dataset(data, *, feature_kind, settings=None, progress=None):
+def load_dataset(data, *, feature_kind, settings=None, progress=None, augment=()):
     """Return a :class:`Dataset`: index ``data`` (folder, zip or CorpusIndex) and extract features.
 
     Byte-identical duplicate clips (two files of RAVDESS actor 07) are dropped so a
     clip can never be in training and test at once. Features come from the cache
-    when they were extracted before.
+    when they were extracted before. ``augment``: augmentation keys (e.g. ``speed0.9``)
+    whose copies of every clip are extracted too.
     """
     from .audio import PreprocessSettings
+    from .augment import parse_augmentation
     from .corpus import CorpusIndex, index_corpus
     from .features import extract_corpus, parse_kind
 
     if isinstance(data, Dataset):
+        missing = [key for key in augment if key not in data.augmented]
+        if missing:
+            raise InputError(f"the dataset has no features for augmentations {missing}; load it with augment=...")
         return data
     spec = parse_kind(feature_kind)
     settings = replace(settings or PreprocessSettings(), sample_rate=spec.sample_rate)
@@ -139,6 +156,9 @@ def load_dataset(data, *, feature_kind, settings=None, progress=None):
         clips = clips[clips["duplicate_of"].isna()]
     paths = clips["path"].tolist()
     X = np.asarray(extract_corpus(paths, spec=spec, settings=settings, progress=progress))
+    augmented = {key: np.asarray(extract_corpus(paths, spec=spec, settings=settings, progress=progress,
+                                                augmentation=parse_augmentation(key)))
+                 for key in augment}
     return Dataset(
         X=X,
         labels=clips["emotion"].to_numpy(dtype=str),
@@ -148,6 +168,7 @@ def load_dataset(data, *, feature_kind, settings=None, progress=None):
         settings=settings,
         corpus=index.corpus,
         source="" if isinstance(data, CorpusIndex) else str(data),
+        augmented=augmented,
     )
 
 
@@ -178,19 +199,39 @@ def _fit(config, dataset, train_idx, *, speaker_independent, progress, should_st
         )
         if len(np.unique(y[fit_idx])) < len(np.unique(y[train_idx])):
             fit_idx, val_idx = train_idx, np.array([], dtype=int)  # too little data to spare a validation part
+    X_fit, y_fit, extra = _with_augmented_copies(estimator, dataset, config.augment, fit_idx)
     start = time.perf_counter()
     estimator.fit(
-        X[fit_idx], y[fit_idx],
+        X_fit, y_fit,
         X_val=X[val_idx] if len(val_idx) else None, y_val=y[val_idx] if len(val_idx) else None,
-        progress=progress, should_stop=should_stop,
+        progress=progress, should_stop=should_stop, **extra,
     )
     facts = {
         "n_fit_clips": int(len(fit_idx)),
+        "n_augmented_clips": int(len(fit_idx) * len(config.augment)),
         "n_validation_clips": int(len(val_idx)),
         "training_time_s": round(time.perf_counter() - start, 3),
         "epochs_run": len(getattr(estimator, "history_", {}).get("loss", [])),
     }
     return estimator, facts
+
+
+def _with_augmented_copies(estimator, dataset, augment, fit_idx):
+    """Return (X_fit, y_fit, extra fit kwargs) with the fitted clips' augmented copies added.
+
+    A model whose ``fit`` takes ``X_augmented`` (``adaptive_linear``) gets the copies
+    apart (they train its single-clip head only); any other model gets them as more rows.
+    """
+    import inspect
+
+    X, y = dataset.X[fit_idx], dataset.labels[fit_idx]
+    if not augment:
+        return X, y, {}
+    copies = np.concatenate([dataset.augmented[key][fit_idx] for key in augment])
+    copy_labels = np.concatenate([y] * len(augment))
+    if "X_augmented" in inspect.signature(estimator.fit).parameters:
+        return X, y, {"X_augmented": copies, "y_augmented": copy_labels}
+    return np.concatenate([X, copies]), np.concatenate([y, copy_labels]), {}
 
 
 def _tagged(progress, **tags):
@@ -263,7 +304,7 @@ def train(config, *, data, progress=None, should_stop=None, fit_all=True):
     TrainResult
     """
     start = time.perf_counter()
-    dataset = load_dataset(data, feature_kind=config.features)
+    dataset = load_dataset(data, feature_kind=config.features, augment=config.augment)
     metrics = run_protocol(config, dataset, progress=progress, should_stop=should_stop)
     if fit_all:
         model, facts = fit_final(config, dataset, progress=progress, should_stop=should_stop)

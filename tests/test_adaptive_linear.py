@@ -241,3 +241,46 @@ def test_predict_proba_for_speaker_equals_the_grouped_adapted_head():
     stats = model.speaker_stats(X[rows])
     np.testing.assert_allclose(model.predict_proba_for_speaker(X[rows], stats),
                                model.predict_proba(X[rows], speakers=speakers[rows]))
+
+
+def test_augmented_rows_train_the_single_clip_head_only():
+    X, y, speakers = _data(seed=5)
+    rng = np.random.default_rng(1)
+    X_aug = X * 1.1 + rng.standard_normal(X.shape)
+    plain = AdaptiveLinearClassifier().fit(X, y, speakers=speakers)
+    augmented = AdaptiveLinearClassifier().fit(X, y, speakers=speakers, X_augmented=X_aug, y_augmented=y)
+    assert not np.allclose(plain.single_[2], augmented.single_[2])
+    for a, b in zip(plain.adapted_, augmented.adapted_):
+        np.testing.assert_allclose(a, b)
+    # The standardisation (and so the population prior for adaptation) comes from the original clips.
+    np.testing.assert_allclose(plain.single_[0], augmented.single_[0])
+    np.testing.assert_allclose(plain.single_[1], augmented.single_[1])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"X_augmented": np.zeros((2, 6))}, "together"),
+        ({"X_augmented": np.zeros((2, 5)), "y_augmented": np.array(["calm", "sad"])}, "values per clip"),
+        ({"X_augmented": np.zeros((2, 6)), "y_augmented": np.array(["calm"])}, "one label per augmented clip"),
+        ({"X_augmented": np.zeros((1, 6)), "y_augmented": np.array(["happy"])}, "not among"),
+    ],
+)
+def test_bad_augmented_rows_are_refused(kwargs, message):
+    X, y, _ = _data()
+    with pytest.raises(InputError, match=message):
+        AdaptiveLinearClassifier().fit(X, y, **kwargs)
+
+
+def test_wide_features_are_solved_in_row_space_with_the_same_optimum():
+    """Fewer clips than features: the SVD-coordinate fit must equal a direct fit."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(7)
+    y = np.repeat(LABELS, 8)
+    X = rng.standard_normal((24, 60)) + np.repeat(rng.standard_normal((3, 60)), 8, axis=0)
+    model = AdaptiveLinearClassifier(C=0.5, max_iter=5000).fit(X, y)
+    mean, scale = X.mean(axis=0), X.std(axis=0)
+    direct = LogisticRegression(C=0.5, max_iter=5000, tol=1e-10).fit((X - mean) / scale, y)
+    np.testing.assert_allclose(model.single_[2], direct.coef_, atol=1e-3)
+    np.testing.assert_allclose(model.predict_proba(X), direct.predict_proba((X - mean) / scale), atol=1e-4)

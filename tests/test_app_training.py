@@ -43,7 +43,7 @@ def test_form_has_every_setting(app_env):
     labels = {w.label for w in [*at.selectbox, *at.number_input, *at.text_input, *at.multiselect]}
     assert labels >= {"Model", "Features", "Protocol", "Loss (Keras models)", "Epochs", "Batch size",
                       "Learning rate", "Seed", "Folds (k-fold)", "Test actors (held-out)",
-                      "Model folder name"}
+                      "Model folder name", "Augment the training clips"}
     assert "No training run yet." in [c.value for c in at.caption]
 
 
@@ -100,3 +100,16 @@ def test_cancel_stops_the_run_without_an_artifact(app_env):
     assert [e.value for e in at.exception] == []
     assert "Cancelled" in at.info[-1].value
     assert sorted(p.name for p in app_env["artifacts"].iterdir()) == before
+
+
+def test_augmented_run_says_so_and_records_it(app_env):
+    at = _page()
+    at.multiselect(key="train_augment").set_value(["speed0.9"])
+    _fill(at, **{"Model": "logistic_regression", "Features": "MFCC-16000-13", "Folds (k-fold)": 2,
+                 "Model folder name": "ui-aug"})
+    assert problems(at) == []
+    job = _only_job()
+    assert job.settings["augment"] == ["speed0.9"]
+    assert job.wait(timeout_s=600) and job.status == jobs.SUCCEEDED, job.error
+    at.run()
+    assert any("augmented with speed0.9" in m.value for m in at.markdown)

@@ -112,3 +112,20 @@ def test_predict_speaker_adapt_refuses_a_model_without_an_adapted_head(trained, 
     assert code == 2
     err = capsys.readouterr().err
     assert "cannot be calibrated" in err and "adaptive_linear" in err and "Traceback" not in err
+
+
+def test_train_with_augmentation_records_it(tiny_ravdess, tmp_path, capsys):
+    out = tmp_path / "models" / "lr-aug"
+    assert main(["train", "--data", str(tiny_ravdess), "--model", "logistic_regression", "--features", "MFCC-16000-13",
+                 "--protocol", "holdout", "--test-actors", "3", "--augment", "speed0.9,pitch2", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["training"]["config"]["augment"] == ["speed0.9", "pitch2"]
+    assert config["training"]["n_augmented_clips"] == 2 * config["training"]["n_fit_clips"]
+
+
+def test_train_with_an_unknown_augmentation_is_a_clear_error(tiny_ravdess, tmp_path, capsys):
+    code = main(["train", "--data", str(tiny_ravdess), "--model", "logistic_regression", "--features", "MFCC-16000-13",
+                 "--augment", "reverb", "--out", str(tmp_path / "x")])
+    assert code == 2
+    assert "unknown augmentation 'reverb'" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

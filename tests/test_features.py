@@ -288,9 +288,9 @@ def test_changing_a_file_or_a_setting_recomputes_only_that(clip_folder, monkeypa
     computed = []
     original = features._clip_features
 
-    def counting(path, spec, settings):
+    def counting(path, spec, settings, augmentation):
         computed.append((path, settings.top_db))
-        return original(path, spec, settings)
+        return original(path, spec, settings, augmentation)
 
     monkeypatch.setattr(features, "_clip_features", counting)
     wav_file(tone(330.0), name="clip2.wav")  # overwrite one clip

@@ -10,7 +10,8 @@ from ser_core.train import TrainConfig, run_protocol, save_result, train
 
 @pytest.mark.parametrize(
     "settings",
-    [{"model": "gpt"}, {"protocol": "loso"}, {"protocol": "holdout"}, {"epochs": 0}, {"batch_size": 0}],
+    [{"model": "gpt"}, {"protocol": "loso"}, {"protocol": "holdout"}, {"epochs": 0}, {"batch_size": 0},
+     {"augment": ("echo",)}, {"augment": "speed0.9"}, {"augment": ("speed0.9", "speed0.9")}],
 )
 def test_config_rejects_bad_settings(settings):
     with pytest.raises(InputError):
@@ -54,3 +55,52 @@ def test_wav2vec2_random_forest_with_a_tiny_model(tiny_ravdess, tiny_wav2vec2, t
         model = load_model(folder, trust=True)
         clip = sorted(tiny_ravdess.glob("*/*.wav"))[0]
         np.testing.assert_allclose(model.predict_proba(clip), result.model.predict_proba(model.features(clip)[None])[0])
+
+
+def _augmented_dataset(tiny_ravdess):
+    from ser_core.train import load_dataset
+
+    return load_dataset(tiny_ravdess, feature_kind="MFCC-16000-13", augment=("speed0.9", "speed1.1"))
+
+
+def test_augmented_copies_are_added_for_fitted_clips_only(tiny_ravdess):
+    dataset = _augmented_dataset(tiny_ravdess)
+    assert set(dataset.augmented) == {"speed0.9", "speed1.1"}
+    assert dataset.augmented["speed0.9"].shape == dataset.X.shape
+    assert not np.allclose(dataset.augmented["speed0.9"], dataset.X)
+    config = TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="kfold", n_folds=3,
+                         augment=("speed0.9", "speed1.1"))
+    metrics = run_protocol(config, dataset)
+    for fold in metrics["folds"]:
+        assert fold["n_augmented_clips"] == 2 * fold["n_fit_clips"] == 2 * fold["n_train_clips"]
+        assert fold["n_test_clips"] + fold["n_train_clips"] == len(dataset.X)
+    assert metrics["settings"]["augment"] == ["speed0.9", "speed1.1"]
+
+
+def test_adaptive_linear_gets_the_copies_for_its_single_clip_head(tiny_ravdess, monkeypatch):
+    from ser_core.models.adaptive_linear import AdaptiveLinearClassifier
+
+    import functools
+
+    seen = {}
+    original_fit = AdaptiveLinearClassifier.fit
+
+    @functools.wraps(original_fit)
+    def spy(self, X, y, **kwargs):
+        seen.update(n_rows=len(X), n_augmented=len(kwargs["X_augmented"]))
+        return original_fit(self, X, y, **kwargs)
+
+    monkeypatch.setattr(AdaptiveLinearClassifier, "fit", spy)
+    dataset = _augmented_dataset(tiny_ravdess)
+    config = TrainConfig(model="adaptive_linear", features="MFCC-16000-13", protocol="holdout", test_actors=("03",),
+                         augment=("speed1.1",))
+    run_protocol(config, dataset)
+    assert seen["n_augmented"] == seen["n_rows"] == int(np.sum(dataset.groups != "03"))
+
+
+def test_a_prepared_dataset_without_the_copies_is_refused(tiny_ravdess):
+    from ser_core.train import load_dataset
+
+    dataset = load_dataset(tiny_ravdess, feature_kind="MFCC-16000-13")
+    with pytest.raises(InputError, match="no features for augmentations"):
+        load_dataset(dataset, feature_kind="MFCC-16000-13", augment=("speed0.9",))

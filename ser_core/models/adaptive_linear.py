@@ -42,16 +42,32 @@ def _softmax(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _fit_head(X, y, *, C, max_iter, class_weight=None):
-    """Fit standardisation + logistic regression; return (mean, scale, coef, intercept)."""
+def _fit_head(X, y, *, C, max_iter, class_weight=None, X_extra=None, y_extra=None):
+    """Fit standardisation + logistic regression; return (mean, scale, coef, intercept).
+
+    The standardisation comes from ``X`` alone; ``X_extra`` / ``y_extra`` (augmented copies)
+    only add training rows. With far fewer rows than features (at most half) the
+    regression is solved in the rows' SVD coordinates: an L2-penalised linear model's
+    weights lie in the row space, so this is the same optimum, reached several times faster.
+    """
     from sklearn.linear_model import LogisticRegression
 
     mean = X.mean(axis=0)
     scale = X.std(axis=0)
     scale[scale < 1e-12] = 1.0
+    Z = (X - mean) / scale
+    if X_extra is not None:
+        Z, y = np.vstack([Z, (X_extra - mean) / scale]), np.concatenate([y, y_extra])
+    basis = None
+    if 2 * Z.shape[0] <= Z.shape[1]:
+        _, singular, vt = np.linalg.svd(Z, full_matrices=False)
+        basis = vt[singular > singular[0] * 1e-10].T
+        Z = Z @ basis
     clf = LogisticRegression(C=C, max_iter=max_iter, class_weight=class_weight)
-    clf.fit((X - mean) / scale, y)
+    clf.fit(Z, y)
     coef, intercept = clf.coef_, clf.intercept_
+    if basis is not None:
+        coef = coef @ basis.T
     if coef.shape[0] == 1:  # two classes: sklearn keeps one logit z; softmax([-z/2, z/2]) = sigmoid(z)
         coef, intercept = np.vstack([-coef / 2, coef / 2]), np.concatenate([-intercept / 2, intercept / 2])
     return mean, scale, coef, intercept
@@ -94,8 +110,14 @@ class AdaptiveLinearClassifier:
         heads = [self.single_] + ([self.adapted_] if self.adapted_ is not None else [])
         return int(sum(sum(np.size(a) for a in head) for head in heads))
 
-    def fit(self, X, y, *, speakers=None, X_val=None, y_val=None, progress=None, should_stop=None):
+    def fit(self, X, y, *, speakers=None, X_augmented=None, y_augmented=None, X_val=None, y_val=None,
+            progress=None, should_stop=None):
         """Learn the single-clip head, and the speaker-adapted head when speakers are given; return self.
+
+        ``X_augmented`` / ``y_augmented``: extra training rows for the single-clip head only,
+        e.g. features of speed-perturbed copies of the training clips
+        (:mod:`ser_core.augment`). The speaker-adapted head keeps the original clips: a
+        perturbed copy is another voice and would blur its speaker's statistics.
 
         ``X_val``, ``y_val``, ``progress`` and ``should_stop`` give the signature every
         ser_core model shares (nothing is early-stopped here); ``should_stop()`` returning
@@ -108,8 +130,10 @@ class AdaptiveLinearClassifier:
         classes = np.unique(y)
         if len(classes) < 2:
             raise InputError(f"need at least 2 classes to train; received {len(classes)}")
+        X_augmented, y_augmented = self._check_augmented(X_augmented, y_augmented, X.shape[1], classes)
         self._stop_if_asked(should_stop)
-        single = _fit_head(X, y, C=self.C, max_iter=self.max_iter, class_weight=self.class_weight)
+        single = _fit_head(X, y, C=self.C, max_iter=self.max_iter, class_weight=self.class_weight,
+                           X_extra=X_augmented, y_extra=y_augmented)
         adapted = None
         if speakers is not None:
             self._stop_if_asked(should_stop)
@@ -122,6 +146,24 @@ class AdaptiveLinearClassifier:
         if progress is not None:
             progress({"epoch": 1, "accuracy": float(np.mean(self.predict(X) == y))})
         return self
+
+    @staticmethod
+    def _check_augmented(X_augmented, y_augmented, n_features, classes):
+        """Validate the optional augmented rows; return them as arrays (or None, None)."""
+        if X_augmented is None and y_augmented is None:
+            return None, None
+        if X_augmented is None or y_augmented is None:
+            raise InputError("X_augmented and y_augmented must be given together")
+        X_augmented, y_augmented = _as_matrix(X_augmented), np.asarray(y_augmented)
+        if X_augmented.shape[1] != n_features:
+            raise InputError(f"X_augmented has {X_augmented.shape[1]} values per clip; X has {n_features}")
+        if y_augmented.shape != (X_augmented.shape[0],):
+            raise InputError(f"y_augmented must have one label per augmented clip: {X_augmented.shape[0]} clips, "
+                             f"y_augmented has shape {y_augmented.shape}")
+        unknown = sorted(set(y_augmented.tolist()) - set(classes.tolist()))
+        if unknown:
+            raise InputError(f"y_augmented has labels {unknown} that are not among the original clips' labels")
+        return X_augmented, y_augmented
 
     @staticmethod
     def _stop_if_asked(should_stop):
