@@ -32,7 +32,7 @@ def _errors_app(kind):
     ("stop", None, None),
 ])
 def test_shown_errors(kind, error, after):
-    at = AppTest.from_function(_errors_app, args=(kind,)).run()
+    at = AppTest.from_function(_errors_app, args=(kind,), default_timeout=60).run()
     assert at.exception == []
     assert [e.value for e in at.error] == ([error] if error else [])
     texts = [m.value for m in at.markdown]
@@ -65,7 +65,7 @@ def _picker_app(clips):
 
 
 def test_audio_picker_sources_and_corpus_filters():
-    at = AppTest.from_function(_picker_app, args=(CLIPS,)).run()
+    at = AppTest.from_function(_picker_app, args=(CLIPS,), default_timeout=60).run()
     assert at.radio(key="k_source").options == ["Upload", "Record", "Corpus clip"]
     at.radio(key="k_source").set_value("Corpus clip").run()
     at.selectbox(key="k_actor").set_value("02").run()
@@ -76,7 +76,7 @@ def test_audio_picker_sources_and_corpus_filters():
 
 
 def test_audio_picker_without_a_corpus_has_no_corpus_source():
-    at = AppTest.from_function(_picker_app, args=(None,)).run()
+    at = AppTest.from_function(_picker_app, args=(None,), default_timeout=60).run()
     assert at.radio(key="k_source").options == ["Upload", "Record"]
     at.file_uploader(key="k_upload").upload("a.wav", b"RIFF", "audio/wav").run()
     assert "choice: a.wav" in [m.value for m in at.markdown]
