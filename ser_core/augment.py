@@ -15,6 +15,15 @@ from .audio import resample
 from .errors import InputError
 
 MIN_FACTOR, MAX_FACTOR = 0.5, 2.0
+MAX_SEMITONES = 12.0
+
+
+def _checked_number(value, *, what: str, low: float, high: float) -> float:
+    """Return ``value`` as a float, or raise InputError naming ``what`` unless it is a number in low..high."""
+    is_number = not isinstance(value, bool) and isinstance(value, (int, float, np.floating, np.integer))
+    if not (is_number and np.isfinite(value) and low <= value <= high):
+        raise InputError(f"{what} is {value!r}; expected a number in {low:g}..{high:g}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -24,12 +33,8 @@ class SpeedPerturbation:
     factor: float
 
     def __post_init__(self):
-        factor = self.factor
-        if isinstance(factor, bool) or not isinstance(factor, (int, float, np.floating, np.integer)):
-            raise InputError(f"speed factor must be a number; received {factor!r}")
-        if not (np.isfinite(factor) and MIN_FACTOR <= factor <= MAX_FACTOR):
-            raise InputError(f"speed factor is {factor!r}; expected {MIN_FACTOR:g}..{MAX_FACTOR:g}")
-        object.__setattr__(self, "factor", float(factor))
+        factor = _checked_number(self.factor, what="speed factor", low=MIN_FACTOR, high=MAX_FACTOR)
+        object.__setattr__(self, "factor", factor)
 
     @property
     def key(self) -> str:
@@ -59,11 +64,8 @@ class PitchShift:
     semitones: float
 
     def __post_init__(self):
-        value = self.semitones
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-                or not (np.isfinite(value) and abs(value) <= 12):
-            raise InputError(f"pitch shift is {value!r} semitones; expected a number in -12..12")
-        object.__setattr__(self, "semitones", float(value))
+        semitones = _checked_number(self.semitones, what="pitch shift (semitones)", low=-MAX_SEMITONES, high=MAX_SEMITONES)
+        object.__setattr__(self, "semitones", semitones)
 
     @property
     def key(self) -> str:
