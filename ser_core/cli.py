@@ -211,14 +211,13 @@ def _print_epoch(record) -> None:
 def _cmd_train(args) -> int:
     from ser_core.artifacts import load_model, update_metrics
     from ser_core.evaluate import latency_per_clip_ms
-    from ser_core.augment import parse_augmentations
     from ser_core.train import TrainConfig, save_result, train
 
     actors = tuple(actor.strip() for actor in args.test_actors.split(",") if actor.strip())
     config = TrainConfig(
         model=args.model, features=args.features, protocol=args.protocol, n_folds=args.folds, test_actors=actors,
         loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
-        augment=tuple(augmentation.key for augmentation in parse_augmentations(args.augment)),
+        augment=tuple(key.strip() for key in args.augment.split(",") if key.strip()),  # TrainConfig checks them
     )
     result = train(config, data=args.data, progress=_print_epoch)
     folder = save_result(result, args.out)
