@@ -8,7 +8,6 @@ from ui import cache, calibration, charts, live, nav, tables, widgets
 MAX_DURATION_S = 600.0
 #: Clips longer than this also get an emotion-per-segment timeline.
 TIMELINE_MIN_S = 6.0
-SAMPLE_RATE = 16000
 
 widgets.page_setup("Predict", icon=nav.BY_TITLE["Predict"].icon,
                    intro="Upload a clip, record one in the browser, or stream from the microphone; "
@@ -22,8 +21,8 @@ with widgets.shown_errors(f"Could not load the model {model_path.name}") as load
     model = cache.model(model_path)
 if loading.failed:
     st.stop()
-st.caption(f"`{model.config['model']}` on `{model.spec.name}` features; labels: "
-           + ", ".join(model.labels))
+SAMPLE_RATE = model.sample_rate
+st.caption(f"{model.describe()}; labels: " + ", ".join(model.labels))
 
 index = widgets.load_current_corpus()
 clip_tab, live_tab, calibrate_tab = st.tabs([":material/upload_file: Upload or record",
@@ -41,24 +40,28 @@ with clip_tab:
             payload = str(choice.path) if choice.path is not None else choice.data
             y = cache.audio(payload, sample_rate=SAMPLE_RATE, max_duration_s=MAX_DURATION_S)
             duration_s = len(y) / SAMPLE_RATE
-            timeline = None
+            timeline, summary = None, None
             if duration_s > TIMELINE_MIN_S:
-                # A long recording can change emotion: its headline is the mean over 3-s segments,
-                # which agrees with the timeline below (functionals of the whole file blur the parts).
-                timeline = cache.segments(y, model_path=str(model_path), sample_rate=SAMPLE_RATE,
-                                          segment_s=3.0, hop_s=1.0)
-            probs = timeline is not None and tables.mean_segment_probabilities(timeline, model.labels)
-            if not probs:
+                # A long recording can change emotion: its headline is the emotion heard for the most
+                # time, which agrees with the timeline below (one label for the whole file blurs the parts).
+                from ser_core.segments import summarize_timeline
+
+                timeline = cache.segments(y, model_path=str(model_path), sample_rate=SAMPLE_RATE)
+                summary = summarize_timeline(timeline.to_dict("records"), model.labels)
+            if summary is not None:
+                probs, label = summary["probabilities"], summary["label"]
+            else:
                 probs = cache.probabilities(y, model_path=str(model_path), sample_rate=SAMPLE_RATE)
-            label = max(probs, key=probs.get)
+                label = max(probs, key=probs.get)
 
             listen, result = st.columns([1, 1], gap="large")
             with result:
                 st.markdown(f"### {widgets.emotion_chip(label, probability=probs[label])}",
                             unsafe_allow_html=True)
                 st.plotly_chart(charts.probabilities(probs), key="predict_probs")
-                if timeline is not None:
-                    st.caption("A long recording: probabilities averaged over its voiced 3-s segments.")
+                if summary is not None:
+                    st.caption(f"A long recording: mostly **{label}** ({summary['share']:.0%} of its voiced "
+                               "3-s windows); the bars are the mean over those windows.")
             with listen:
                 st.audio(choice.raw_bytes())
                 color = charts.emotion_palette([label])[label]
@@ -114,7 +117,7 @@ with live_tab:
 
 # ---------------------------------------------------------------- calibrate to one voice
 with calibrate_tab:
-    from ser_core.predict import MIN_ENROLMENT_CLIPS, RECOMMENDED_ENROLMENT_CLIPS
+    from ser_core.adapt import MIN_ENROLMENT_CLIPS, RECOMMENDED_ENROLMENT_CLIPS
 
     st.markdown("Give the model a few clips of one speaker (any emotion, no labels needed): it learns "
                 "how this voice sounds on average and then judges new clips of the same speaker "

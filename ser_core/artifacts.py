@@ -1,41 +1,107 @@
-"""Self-describing model folders: save atomically, load safely, predict from raw audio.
+"""Self-describing model folders: the one road to write them, and safe loading.
 
 A model folder holds
 
 * ``config.json``: format version, model name and settings, feature kind with every
-  feature and preprocessing setting, labels, protocol, seed, package versions and
-  the SHA-256 of every other file;
-* the weights (``model.keras`` + ``keras_classifier.json`` for Keras, ``model.joblib``
-  for scikit-learn);
-* ``metrics.json``: the evaluation (per fold too) and the cost figures;
-* ``MODEL_CARD.md``: a short human summary stating the protocol and the numbers.
+  feature and preprocessing setting, labels, the calibration temperature, training
+  facts, package versions and the SHA-256 of every other file;
+* the weights (``model.keras`` + ``keras_classifier.json`` for Keras, plain arrays for
+  torch and the linear models, ``model.joblib`` for scikit-learn pipelines);
+* ``predictions.npz``: the out-of-fold test probabilities behind the figures;
+* ``metrics.json``: the figures (:class:`ser_core.metrics.ModelMetrics`);
+* ``MODEL_CARD.md``: a short human summary stating the protocols and the figures;
+* for an ensemble, ``members/<name>/``: one complete model folder per member.
+
+:func:`save_artifact` builds all of it in a hidden staging folder, loads it back, times
+it, and only then swaps it into place (:func:`ser_core.atomic.replace_folder`), so a crash
+at any step leaves the old complete model or the new one.
 
 joblib weights are pickles, which can run code when loaded: they are only loaded from
-the project's own ``artifacts/`` folder or when the caller passes ``trust=True``.
+the project's own ``artifacts/`` folder, the configured ``$SER_ARTIFACTS_DIR``, or when
+the caller passes ``trust=True`` (:func:`is_trusted`).
+
+Examples
+--------
+>>> model = load_model(default_model_dir())  # doctest: +SKIP
+>>> model.probabilities("clip.wav")  # doctest: +SKIP
+{'neutral': 0.02, 'calm': 0.05, ...}
 """
+
+from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
 import os
 import platform
+import re
 import shutil
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
+from . import atomic
 from .errors import ArtifactError, InputError, ModelError
+from .metrics import ModelMetrics
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Format versions this release reads (1: the first release, without calibration or members).
+READABLE_VERSIONS = (1, 2)
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 CARD_FILE = "MODEL_CARD.md"
+PREDICTIONS_FILE = "predictions.npz"
+MEMBERS_FOLDER = "members"
 DEFAULT_POINTER = "DEFAULT"
-#: The project's own artifacts folder: pickled weights found here are trusted.
-ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
+#: The project's own artifacts folder (the shipped models).
+PROJECT_ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+#: Environment variable naming another folder of model folders.
+ARTIFACTS_ENV = "SER_ARTIFACTS_DIR"
 REQUIRED_KEYS = ("format_version", "name", "model", "features", "preprocess", "labels", "files")
+#: A model folder name: one path component of letters, digits, ".", "_" and "-", not starting with "." or "-".
+_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def artifacts_root() -> Path:
+    """The folder of model folders: ``$SER_ARTIFACTS_DIR`` when set, else the project's ``artifacts/``."""
+    configured = os.environ.get(ARTIFACTS_ENV, "").strip()
+    return Path(configured).expanduser() if configured else PROJECT_ARTIFACTS
+
+
+def is_trusted(folder) -> bool:
+    """True when ``folder`` lies inside the project's ``artifacts/`` or the configured artifacts root.
+
+    The one trust rule: pickled weights load without ``trust=True`` only from there.
+    """
+    resolved = Path(folder).resolve()
+    for root in {PROJECT_ARTIFACTS.resolve(), artifacts_root().resolve()}:
+        if resolved == root or root in resolved.parents:
+            return True
+    return False
+
+
+def check_model_name(name: str) -> str:
+    """Return ``name`` if it can name a model folder, else raise InputError saying what is allowed.
+
+    One path component of at most 64 letters, digits, ``.``, ``_`` and ``-``, starting
+    with a letter or digit (so never ``.``, ``..`` or a hidden name).
+    """
+    if not isinstance(name, str) or not _NAME_PATTERN.fullmatch(name) or name in (".", ".."):
+        raise InputError(f"{name!r} cannot name a model folder: use 1-64 letters, digits, '.', '_' or '-', "
+                         "starting with a letter or digit (no slashes)")
+    return name
+
+
+def folder_in(root, name: str) -> Path:
+    """The model folder ``name`` inside ``root``, checked to stay inside it after resolving links."""
+    root = Path(root)
+    folder = root / check_model_name(name)
+    resolved_root = root.resolve()
+    resolved = folder.resolve()
+    if resolved.parent != resolved_root:
+        raise InputError(f"{name!r} resolves outside the models folder; choose another name")
+    return folder
 
 
 def _sha256(path):
@@ -48,12 +114,11 @@ def _versions(family):
     """Return the versions of the packages a model of this family depends on."""
     import importlib.metadata as metadata
 
-    names = ["numpy", "scikit-learn", "librosa"] + (["tensorflow-cpu", "tensorflow", "keras"] if family == "keras" else ["joblib"])
-    versions = {"python": platform.python_version()}
     from . import __version__
 
-    versions["ser_core"] = __version__
-    for name in names:
+    extra = {"keras": ["tensorflow-cpu", "tensorflow", "keras"], "torch": ["torch"]}.get(family, ["joblib"])
+    versions = {"python": platform.python_version(), "ser_core": __version__}
+    for name in ["numpy", "scikit-learn", "librosa", *extra]:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -61,116 +126,107 @@ def _versions(family):
     return versions
 
 
-def _spec_settings(spec):
-    """Return every setting of a FeatureSpec as a JSON-ready dict."""
-    if hasattr(spec, "to_dict"):
-        return spec.to_dict()
-    if dataclasses.is_dataclass(spec):
-        return dataclasses.asdict(spec)
-    return {key: value for key, value in vars(spec).items() if not key.startswith("_")}
-
-
 def _json_default(value):
-    """Convert NumPy scalars and arrays for json.dumps."""
+    """Convert NumPy scalars and arrays, paths and tuples for json.dumps."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
-    if isinstance(value, (Path, tuple)):
-        return str(value) if isinstance(value, Path) else list(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def _dump_json(path, data):
-    """Write ``data`` as indented JSON."""
-    Path(path).write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
+def _file_digests(folder: Path) -> dict:
+    """SHA-256 of every weights file in ``folder`` (and under members/), by relative path."""
+    digests = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digests[path.relative_to(folder).as_posix()] = _sha256(path)
+    return digests
 
 
-def _fmt(value, *, percent=True):
-    """Format a metric value or a {mean, std} summary."""
-    if isinstance(value, dict):
-        if percent:
-            return f"{100 * value['mean']:.2f}% ± {100 * value['std']:.2f}"
-        return f"{value['mean']:.3f} ± {value['std']:.3f}"
-    if value is None:
-        return "-"
-    return f"{100 * value:.2f}%" if percent else f"{value:.3f}"
+def _as_metrics(metrics) -> ModelMetrics:
+    if isinstance(metrics, ModelMetrics):
+        return dataclasses.replace(metrics)
+    return ModelMetrics.from_dict(metrics or {})
 
 
-def model_card(config, metrics):
-    """Return the Markdown model card: what the model is, how it was evaluated, its numbers."""
-    lines = [
-        f"# {config['name']}",
-        "",
-        f"- model: `{config['model']}` ({config.get('description', '')})",
-        f"- features: `{config['features']['kind']}`; preprocessing: {config['preprocess']}",
-        f"- labels: {', '.join(config['labels'])}",
-        f"- trained on: {config.get('training', {}).get('data', '-')} "
-        f"({config.get('training', {}).get('n_clips', '-')} clips, all of them for this shipped model)",
-        f"- seed: {config.get('seed')}; parameters: {metrics.get('n_parameters', '-')}; "
-        f"size on disk: {metrics.get('size_bytes', 0) / 1e6:.2f} MB; "
-        f"latency per 3-s clip: {metrics.get('latency_ms_per_3s_clip', float('nan')):.1f} ms (features included)",
-        "",
-        "## Evaluation",
-        "",
-        "| protocol | test accuracy | UAR | macro F1 | train accuracy |",
-        "|---|---|---|---|---|",
-    ]
-    for protocol, result in metrics.get("protocols", {}).items():
-        summary = result.get("summary", {})
-        lines.append(
-            f"| {result.get('description', protocol)} | {_fmt(summary.get('accuracy'))} | {_fmt(summary.get('uar'))} "
-            f"| {_fmt(summary.get('macro_f1'), percent=False)} | {_fmt(summary.get('train_accuracy'))} |"
-        )
-    lines += [
-        "",
-        "A random split puts the same actors in training and test data, so it rewards "
-        "memorising voices; the speaker-independent protocol (test actors never seen in "
-        "training) is the honest estimate for new speakers. Validation for early stopping "
-        "always came from the training actors, never from the test fold.",
-        "",
-    ]
-    return "\n".join(lines)
+def _predictions_arrays(predictions) -> dict:
+    """Flatten ``{protocol: {key: values}}`` into npz arrays named ``<protocol>/<key>``."""
+    arrays = {}
+    for protocol, block in (predictions or {}).items():
+        for key, values in block.items():
+            arrays[f"{protocol}/{key}"] = np.asarray(values, dtype=np.float32 if key == "probabilities" else None)
+    return arrays
 
 
-def save_artifact(
-    folder,
-    estimator,
-    *,
-    model_name,
-    feature_kind,
-    preprocess=None,
-    labels=None,
-    protocol=None,
-    seed=42,
-    metrics=None,
-    training=None,
-    description="",
-):
-    """Write a complete model folder atomically and return its path.
+def _finish(staging: Path, folder: Path, config: dict, metrics: ModelMetrics, *, latency: bool) -> Path:
+    """Write config, load the staged folder back, time it, write metrics and card, swap into place."""
+    from .card import model_card
 
-    Everything goes into a hidden sibling folder first and is renamed into place at
-    the end, so a crash mid-save never leaves a folder that looks valid.
+    config["files"] = _file_digests(staging)
+    atomic.write_json(staging / CONFIG_FILE, config, default=_json_default)
+    atomic.checkpoint("after-config")
+    metrics.size_bytes = int(sum((staging / name).stat().st_size for name in config["files"]))
+    atomic.write_json(staging / METRICS_FILE, metrics.to_dict(), default=_json_default)
+    if latency:
+        from .evaluate import latency_per_clip_ms
+
+        metrics.latency_ms_per_3s_clip = round(latency_per_clip_ms(load_model(staging, trust=True), repeats=5), 2)
+        atomic.write_json(staging / METRICS_FILE, metrics.to_dict(), default=_json_default)
+    atomic.write_text(staging / CARD_FILE, model_card(config, metrics))
+    atomic.checkpoint("after-metrics")
+    atomic.replace_folder(staging, folder)
+    return folder
+
+
+def _base_config(folder, *, model_name, family, description, labels, preprocess, seed, training, calibration):
+    return {
+        "format_version": FORMAT_VERSION,
+        "name": folder.name,
+        "model": model_name,
+        "family": family,
+        "description": description,
+        "labels": labels,
+        "preprocess": preprocess.to_dict(),
+        "seed": seed,
+        "training": training or {},
+        "calibration": calibration or {},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": _versions(family),
+    }
+
+
+def save_artifact(folder, estimator, *, model_name, feature_kind, preprocess=None, labels=None, seed=42,
+                  metrics=None, training=None, predictions=None, calibration=None, description="", latency=True):
+    """Write a complete model folder, atomically, and return its path.
 
     Parameters
     ----------
     folder : path
-        Destination; an existing model folder there is replaced.
+        Destination; an existing model folder there is replaced in one step.
     estimator : fitted model from :mod:`ser_core.models`
     model_name : str
-        Registry name (``cnn``, ``random_forest``, ...).
+        Registry name (``cnn``, ``logmel_cnn``, ``adaptive_linear``, ...).
     feature_kind : str
         Feature kind the model was trained on, e.g. ``MFCC-16000-40``.
     preprocess : PreprocessSettings, optional
-        Preprocessing of the training clips (default: the study's).
+        Preprocessing of the training clips (default: this release's defaults).
     labels : sequence of str, optional
         Class order; default ``estimator.classes_``.
-    protocol : dict, optional
-        The evaluation protocol(s) of ``metrics`` (names, folds, test actors).
-    metrics : dict, optional
-        Evaluation results; size on disk and parameter count are added.
+    metrics : ModelMetrics or dict, optional
+        The figures; size, parameter count and (``latency=True``) latency are added.
     training : dict, optional
-        Data and training facts (data path, n_clips, time, epochs, ...).
+        Data and training facts (data path, n_clips, time, epochs, command, ...).
+    predictions : dict, optional
+        Out-of-fold test predictions per protocol (``ser_core.train.TrainResult.predictions``).
+    calibration : dict, optional
+        ``temperature`` (and ``temperature_adapted``) applied to the probabilities, with where it was fitted.
+    latency : bool
+        Time the saved model on a 3-s clip (decoding and features included).
     """
     from .audio import PreprocessSettings
     from .features import parse_kind
@@ -185,68 +241,91 @@ def save_artifact(
     labels = [str(label) for label in (labels if labels is not None else estimator.classes_)]
     if labels != [str(label) for label in estimator.classes_]:
         raise InputError(f"labels {labels} differ from the model's classes {list(estimator.classes_)}")
-
+    metrics = _as_metrics(metrics)
+    metrics.n_parameters = int(getattr(estimator, "n_parameters_", 0))
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = folder.parent / f".{folder.name}.partial-{uuid.uuid4().hex[:8]}"
+    staging = atomic.staging_folder(folder)
     try:
-        staging.mkdir()
         estimator.save(staging)
-        files = {path.name: _sha256(path) for path in sorted(staging.iterdir()) if path.is_file()}
-        config = {
-            "format_version": FORMAT_VERSION,
-            "name": folder.name,
-            "model": model_name,
-            "family": family,
-            "description": description or DESCRIPTIONS.get(model_name, ""),
-            "model_settings": estimator.get_params(),
-            "features": {"kind": spec.name, "settings": _spec_settings(spec)},
-            "preprocess": preprocess.to_dict(),
-            "labels": labels,
-            "protocol": protocol or {},
-            "seed": seed,
-            "training": training or {},
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "versions": _versions(family),
-            "files": files,
-        }
-        metrics = dict(metrics or {})
-        metrics["n_parameters"] = int(getattr(estimator, "n_parameters_", 0))
-        metrics["size_bytes"] = int(sum((staging / name).stat().st_size for name in files))
-        _dump_json(staging / METRICS_FILE, metrics)
-        (staging / CARD_FILE).write_text(model_card(config, metrics))
-        _dump_json(staging / CONFIG_FILE, config)  # last: a folder without it is never valid
-        _swap_into_place(staging, folder)
+        arrays = _predictions_arrays(predictions)
+        if arrays:
+            np.savez(staging / PREDICTIONS_FILE, **arrays)
+        atomic.checkpoint("after-weights")
+        config = _base_config(folder, model_name=model_name, family=family,
+                              description=description or DESCRIPTIONS.get(model_name, ""), labels=labels,
+                              preprocess=preprocess, seed=seed, training=training, calibration=calibration)
+        config["model_settings"] = _plain_params(estimator)
+        config["features"] = {"kind": spec.name, "settings": spec.to_dict()}
+        return _finish(staging, folder, config, metrics, latency=latency)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return folder
 
 
-def _swap_into_place(staging, folder):
-    """Rename ``staging`` to ``folder``, replacing an existing folder with the fewest steps."""
-    if not folder.exists():
-        os.replace(staging, folder)
-        return
-    retired = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex[:8]}"
-    os.replace(folder, retired)
-    os.replace(staging, folder)
-    shutil.rmtree(retired, ignore_errors=True)
+def _plain_params(estimator) -> dict:
+    """The estimator's constructor settings, JSON-ready."""
+    return json.loads(json.dumps(estimator.get_params(deep=False), default=_json_default))
+
+
+def save_ensemble(folder, members, *, metrics=None, training=None, predictions=None, calibration=None,
+                  description="", latency=True):
+    """Write an ensemble: member model folders copied under ``members/``, averaged with weights.
+
+    ``members`` is a list of ``(member folder, weight)``; every member must predict the
+    same labels. The ensemble averages its members' calibrated probabilities, then applies
+    its own ``calibration`` temperature.
+    """
+    from .inference import load_ensemble_members
+
+    folder = Path(folder)
+    loaded = load_ensemble_members([(Path(path), float(weight)) for path, weight in members], trust=True)
+    labels = loaded[0][0].labels
+    first_training = loaded[0][0].config.get("training") or {}
+    training = {**{key: first_training.get(key) for key in ("data", "corpus", "n_clips", "n_actors")}, **(training or {})}
+    metrics = _as_metrics(metrics)
+    metrics.n_parameters = int(sum(m.metrics.n_parameters or 0 for m, _ in loaded))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = atomic.staging_folder(folder)
+    try:
+        entries = []
+        for model, weight in loaded:
+            shutil.copytree(model.path, staging / MEMBERS_FOLDER / model.name)
+            entries.append({"name": model.name, "weight": weight, "model": model.config["model"],
+                            "features": model.spec.name, "description": model.config.get("description", "")})
+        arrays = _predictions_arrays(predictions)
+        if arrays:
+            np.savez(staging / PREDICTIONS_FILE, **arrays)
+        atomic.checkpoint("after-weights")
+        config = _base_config(folder, model_name="ensemble", family="ensemble", description=description,
+                              labels=labels, preprocess=loaded[0][0].settings, seed=loaded[0][0].config.get("seed"),
+                              training=training, calibration=calibration)
+        config["members"] = entries
+        config["features"] = {"kind": " + ".join(entry["features"] for entry in entries), "settings": {}}
+        return _finish(staging, folder, config, metrics, latency=latency)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def update_metrics(folder, extra):
-    """Merge ``extra`` into a saved folder's metrics.json and rewrite its model card."""
+    """Merge ``extra`` (top-level metrics fields) into a saved folder's metrics and rewrite its card, atomically."""
+    from .card import model_card
+
     folder = Path(folder)
     config = read_config(folder)
-    metrics = json.loads((folder / METRICS_FILE).read_text())
-    metrics.update(extra)
-    _dump_json(folder / METRICS_FILE, metrics)
-    (folder / CARD_FILE).write_text(model_card(config, metrics))
+    data = json.loads((folder / METRICS_FILE).read_text())
+    data.update(extra)
+    metrics = ModelMetrics.from_dict(data)
+    atomic.write_json(folder / METRICS_FILE, metrics.to_dict(), default=_json_default)
+    atomic.write_text(folder / CARD_FILE, model_card(config, metrics))
     return metrics
 
 
 def read_config(folder):
     """Return a model folder's config after checking its format; raise ArtifactError naming the problem."""
     folder = Path(folder)
+    if not folder.is_dir():
+        atomic.recover_folder(folder)
     if not folder.is_dir():
         raise ArtifactError(f"model folder {folder} does not exist or is not a folder")
     path = folder / CONFIG_FILE
@@ -259,10 +338,10 @@ def read_config(folder):
     if not isinstance(config, dict):
         raise ArtifactError(f"{path} is corrupt: expected a JSON object, got {type(config).__name__}")
     version = config.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise ArtifactError(
-            f"{folder} has format_version {version!r}; this ser_core reads format_version {FORMAT_VERSION} "
-            "(retrain the model or use a matching ser_core version)"
+            f"{folder} has format_version {version!r}; this ser_core reads format versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))} (retrain the model or use a matching ser_core version)"
         )
     missing = [key for key in REQUIRED_KEYS if key not in config]
     if missing:
@@ -270,10 +349,20 @@ def read_config(folder):
     return config
 
 
-def _check_files(folder, config):
-    """Raise ArtifactError for a missing metrics file or a weights file that is missing or altered."""
-    if not (folder / METRICS_FILE).is_file():
+def read_metrics(folder) -> ModelMetrics:
+    """A model folder's figures; ArtifactError when ``metrics.json`` is missing or corrupt."""
+    path = Path(folder) / METRICS_FILE
+    if not path.is_file():
         raise ArtifactError(f"{folder} is incomplete: {METRICS_FILE} is missing")
+    try:
+        return ModelMetrics.from_dict(json.loads(path.read_text()))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ArtifactError(f"{path} is corrupt: {error}") from None
+
+
+def check_files(folder, config):
+    """Raise ArtifactError for a weights file that is missing or altered since it was saved."""
+    folder = Path(folder)
     for name, digest in config["files"].items():
         path = folder / name
         if not path.is_file():
@@ -282,91 +371,16 @@ def _check_files(folder, config):
             raise ArtifactError(f"{path} is corrupt: its SHA-256 does not match the one recorded in {CONFIG_FILE}")
 
 
-def _is_trusted_location(folder):
-    """True when ``folder`` lies inside the project's own artifacts/ directory."""
-    try:
-        Path(folder).resolve().relative_to(ARTIFACTS_DIR)
-    except ValueError:
-        return False
-    return True
-
-
-class LoadedModel:
-    """A trained model with its preprocessing and features: give it audio, get emotions."""
-
-    def __init__(self, path, config, metrics, estimator):
-        from .audio import PreprocessSettings
-        from .features import parse_kind
-
-        self.path = Path(path)
-        self.config = config
-        self.metrics = metrics
-        self.estimator = estimator
-        self.name = config["name"]
-        self.labels = [str(label) for label in config["labels"]]
-        self.settings = PreprocessSettings.from_dict(config["preprocess"])
-        self.spec = parse_kind(config["features"]["kind"])
-
-    def __repr__(self):
-        return f"LoadedModel(name={self.name!r}, model={self.config['model']!r}, features={self.spec.name!r})"
-
-    def prepare(self, source, *, sample_rate=None):
-        """Return preprocessed mono audio at the model's rate from a path, bytes, file object or array.
-
-        An array needs ``sample_rate`` (Hz); it is resampled when it differs from the
-        model's rate.
-        """
-        from .audio import load_clip, preprocess, resample
-
-        settings = self.settings
-        if isinstance(source, np.ndarray):
-            if sample_rate is None:
-                raise InputError("an audio array needs sample_rate (Hz); received sample_rate=None")
-            y = np.asarray(source, dtype=np.float32)
-            if y.ndim == 2:  # (n, channels) as soundfile returns it
-                y = y.mean(axis=1)
-            y = resample(y, orig_sr=int(sample_rate), target_sr=settings.sample_rate)
-            return preprocess(
-                y, sample_rate=settings.sample_rate, top_db=settings.top_db,
-                normalize=settings.normalize, min_duration_s=settings.min_duration_s,
-            )
-        return load_clip(source, settings=settings)
-
-    def features(self, source, *, sample_rate=None):
-        """Return the model's features for one clip (preprocessing included)."""
-        from .features import extract
-
-        y = self.prepare(source, sample_rate=sample_rate)
-        return extract(y, spec=self.spec, sample_rate=self.settings.sample_rate)
-
-    def predict_proba(self, source, *, sample_rate=None):
-        """Return the class probabilities of one clip, in :attr:`labels` order."""
-        X = np.asarray(self.features(source, sample_rate=sample_rate))[None]
-        return self.estimator.predict_proba(X)[0]
-
-    def predict(self, source, *, sample_rate=None):
-        """Return the most likely emotion of one clip."""
-        return self.labels[int(np.argmax(self.predict_proba(source, sample_rate=sample_rate)))]
-
-    def probabilities(self, source, *, sample_rate=None):
-        """Return ``{label: probability}`` for one clip."""
-        return dict(zip(self.labels, map(float, self.predict_proba(source, sample_rate=sample_rate))))
-
-    def predict_proba_features(self, X):
-        """Return probabilities for already-extracted features ``(clips, ...)``."""
-        return self.estimator.predict_proba(X)
-
-
 def load_model(path, *, trust=False):
-    """Load a model folder written by :func:`save_artifact`.
+    """Load a model folder written by :func:`save_artifact` or :func:`save_ensemble`.
 
     Parameters
     ----------
     path : path
         The model folder.
     trust : bool
-        Allow loading pickled (joblib) weights from outside the project's
-        ``artifacts/`` folder. Pickles can execute code: only trust folders you made.
+        Allow loading pickled (joblib) weights from outside the trusted folders
+        (:func:`is_trusted`). Pickles can execute code: only trust folders you made.
 
     Raises
     ------
@@ -374,53 +388,33 @@ def load_model(path, *, trust=False):
         The folder is missing, incomplete, corrupt, from another format version, or
         holds pickled weights from an untrusted place.
     """
-    from .models.registry import MODEL_NAMES, load_estimator, model_family
+    from .inference import build_loaded_model
 
     folder = Path(path)
     config = read_config(folder)
-    if config["model"] not in MODEL_NAMES:
-        raise ArtifactError(f"{folder} holds model {config['model']!r}, which this ser_core does not know ({', '.join(MODEL_NAMES)})")
-    _check_files(folder, config)
-    if model_family(config["model"]) == "sklearn" and not (trust or _is_trusted_location(folder)):
-        raise ArtifactError(
-            f"{folder} holds pickled scikit-learn weights (model.joblib) outside {ARTIFACTS_DIR}; "
-            "loading a pickle can run arbitrary code, so pass trust=True (CLI: --trust) only if you trust its source"
-        )
-    try:
-        metrics = json.loads((folder / METRICS_FILE).read_text())
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ArtifactError(f"{folder / METRICS_FILE} is corrupt: not valid JSON ({error})") from None
-    settings = config.get("model_settings") if config["model"] == "wav2vec2_rf" else None
-    try:
-        estimator = load_estimator(config["model"], folder, settings=settings)
-    except ModelError as error:
-        raise ArtifactError(f"{folder}: {error}") from None
-    loaded_labels = [str(label) for label in estimator.classes_]
-    if loaded_labels != list(config["labels"]):
-        raise ArtifactError(f"{folder}: weights predict {loaded_labels} but {CONFIG_FILE} lists {config['labels']}")
-    try:
-        return LoadedModel(folder, config, metrics, estimator)
-    except InputError as error:
-        raise ArtifactError(f"{folder}: {CONFIG_FILE} has unusable settings: {error}") from None
+    check_files(folder, config)
+    metrics = read_metrics(folder)
+    return build_loaded_model(folder, config, metrics, trust=trust or is_trusted(folder))
 
 
 def list_artifacts(root=None):
-    """Return one summary dict per model folder under ``root`` (default: the project's artifacts/).
+    """Return one summary dict per model folder under ``root`` (default: :func:`artifacts_root`).
 
     Each dict has ``name``, ``path``, ``model``, ``features``, ``config`` and
-    ``metrics``; a folder that cannot be read gets an ``error`` entry instead of
-    metrics. Weights are not loaded.
+    ``metrics`` (a :class:`~ser_core.metrics.ModelMetrics`); a folder that cannot be read
+    gets an ``error`` entry instead. Weights are not loaded; interrupted saves are tidied.
     """
-    root = Path(root) if root is not None else ARTIFACTS_DIR
+    root = Path(root) if root is not None else artifacts_root()
     if not root.is_dir():
         return []
+    atomic.remove_leftovers(root)
     rows = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         row = {"name": folder.name, "path": str(folder)}
         try:
             config = read_config(folder)
-            row.update(model=config["model"], features=config["features"]["kind"], config=config)
-            row["metrics"] = json.loads((folder / METRICS_FILE).read_text())
+            row.update(model=config["model"], features=config["features"]["kind"], config=config,
+                       metrics=read_metrics(folder))
         except (ArtifactError, OSError, ValueError) as error:
             row["error"] = str(error)
         rows.append(row)
@@ -428,15 +422,19 @@ def list_artifacts(root=None):
 
 
 def default_model_dir(root=None):
-    """Return the default model folder: the one named in ``<root>/DEFAULT`` (root: the project's artifacts/)."""
-    root = Path(root) if root is not None else ARTIFACTS_DIR
+    """Return the default model folder: the one named in ``<root>/DEFAULT`` (root: :func:`artifacts_root`)."""
+    root = Path(root) if root is not None else artifacts_root()
     pointer = root / DEFAULT_POINTER
     if not pointer.is_file():
         raise ArtifactError(f"no default model: {pointer} is missing (it names a model folder in {root})")
     name = pointer.read_text().strip()
-    if not name or "/" in name or "\\" in name or name.startswith("."):
-        raise ArtifactError(f"{pointer} should hold the name of a model folder in {root}; got {name!r}")
+    try:
+        check_model_name(name)
+    except InputError:
+        raise ArtifactError(f"{pointer} should hold the name of a model folder in {root}; got {name!r}") from None
     folder = root / name
+    if not folder.is_dir():
+        atomic.recover_folder(folder)
     if not folder.is_dir():
         raise ArtifactError(f"{pointer} names {name!r}, but {folder} does not exist")
     return folder
@@ -444,9 +442,7 @@ def default_model_dir(root=None):
 
 def set_default_model(name, *, root=None):
     """Point ``<root>/DEFAULT`` at the model folder ``name`` (written atomically)."""
-    root = Path(root) if root is not None else ARTIFACTS_DIR
-    read_config(root / name)
-    staging = root / f".{DEFAULT_POINTER}.partial"
-    staging.write_text(name + "\n")
-    os.replace(staging, root / DEFAULT_POINTER)
+    root = Path(root) if root is not None else artifacts_root()
+    read_config(folder_in(root, name))
+    atomic.write_text(root / DEFAULT_POINTER, name + "\n")
     return root / name

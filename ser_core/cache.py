@@ -2,8 +2,8 @@
 
 Layout under the root folder (``$SER_CACHE_DIR`` or ``~/.cache/ser_studio``)::
 
-    clips/<spec>/<settings>/<hh>/<content hash>.npy    one array per clip
-    corpus/<spec>/<settings>/<listing hash>.npy        one stacked array per clip listing
+    clips/<spec>/<settings>/<hh>/<content hash>.npz    one array per clip
+    corpus/<spec>/<settings>/<listing hash>.npz        one stacked array per clip listing
     hashes.json                                        (path, size, mtime_ns) -> content hash
 
 A clip is identified by the blake2b hash of its bytes, so renaming or copying a file
@@ -14,7 +14,10 @@ are memoised by (path, size, mtime_ns) so a warm load does not re-read every fil
 file whose size or modification time changed is hashed again.
 
 Every write goes to a temporary file in the same folder and is moved into place with
-``os.replace``, so readers never see half-written arrays.
+``os.replace``, so readers never see half-written arrays. Every entry carries a checksum
+of its dtype, shape and bytes: an entry that was truncated, overwritten or damaged on
+disk (even under an intact header) is discarded with a :class:`CacheWarning` naming the
+file, and recomputed; so is an entry whose shape is not the one the caller expects.
 """
 
 from __future__ import annotations
@@ -24,12 +27,19 @@ import json
 import os
 import re
 import tempfile
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 _HASH_BYTES = 20
 _READ_BLOCK = 1 << 20
+_SUFFIX = ".npz"
+
+
+class CacheWarning(UserWarning):
+    """A cache entry was damaged or of the wrong shape; it was discarded and will be recomputed."""
 
 
 def default_cache_dir() -> Path:
@@ -58,13 +68,23 @@ def _slug(text: str) -> str:
     return safe if safe == text else f"{safe}-{hash_bytes(text.encode())[:10]}"
 
 
+def array_digest(array: np.ndarray) -> str:
+    """Checksum of an array's dtype, shape and bytes (blake2b, 160 bit)."""
+    array = np.ascontiguousarray(array)
+    digest = hashlib.blake2b(digest_size=_HASH_BYTES)
+    digest.update(f"{array.dtype.str}|{array.shape}|".encode())
+    digest.update(array.data if array.size else b"")
+    return digest.hexdigest()
+
+
 def _atomic_save(path: Path, array: np.ndarray) -> None:
-    """Save an array as .npy through a temporary file and os.replace."""
+    """Save an array with its checksum (``.npz``) through a temporary file and os.replace."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
+    array = np.ascontiguousarray(array)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
-            np.save(handle, np.asarray(array), allow_pickle=False)
+            np.savez(handle, array=array, digest=np.array(array_digest(array)))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -85,12 +105,32 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def _load(path: Path) -> np.ndarray | None:
-    """Load a cached array; a missing or unreadable file is a miss."""
+def _discard(path: Path, why: str) -> None:
+    """Warn that a cache entry is unusable, naming the file, and remove it."""
+    warnings.warn(f"discarded cache entry {path}: {why}; it will be recomputed", CacheWarning, stacklevel=3)
     try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError):
+        path.unlink()
+    except OSError:
+        pass
+
+
+def _load(path: Path, *, shape: tuple | None = None) -> np.ndarray | None:
+    """Load a cached array after checking its checksum (and shape); a missing file is a silent miss."""
+    if not path.is_file():
         return None
+    try:
+        with np.load(path, allow_pickle=False) as entry:
+            array, digest = entry["array"], str(entry["digest"])
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
+        _discard(path, f"unreadable ({type(error).__name__}: {error})")
+        return None
+    if array_digest(array) != digest:
+        _discard(path, "its bytes do not match its checksum")
+        return None
+    if shape is not None and tuple(array.shape) != tuple(shape):
+        _discard(path, f"it holds shape {tuple(array.shape)}, expected {tuple(shape)}")
+        return None
+    return array
 
 
 class FeatureCache:
@@ -151,11 +191,11 @@ class FeatureCache:
 
     def clip_path(self, content_hash: str, *, spec_key: str, settings_key: str) -> Path:
         """Where the array for one clip lives."""
-        return self.root / "clips" / _slug(spec_key) / _slug(settings_key) / content_hash[:2] / f"{content_hash}.npy"
+        return self.root / "clips" / _slug(spec_key) / _slug(settings_key) / content_hash[:2] / f"{content_hash}{_SUFFIX}"
 
-    def load(self, content_hash: str, *, spec_key: str, settings_key: str) -> np.ndarray | None:
-        """Return the cached array of one clip, or None on a miss."""
-        return _load(self.clip_path(content_hash, spec_key=spec_key, settings_key=settings_key))
+    def load(self, content_hash: str, *, spec_key: str, settings_key: str, shape: tuple | None = None) -> np.ndarray | None:
+        """Return the cached array of one clip, or None on a miss (a damaged or wrong-shaped entry is discarded)."""
+        return _load(self.clip_path(content_hash, spec_key=spec_key, settings_key=settings_key), shape=shape)
 
     def save(self, content_hash: str, array: np.ndarray, *, spec_key: str, settings_key: str) -> Path:
         """Store the array of one clip atomically and return its path."""
@@ -168,11 +208,13 @@ class FeatureCache:
     def corpus_path(self, content_hashes: list[str], *, spec_key: str, settings_key: str) -> Path:
         """Where the stacked array of an ordered clip listing lives."""
         listing = hash_bytes("\n".join(content_hashes).encode())
-        return self.root / "corpus" / _slug(spec_key) / _slug(settings_key) / f"{listing}.npy"
+        return self.root / "corpus" / _slug(spec_key) / _slug(settings_key) / f"{listing}{_SUFFIX}"
 
-    def load_corpus(self, content_hashes: list[str], *, spec_key: str, settings_key: str) -> np.ndarray | None:
-        """Return the stacked array for this exact listing, or None on a miss."""
-        array = _load(self.corpus_path(content_hashes, spec_key=spec_key, settings_key=settings_key))
+    def load_corpus(self, content_hashes: list[str], *, spec_key: str, settings_key: str,
+                    shape: tuple | None = None) -> np.ndarray | None:
+        """Return the stacked array for this exact listing, or None on a miss (damaged entries are discarded)."""
+        expected = None if shape is None else (len(content_hashes), *shape)
+        array = _load(self.corpus_path(content_hashes, spec_key=spec_key, settings_key=settings_key), shape=expected)
         if array is not None and len(array) != len(content_hashes):
             return None
         return array

@@ -1,12 +1,11 @@
-"""Metrics: accuracy, UAR, macro F1, the classification report, confusion, size and latency."""
+"""Scoring: accuracy, UAR, macro F1, the classification report, confusion, fold summaries, latency."""
 
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 
 from .errors import InputError
+from .metrics import SUMMARY_KEYS
 
 
 def evaluate_predictions(y_true, y_pred, *, labels):
@@ -62,11 +61,8 @@ def evaluate_predictions(y_true, y_pred, *, labels):
     }
 
 
-SUMMARY_KEYS = ("accuracy", "uar", "macro_f1", "train_accuracy")
-
-
 def summarize_folds(folds):
-    """Return ``{metric: {"mean": m, "std": s}}`` over fold metric dicts (population std)."""
+    """Return ``{metric: {"mean": m, "std": s, "n": folds}}`` over fold metric dicts (population std)."""
     if not folds:
         raise InputError("no folds to summarise")
     summary = {}
@@ -77,12 +73,20 @@ def summarize_folds(folds):
     return summary
 
 
-def folder_size_bytes(path):
-    """Return the total size of the files under ``path`` (or of one file) in bytes."""
-    path = Path(path)
-    if path.is_file():
-        return path.stat().st_size
-    return sum(os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(path) for name in names)
+def pool_fold_confusions(folds):
+    """One evaluation over every fold's test clips, from the folds' confusion matrices (None without any).
+
+    Every clip is tested in exactly one fold, so the summed confusion matrix is the
+    whole protocol's; the per-class figures are recomputed from it.
+    """
+    folds = [fold for fold in folds if isinstance(fold, dict) and "confusion" in fold]
+    if not folds:
+        return None
+    labels = list(folds[0]["labels"])
+    total = np.sum([np.asarray(fold["confusion"]) for fold in folds if list(fold["labels"]) == labels], axis=0)
+    y_true = np.repeat(np.repeat(labels, len(labels)), total.ravel())
+    y_pred = np.repeat(np.tile(labels, len(labels)), total.ravel())
+    return evaluate_predictions(y_true, y_pred, labels=labels)
 
 
 def latency_per_clip_ms(model, *, duration_s=3.0, sample_rate=16000, repeats=10, seed=0):
@@ -127,8 +131,8 @@ def evaluate_model(model, data, *, progress=None):
     (through the cache). Returns :func:`evaluate_predictions`' dict plus ``model`` and
     ``data``.
     """
+    from .dataset import load_dataset
     from .labels import ALL_EMOTIONS
-    from .train import load_dataset
 
     dataset = load_dataset(data, feature_kind=model.spec.name, settings=model.settings, progress=progress)
     probabilities = model.predict_proba_features(dataset.X)

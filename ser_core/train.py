@@ -1,6 +1,6 @@
 """Run an evaluation protocol and fit the model to ship: ``train(config, data=...)``.
 
-Protocols:
+Protocols (plain names in :mod:`ser_core.protocols`):
 
 * ``random``: the study's stratified random 80/20 split (same actors in train and
   test: it measures voice memorisation as much as emotion);
@@ -8,34 +8,53 @@ Protocols:
 * ``holdout``: fixed held-out test actors.
 
 Validation data for early stopping always comes out of the training part of a fold
-(:func:`ser_core.splits.validation_split`), never from its test part. Augmented copies
-(``TrainConfig.augment``, :mod:`ser_core.augment`) are added for the fitted clips only:
-never for validation or test clips.
+(:func:`ser_core.splits.validation_split`), never from its test part, except in the
+study's protocol "as written" (``stop_on="test"``, random split only), which is kept to
+reproduce the study and is labelled optimistic. Augmented copies
+(``TrainConfig.augment``, :mod:`ser_core.augment`) are added for the fitted clips only.
+A model with a speaker-adapted head is also scored calibrated to each test speaker
+(``kfold_speaker_adapted``). The out-of-fold probabilities give the temperature that
+calibrates the shipped model (:mod:`ser_core.calibration`).
+
+Examples
+--------
+>>> config = TrainConfig(model="logistic_regression", protocol="kfold")
+>>> result = train(config, data="../shared/data/ravdess-16k")  # doctest: +SKIP
+>>> save_result(result, "artifacts/my-model")  # doctest: +SKIP
 """
 
+from __future__ import annotations
+
+import inspect
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .dataset import Dataset, load_dataset
 from .errors import InputError
-from .labels import ALL_EMOTIONS
+from .metrics import ModelMetrics, ProtocolResult
+from .protocols import TRAINING_PROTOCOLS
 
-PROTOCOLS = ("random", "kfold", "holdout")
-PROTOCOL_DESCRIPTIONS = {
-    "random": "study's random stratified 80/20 split (speakers shared)",
-    "kfold": "speaker-independent {n}-fold by actor",
-    "holdout": "held-out actors {actors}",
-}
+#: Early stopping watches a validation part of the training clips, or (the study, as written) the test clips.
+STOP_ON = ("validation", "test")
 
 
 @dataclass
 class TrainConfig:
-    """Everything that decides a training run (the defaults are the study's)."""
+    """Everything that decides a training run.
+
+    Settings left as None take the model's defaults
+    (:data:`ser_core.models.registry.MODEL_DEFAULTS`: the study's for its networks).
+    ``preprocess`` overrides :class:`~ser_core.audio.PreprocessSettings` fields on top of
+    the model's own (e.g. ``{"top_db": 30.0}``). ``extra_protocols`` are scored after the
+    main one (e.g. ``("random",)`` to compare with the study); the shipped model is fitted
+    once, on every clip.
+    """
 
     model: str = "cnn"
-    features: str = "MFCC-16000-40"
+    features: str | None = None
     protocol: str = "random"
     n_folds: int = 5
     test_actors: tuple = ()
@@ -43,39 +62,71 @@ class TrainConfig:
     loss: str = "crossentropy"
     focal_alpha: float = 0.25
     focal_gamma: float = 2.0
-    epochs: int = 30
-    batch_size: int = 36
-    learning_rate: float = 1e-3
+    epochs: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None
     seed: int = 42
     validation_fraction: float = 0.15
+    stop_on: str = "validation"
     model_params: dict = field(default_factory=dict)
     augment: tuple = ()
+    preprocess: dict = field(default_factory=dict)
+    extra_protocols: tuple = ()
 
     def __post_init__(self):
         from .augment import parse_augmentation
-        from .models.registry import MODEL_NAMES
+        from .models.registry import MODEL_DEFAULTS, MODEL_NAMES
 
         if self.model not in MODEL_NAMES:
             raise InputError(f"unknown model {self.model!r}; expected one of {', '.join(MODEL_NAMES)}")
-        if self.protocol not in PROTOCOLS:
-            raise InputError(f"unknown protocol {self.protocol!r}; expected one of {', '.join(PROTOCOLS)}")
-        if self.protocol == "holdout" and not self.test_actors:
+        defaults = MODEL_DEFAULTS[self.model]
+        for name, fallback in (("features", None), ("epochs", 1), ("batch_size", 1), ("learning_rate", 1e-3)):
+            if getattr(self, name) is None:
+                setattr(self, name, defaults.get(name, fallback))
+        self.preprocess = {**defaults["preprocess"], **dict(self.preprocess)}
+        self.preprocess_settings()  # raises InputError for unknown or bad fields
+        self.extra_protocols = tuple(self.extra_protocols)
+        for protocol in (self.protocol, *self.extra_protocols):
+            if protocol not in TRAINING_PROTOCOLS:
+                raise InputError(f"unknown protocol {protocol!r}; expected one of {', '.join(TRAINING_PROTOCOLS)}")
+        if "holdout" in (self.protocol, *self.extra_protocols) and not self.test_actors:
             raise InputError("the holdout protocol needs test_actors (e.g. (1, 2))")
+        if self.stop_on not in STOP_ON:
+            raise InputError(f"stop_on is {self.stop_on!r}; expected one of {', '.join(STOP_ON)}")
+        if self.stop_on == "test" and (self.protocol != "random" or self.extra_protocols):
+            raise InputError("stop_on='test' (the study as written) applies to the random protocol alone")
         if int(self.epochs) < 1 or int(self.batch_size) < 1:
             raise InputError(f"epochs and batch_size must be >= 1, got {self.epochs} and {self.batch_size}")
-        self.test_actors = tuple(self.test_actors)
+        if int(self.n_folds) < 2:
+            raise InputError(f"n_folds must be at least 2, got {self.n_folds}")
+        self.test_actors = tuple(str(actor) for actor in self.test_actors)
         if isinstance(self.augment, str):
             raise InputError(f"augment must be a sequence of keys such as ('speed0.9', 'speed1.1'); received {self.augment!r}")
         self.augment = tuple(parse_augmentation(key).key for key in self.augment)
         if len(set(self.augment)) != len(self.augment):
             raise InputError(f"augmentations repeat in {self.augment}; name each once")
 
+    def preprocess_settings(self, *, sample_rate=16000):
+        """The :class:`~ser_core.audio.PreprocessSettings` of this run's clips."""
+        from .audio import PreprocessSettings
+
+        return PreprocessSettings.from_dict({"remove_dc": True, **self.preprocess, "sample_rate": sample_rate})
+
     def to_dict(self):
         """Return the settings as a JSON-ready dict."""
         data = asdict(self)
-        data["test_actors"] = [str(actor) for actor in self.test_actors]
-        data["augment"] = list(self.augment)
+        for key in ("test_actors", "augment", "extra_protocols"):
+            data[key] = list(getattr(self, key))
         return data
+
+    @classmethod
+    def from_dict(cls, data):
+        """Rebuild a config from :meth:`to_dict` output (unknown keys are an error)."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(f"unknown training settings {unknown}; expected keys among {sorted(known)}")
+        return cls(**data)
 
     def make_estimator(self):
         """Return an unfitted estimator with this run's settings."""
@@ -83,123 +134,82 @@ class TrainConfig:
 
         params = dict(self.model_params)
         params["seed"] = self.seed
-        if model_family(self.model) == "keras":
-            params.update(
-                loss=self.loss, focal_alpha=self.focal_alpha, focal_gamma=self.focal_gamma, epochs=self.epochs,
-                batch_size=self.batch_size, learning_rate=self.learning_rate,
-            )
+        family = model_family(self.model)
+        if family == "keras":
+            params.update(loss=self.loss, focal_alpha=self.focal_alpha, focal_gamma=self.focal_gamma)
+        if family in ("keras", "torch"):
+            params.update(epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate)
         return make_model(self.model, **params)
 
-    def describe_protocol(self):
-        """Return a one-line description of the protocol."""
-        actors = ", ".join(str(actor) for actor in self.test_actors)
-        return PROTOCOL_DESCRIPTIONS[self.protocol].format(n=self.n_folds, actors=actors)
-
-
-@dataclass
-class Dataset:
-    """Features with their labels, actors and source paths, first axis = clips."""
-
-    X: np.ndarray
-    labels: np.ndarray
-    groups: np.ndarray
-    paths: list
-    feature_kind: str
-    settings: object
-    corpus: str = ""
-    source: str = ""
-    augmented: dict = field(default_factory=dict)
-    """Features of augmented copies of every clip, by augmentation key (same row order as X)."""
-
-    @property
-    def label_order(self):
-        """The labels present, in the shared emotion order."""
-        present = set(self.labels.tolist())
-        return [name for name in ALL_EMOTIONS if name in present] + sorted(present - set(ALL_EMOTIONS))
+    def protocol_name(self, protocol=None):
+        """The name results are filed under (``random_as_written`` for the study's test-set stopping)."""
+        protocol = protocol or self.protocol
+        return "random_as_written" if protocol == "random" and self.stop_on == "test" else protocol
 
 
 @dataclass
 class TrainResult:
-    """A fitted model (on all the data) and the protocol's metrics."""
+    """A fitted model (on all the data), its figures and the out-of-fold predictions behind them."""
 
     model: object
     config: TrainConfig
-    metrics: dict
-    history: dict
+    metrics: ModelMetrics
     training: dict
     settings: object = None
+    predictions: dict = field(default_factory=dict)
+    """Per protocol: ``paths``, ``labels``, ``fold``, ``probabilities``, ``label_order`` of every test clip."""
+    calibration: dict = field(default_factory=dict)
+    """Temperatures for the shipped model (``temperature``, ``temperature_adapted``) and where they came from."""
+
+    @property
+    def history(self):
+        """The shipped model's training curves (per epoch), if it has any."""
+        return getattr(self.model, "history_", {})
 
 
-def load_dataset(data, *, feature_kind, settings=None, progress=None, augment=()):
-    """Return a :class:`Dataset`: index ``data`` (folder, zip or CorpusIndex) and extract features.
-
-    Byte-identical duplicate clips (two files of RAVDESS actor 07) are dropped so a
-    clip can never be in training and test at once. Features come from the cache
-    when they were extracted before. ``augment``: augmentation keys (e.g. ``speed0.9``)
-    whose copies of every clip are extracted too.
-    """
-    from .audio import PreprocessSettings
-    from .augment import parse_augmentation
-    from .corpus import CorpusIndex, index_corpus
-    from .features import extract_corpus, parse_kind
-
-    if isinstance(data, Dataset):
-        missing = [key for key in augment if key not in data.augmented]
-        if missing:
-            raise InputError(f"the dataset has no features for augmentations {missing}; load it with augment=...")
-        return data
-    spec = parse_kind(feature_kind)
-    settings = replace(settings or PreprocessSettings(), sample_rate=spec.sample_rate)
-    index = data if isinstance(data, CorpusIndex) else index_corpus(data)
-    clips = index.clips
-    if "duplicate_of" in clips:
-        clips = clips[clips["duplicate_of"].isna()]
-    paths = clips["path"].tolist()
-    X = np.asarray(extract_corpus(paths, spec=spec, settings=settings, progress=progress))
-    augmented = {key: np.asarray(extract_corpus(paths, spec=spec, settings=settings, progress=progress,
-                                                augmentation=parse_augmentation(key)))
-                 for key in augment}
-    return Dataset(
-        X=X,
-        labels=clips["emotion"].to_numpy(dtype=str),
-        groups=clips["actor"].astype(str).to_numpy(),
-        paths=paths,
-        feature_kind=spec.name,
-        settings=settings,
-        corpus=index.corpus,
-        source="" if isinstance(data, CorpusIndex) else str(data),
-        augmented=augmented,
-    )
-
-
-def protocol_splits(config, dataset):
-    """Return the ``[(train_idx, test_idx), ...]`` of the configured protocol."""
+def protocol_splits(config, dataset, protocol=None):
+    """Return the ``[(train_idx, test_idx), ...]`` of a protocol (default: the config's)."""
     from .splits import grouped_kfold, holdout_actors, random_split
 
-    if config.protocol == "random":
+    protocol = protocol or config.protocol
+    if protocol == "random":
         return [random_split(dataset.labels, test_size=config.test_size, seed=config.seed)]
-    if config.protocol == "kfold":
+    if protocol == "kfold":
         return grouped_kfold(dataset.groups, n_splits=int(config.n_folds), labels=dataset.labels, seed=config.seed)
     return [holdout_actors(dataset.groups, test_actors=config.test_actors)]
 
 
-def _fit(config, dataset, train_idx, *, speaker_independent, progress, should_stop):
-    """Fit a fresh estimator on ``train_idx``, early-stopping on a validation part of it."""
+def _fit_and_validation_parts(config, dataset, train_idx, test_idx, *, speaker_independent):
+    """Indices to fit on and to early-stop on (empty for models that do not early-stop)."""
     from .models.registry import model_family
     from .splits import validation_split
 
+    empty = np.array([], dtype=int)
+    if model_family(config.model) != "keras":
+        return train_idx, empty
+    if config.stop_on == "test":
+        return train_idx, test_idx
+    y = dataset.labels
+    speaker_independent = speaker_independent and len(np.unique(dataset.groups[train_idx])) >= 2
+    fit_idx, val_idx = validation_split(
+        train_idx, labels=y, groups=dataset.groups, fraction=config.validation_fraction, seed=config.seed,
+        speaker_independent=speaker_independent,
+    )
+    if len(np.unique(y[fit_idx])) < len(np.unique(y[train_idx])):
+        return train_idx, empty  # too little data to spare a validation part
+    return fit_idx, val_idx
+
+
+def _fit(config, dataset, train_idx, *, test_idx=None, speaker_independent, progress, should_stop):
+    """Fit a fresh estimator on ``train_idx`` (minus its validation part); return it and the facts."""
     estimator = config.make_estimator()
     X, y = dataset.X, dataset.labels
-    fit_idx, val_idx = train_idx, np.array([], dtype=int)
-    if model_family(config.model) == "keras":
-        speaker_independent = speaker_independent and len(np.unique(dataset.groups[train_idx])) >= 2
-        fit_idx, val_idx = validation_split(
-            train_idx, labels=y, groups=dataset.groups, fraction=config.validation_fraction, seed=config.seed,
-            speaker_independent=speaker_independent,
-        )
-        if len(np.unique(y[fit_idx])) < len(np.unique(y[train_idx])):
-            fit_idx, val_idx = train_idx, np.array([], dtype=int)  # too little data to spare a validation part
+    test_idx = np.array([], dtype=int) if test_idx is None else test_idx
+    fit_idx, val_idx = _fit_and_validation_parts(config, dataset, train_idx, test_idx,
+                                                 speaker_independent=speaker_independent)
     X_fit, y_fit, extra = _with_augmented_copies(estimator, dataset, config.augment, fit_idx)
+    if "speakers" in inspect.signature(estimator.fit).parameters:
+        extra["speakers"] = dataset.groups[fit_idx]
     start = time.perf_counter()
     estimator.fit(
         X_fit, y_fit,
@@ -222,8 +232,6 @@ def _with_augmented_copies(estimator, dataset, augment, fit_idx):
     A model whose ``fit`` takes ``X_augmented`` (``adaptive_linear``) gets the copies
     apart (they train its single-clip head only); any other model gets them as more rows.
     """
-    import inspect
-
     X, y = dataset.X[fit_idx], dataset.labels[fit_idx]
     if not augment:
         return X, y, {}
@@ -241,38 +249,106 @@ def _tagged(progress, **tags):
     return lambda record: progress({**tags, **record})
 
 
-def run_protocol(config, dataset, *, progress=None, should_stop=None):
-    """Train and test once per fold of ``config.protocol``; return the protocol's metrics dict.
+def _probabilities_in_order(probabilities, classes, labels):
+    """Test-clip probabilities with one column per label of ``labels`` (0 for classes the fold lacked)."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    out = np.zeros((len(probabilities), len(labels)))
+    columns = {str(label): i for i, label in enumerate(classes)}
+    for j, label in enumerate(labels):
+        if label in columns:
+            out[:, j] = probabilities[:, columns[label]]
+    return out
 
-    The dict has ``protocol``, ``description``, ``folds`` (one metrics dict per fold,
-    with train accuracy, test actors and training facts) and ``summary`` (mean ± std).
+
+class _Collected:
+    """Fold results and out-of-fold probabilities of one protocol (or its speaker-adapted twin)."""
+
+    def __init__(self):
+        self.folds, self.index, self.fold_ids, self.probabilities = [], [], [], []
+
+    def add(self, number, test_idx, probabilities, fold_metrics):
+        self.folds.append(fold_metrics)
+        self.index.append(test_idx)
+        self.fold_ids.append(np.full(len(test_idx), number))
+        self.probabilities.append(probabilities)
+
+    def result(self, name, *, dataset, labels, settings, histories=(), time_s=None):
+        """The :class:`ProtocolResult` and its predictions dict."""
+        from .calibration import calibration_report
+        from .evaluate import evaluate_predictions, summarize_folds
+
+        index = np.concatenate(self.index)
+        probabilities = np.concatenate(self.probabilities)
+        y_true = dataset.labels[index]
+        predictions = {"paths": [dataset.paths[i] for i in index], "labels": y_true,
+                       "fold": np.concatenate(self.fold_ids), "probabilities": probabilities.astype(np.float32),
+                       "label_order": list(labels)}
+        pooled = evaluate_predictions(y_true, np.asarray(labels)[probabilities.argmax(axis=1)], labels=labels)
+        position = {label: i for i, label in enumerate(labels)}
+        calibration = None
+        if set(y_true.tolist()) <= set(position):
+            codes = np.array([position[label] for label in y_true])
+            calibration = calibration_report(probabilities, codes, predictions["fold"])
+        result = ProtocolResult(protocol=name, folds=self.folds, summary=summarize_folds(self.folds),
+                                pooled=pooled, settings=settings, calibration=calibration,
+                                histories=list(histories), time_s=time_s)
+        return result, predictions
+
+
+def _score_fold(estimator, dataset, train_idx, test_idx, labels):
+    """Single-clip (and, when the model has one, speaker-adapted) test probabilities plus train accuracy."""
+    X = dataset.X
+    single = _probabilities_in_order(estimator.predict_proba(X[test_idx]), estimator.classes_, labels)
+    adapted = None
+    if getattr(estimator, "adapted_", None) is not None:
+        adapted = _probabilities_in_order(
+            estimator.predict_proba(X[test_idx], speakers=dataset.groups[test_idx]), estimator.classes_, labels)
+    train_accuracy = float(np.mean(estimator.predict(X[train_idx]) == dataset.labels[train_idx]))
+    return single, adapted, train_accuracy
+
+
+def run_protocol(config, dataset, *, protocol=None, progress=None, should_stop=None):
+    """Train and test once per fold of a protocol; return ``{name: (ProtocolResult, predictions)}``.
+
+    ``protocol`` defaults to the config's. A model with a speaker-adapted head also gives
+    ``<protocol>_speaker_adapted`` (only for speaker-independent protocols).
     """
-    from .evaluate import evaluate_predictions, summarize_folds
+    from .evaluate import evaluate_predictions
 
-    splits = protocol_splits(config, dataset)
+    protocol = protocol or config.protocol
+    name = config.protocol_name(protocol)
+    splits = protocol_splits(config, dataset, protocol)
     labels = dataset.label_order
-    folds, histories = [], []
+    single, adapted, histories = _Collected(), _Collected(), []
+    start = time.perf_counter()
     for number, (train_idx, test_idx) in enumerate(splits, start=1):
         estimator, facts = _fit(
-            config, dataset, train_idx, speaker_independent=config.protocol != "random",
-            progress=_tagged(progress, protocol=config.protocol, fold=number, n_folds=len(splits)),
-            should_stop=should_stop,
+            config, dataset, train_idx, test_idx=test_idx, speaker_independent=protocol != "random",
+            progress=_tagged(progress, protocol=name, fold=number, n_folds=len(splits)), should_stop=should_stop,
         )
-        metrics = evaluate_predictions(dataset.labels[test_idx], estimator.predict(dataset.X[test_idx]), labels=labels)
-        metrics["train_accuracy"] = float(np.mean(estimator.predict(dataset.X[train_idx]) == dataset.labels[train_idx]))
-        metrics["test_actors"] = sorted(set(dataset.groups[test_idx].tolist()))
-        metrics.update(facts, fold=number, n_train_clips=int(len(train_idx)), n_test_clips=int(len(test_idx)))
-        folds.append(metrics)
+        probabilities, adapted_probabilities, train_accuracy = _score_fold(estimator, dataset, train_idx, test_idx, labels)
+        facts.update(fold=number, n_train_clips=int(len(train_idx)), n_test_clips=int(len(test_idx)),
+                     test_actors=sorted(set(dataset.groups[test_idx].tolist())), train_accuracy=train_accuracy)
+        y_test = dataset.labels[test_idx]
+        fold = evaluate_predictions(y_test, np.asarray(labels)[probabilities.argmax(axis=1)], labels=labels)
+        single.add(number, test_idx, probabilities, {**fold, **facts})
+        if adapted_probabilities is not None and protocol != "random":
+            fold = evaluate_predictions(y_test, np.asarray(labels)[adapted_probabilities.argmax(axis=1)], labels=labels)
+            adapted.add(number, test_idx, adapted_probabilities, {**fold, **facts})
         histories.append(getattr(estimator, "history_", {}))
-    return {
-        "protocol": config.protocol,
-        "description": config.describe_protocol(),
-        "settings": config.to_dict(),
-        "labels": labels,
-        "folds": folds,
-        "summary": summarize_folds(folds),
-        "histories": histories,
-    }
+        if progress is not None:
+            progress({"protocol": name, "fold": number, "n_folds": len(splits), "stage": "fold done",
+                      "test_accuracy": single.folds[-1]["accuracy"], "test_uar": single.folds[-1]["uar"]})
+    settings = {"n_folds": len(splits) if protocol == "kfold" else None, "seed": config.seed,
+                "test_actors": list(config.test_actors) if protocol == "holdout" else None,
+                "test_size": config.test_size if protocol == "random" else None, "stop_on": config.stop_on}
+    elapsed = round(time.perf_counter() - start, 1)
+    results = {name: single.result(name, dataset=dataset, labels=labels, settings=settings, histories=histories,
+                                   time_s=elapsed)}
+    if adapted.folds:
+        results[f"{name}_speaker_adapted"] = adapted.result(f"{name}_speaker_adapted", dataset=dataset, labels=labels,
+                                                            settings=settings, time_s=elapsed)
+    return results
 
 
 def fit_final(config, dataset, *, progress=None, should_stop=None):
@@ -283,8 +359,23 @@ def fit_final(config, dataset, *, progress=None, should_stop=None):
     )
 
 
-def train(config, *, data, progress=None, should_stop=None, fit_all=True):
-    """Evaluate ``config`` under its protocol, then fit the shipping model on all the data.
+def _calibration_for_shipping(results):
+    """Temperatures for the shipped model, from the most honest protocol's out-of-fold predictions."""
+    from .protocols import protocol_rank
+
+    calibration = {}
+    for name, (result, _) in sorted(results.items(), key=lambda item: protocol_rank(item[1][0].protocol)):
+        if result.calibration is None:
+            continue
+        key = "temperature_adapted" if name.endswith("_speaker_adapted") else "temperature"
+        if key not in calibration:
+            calibration[key] = result.calibration["temperature"]
+            calibration[f"{key}_fitted_on"] = f"out-of-fold test predictions of '{result.title}'"
+    return calibration
+
+
+def train(config, *, data, progress=None, should_stop=None):
+    """Evaluate ``config`` under its protocol(s), then fit the shipping model on all the data.
 
     Parameters
     ----------
@@ -293,45 +384,54 @@ def train(config, *, data, progress=None, should_stop=None, fit_all=True):
         The corpus (folder or zip), an index of it, or already extracted features.
     progress : callable, optional
         ``progress(dict)`` per epoch with epoch, loss, accuracy, val_loss,
-        val_accuracy, lr, plus protocol, fold and n_folds.
+        val_accuracy, lr, plus protocol, fold and n_folds; and once per fold with
+        ``stage: "fold done"`` and the fold's test accuracy and UAR.
     should_stop : callable, optional
         Polled during training; returning true raises TrainingCancelled.
-    fit_all : bool
-        Also fit the shipping model on all the data (otherwise ``model`` is the last fold's).
 
     Returns
     -------
     TrainResult
     """
     start = time.perf_counter()
-    dataset = load_dataset(data, feature_kind=config.features, augment=config.augment)
-    metrics = run_protocol(config, dataset, progress=progress, should_stop=should_stop)
-    if fit_all:
-        model, facts = fit_final(config, dataset, progress=progress, should_stop=should_stop)
-    else:
-        model, facts = _fit(config, dataset, protocol_splits(config, dataset)[-1][0], speaker_independent=True,
-                            progress=progress, should_stop=should_stop)
+    dataset = load_dataset(data, feature_kind=config.features, settings=config.preprocess_settings(),
+                           augment=config.augment)
+    results = {}
+    for protocol in (config.protocol, *config.extra_protocols):
+        results.update(run_protocol(config, dataset, protocol=protocol, progress=progress, should_stop=should_stop))
+    model, facts = fit_final(config, dataset, progress=progress, should_stop=should_stop)
     training = {
         "data": dataset.source,
         "corpus": dataset.corpus,
         "n_clips": int(len(dataset.labels)),
         "n_actors": int(len(np.unique(dataset.groups))),
+        "skipped_clips": dataset.skipped,
         "total_time_s": round(time.perf_counter() - start, 1),
         **facts,
     }
-    return TrainResult(model=model, config=config, metrics=metrics, history=getattr(model, "history_", {}), training=training,
-                       settings=dataset.settings)
+    metrics = ModelMetrics(protocols={name: result for name, (result, _) in results.items()},
+                           training_time_s=facts["training_time_s"])
+    return TrainResult(model=model, config=config, metrics=metrics, training=training, settings=dataset.settings,
+                       predictions={name: predictions for name, (_, predictions) in results.items()},
+                       calibration=_calibration_for_shipping(results))
 
 
-def save_result(result, folder, *, extra_protocols=None):
-    """Save a TrainResult as a model folder (:func:`ser_core.artifacts.save_artifact`) and return its path."""
+def save_result(result, folder, *, description="", latency=True):
+    """Save a TrainResult as a complete model folder (:func:`ser_core.artifacts.save_artifact`); return its path.
+
+    The one road to a model folder: weights, config (with the calibration temperature),
+    out-of-fold predictions (``predictions.npz``), metrics with the measured latency, and
+    the model card are written together and swapped into place atomically.
+    """
     from .artifacts import save_artifact
 
-    protocols = {result.metrics["protocol"]: result.metrics}
-    protocols.update(extra_protocols or {})
-    metrics = {"protocols": protocols, "training_time_s": result.training.get("training_time_s")}
     return save_artifact(
         Path(folder), result.model, model_name=result.config.model, feature_kind=result.config.features,
-        preprocess=result.settings, protocol={name: p["description"] for name, p in protocols.items()},
-        seed=result.config.seed, metrics=metrics, training={**result.training, "config": result.config.to_dict()},
+        preprocess=result.settings, seed=result.config.seed, metrics=result.metrics,
+        training={**result.training, "config": result.config.to_dict()}, predictions=result.predictions,
+        calibration=result.calibration, description=description, latency=latency,
     )
+
+
+__all__ = ["Dataset", "TrainConfig", "TrainResult", "fit_final", "load_dataset", "protocol_splits", "run_protocol",
+           "save_result", "train"]

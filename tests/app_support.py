@@ -52,14 +52,11 @@ def build_tiny_corpus(root: Path, source: Path, *, actors=("01", "02", "03"), pe
 
 def train_tiny_model(artifacts_root: Path, data: Path, *, name: str = TINY_MODEL) -> Path:
     """Train a small logistic regression on ``data`` through ser_core and make it the default."""
-    from ser_core.artifacts import load_model, set_default_model, update_metrics
-    from ser_core.evaluate import latency_per_clip_ms
+    from ser_core.artifacts import set_default_model
     from ser_core.train import TrainConfig, save_result, train
 
     result = train(TrainConfig(model="logistic_regression", protocol="kfold", n_folds=3), data=data)
     folder = save_result(result, artifacts_root / name)
-    update_metrics(folder, {"latency_ms_per_3s_clip": latency_per_clip_ms(load_model(folder, trust=True),
-                                                                           repeats=2)})
     set_default_model(name, root=artifacts_root)
     return folder
 

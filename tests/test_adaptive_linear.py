@@ -169,11 +169,10 @@ def test_artifact_round_trip_on_real_clips(tiny_ravdess, tmp_path):
 
 
 def test_registry_builds_and_describes_it():
-    from ser_core.models.registry import MODEL_NAMES, make_model, model_family, weights_files
+    from ser_core.models.registry import MODEL_NAMES, make_model, model_family
 
     assert "adaptive_linear" in MODEL_NAMES
     assert model_family("adaptive_linear") == "numpy"
-    assert set(weights_files("adaptive_linear")) == {WEIGHTS_FILE, SETTINGS_FILE}
     model = make_model("adaptive_linear", C=0.5, seed=1, epochs=3)
     assert isinstance(model, AdaptiveLinearClassifier) and model.C == 0.5
     with pytest.raises(InputError, match="bad settings"):
@@ -191,8 +190,9 @@ def test_prior_clips_argument_overrides_the_setting():
 
 @pytest.mark.parametrize("class_weight", ["auto", {"a": 1.0}, 1.0])
 def test_bad_class_weight_raises(class_weight):
+    X, y, _ = _data()
     with pytest.raises(InputError, match="class_weight"):
-        AdaptiveLinearClassifier(class_weight=class_weight)
+        AdaptiveLinearClassifier(class_weight=class_weight).fit(X, y)
 
 
 def _imbalanced(seed=0):

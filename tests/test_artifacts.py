@@ -30,7 +30,7 @@ def forest():
 @pytest.fixture
 def saved(tmp_path, forest):
     return save_artifact(tmp_path / "forest", forest, model_name="random_forest", feature_kind="MFCC-16000-13",
-                         protocol={"random": "test"}, metrics={"protocols": {}})
+                         metrics={"protocols": {}}, latency=False)
 
 
 def test_saved_folder_is_complete_and_loads_when_trusted(saved, wav_file):

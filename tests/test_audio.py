@@ -62,9 +62,16 @@ def encode_pyav(y, *, container, codec, rate, sample_rate=SAMPLE_RATE):
 def test_settings_round_trip_and_key():
     settings = PreprocessSettings(sample_rate=48000, top_db=30, normalize=False, min_duration_s=0.2)
     assert PreprocessSettings.from_dict(settings.to_dict()) == settings
-    assert settings.to_dict() == {"sample_rate": 48000, "top_db": 30.0, "normalize": False, "min_duration_s": 0.2}
+    assert settings.to_dict() == {"sample_rate": 48000, "top_db": 30.0, "normalize": False, "min_duration_s": 0.2,
+                                  "remove_dc": True}
     assert settings.key != PreprocessSettings().key
-    assert PreprocessSettings().key == "sr16000-top20-norm1-min0.1"
+    assert PreprocessSettings().key == "sr16000-top20-norm1-min0.1-dc1"
+
+
+def test_settings_of_an_older_model_folder_keep_their_preprocessing():
+    old = PreprocessSettings.from_dict({"sample_rate": 16000, "top_db": 20.0, "normalize": True, "min_duration_s": 0.1})
+    assert old.remove_dc is False
+    assert old.key == "sr16000-top20-norm1-min0.1"  # the cache key such folders always had
 
 
 @pytest.mark.parametrize(
@@ -176,13 +183,27 @@ def test_preprocess_trims_and_normalises(speech_clip):
     assert np.max(np.abs(y)) == pytest.approx(1.0)
     # 0.3 s of silence was padded at each end of the 2 s voiced signal
     assert 1.2 * SAMPLE_RATE < y.size < len(speech_clip) - 0.5 * SAMPLE_RATE
-    reference, _ = librosa.effects.trim(speech_clip, top_db=20)
+    centred = speech_clip - np.float32(np.mean(speech_clip, dtype=np.float64))
+    reference, _ = librosa.effects.trim(centred, top_db=20)
     np.testing.assert_array_equal(y, librosa.util.normalize(reference))
 
 
 def test_preprocess_options_can_be_turned_off(speech_clip):
-    y = preprocess(speech_clip, sample_rate=SAMPLE_RATE, top_db=None, normalize=False)
+    y = preprocess(speech_clip, sample_rate=SAMPLE_RATE, top_db=None, normalize=False, remove_dc=False)
     np.testing.assert_array_equal(y, speech_clip)
+
+
+@pytest.mark.parametrize("offset", [0.01, -0.05, 0.3])
+def test_a_dc_offset_changes_nothing(speech_clip, offset):
+    clean = preprocess(speech_clip, sample_rate=SAMPLE_RATE)
+    shifted = preprocess(speech_clip + np.float32(offset), sample_rate=SAMPLE_RATE)
+    np.testing.assert_allclose(shifted, clean, atol=1e-5)
+
+
+@pytest.mark.parametrize("level", [0.5, -0.2, 1e-3])
+def test_a_constant_signal_is_silent(level):
+    with pytest.raises(SilentAudioError, match="constant"):
+        preprocess(np.full(3 * SAMPLE_RATE, level, dtype=np.float32), sample_rate=SAMPLE_RATE)
 
 
 def test_noise_and_tone_pass(noise_clip, tone_clip):
@@ -267,7 +288,8 @@ def test_ravdess_16k_clip_matches_study_preprocessing(ravdess_16k):
     path = next(iter(sorted((ravdess_16k / "Actor_01").glob("*.wav"))))
     y, _ = librosa.load(path, sr=SAMPLE_RATE)
     y, _ = librosa.effects.trim(y, top_db=20)
-    np.testing.assert_array_equal(load_clip(path), librosa.util.normalize(y))
+    study = PreprocessSettings(remove_dc=False)  # the study's steps exactly
+    np.testing.assert_array_equal(load_clip(path, settings=study), librosa.util.normalize(y))
 
 
 # ---------------------------------------------------------------------------

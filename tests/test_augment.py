@@ -82,5 +82,5 @@ def test_extract_corpus_with_augmentation_differs_and_is_cached_apart(tiny_ravde
     assert not np.allclose(slower, plain)
     again = extract_corpus(paths, spec="MFCC-16000-40", cache=cache, n_jobs=1, augmentation=SpeedPerturbation(0.9))
     np.testing.assert_array_equal(again, slower)
-    assert any("speed0.9" in str(p) for p in (tmp_path / "cache").rglob("*.npy"))
+    assert any("speed0.9" in str(p) for p in (tmp_path / "cache").rglob("*.npz"))
     np.testing.assert_array_equal(extract_corpus(paths, spec="MFCC-16000-40", cache=cache, n_jobs=1), plain)

@@ -34,7 +34,7 @@ def test_miss_then_hit(tmp_path):
     assert cache.load(digest, **KEYS) is None
     array = np.arange(160, dtype=np.float32)
     path = cache.save(digest, array, **KEYS)
-    assert path.is_file() and path.suffix == ".npy"
+    assert path.is_file() and path.suffix == ".npz"
     np.testing.assert_array_equal(cache.load(digest, **KEYS), array)
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left behind
 

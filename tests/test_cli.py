@@ -137,14 +137,15 @@ def test_features_command_writes_an_npz(tmp_path, tiny_ravdess, monkeypatch, cap
     """The command's own job (index, call extract_corpus, save) with a stand-in features module."""
     calls = {}
 
-    def extract_corpus(paths, *, spec, n_jobs=None, progress=None, **kwargs):
+    def extract_clips(paths, *, spec, n_jobs=None, progress=None, **kwargs):
         calls.update(paths=list(paths), spec=spec, n_jobs=n_jobs)
         for done in range(1, len(paths) + 1):
             progress(done, len(paths))
-        return np.arange(len(paths) * 3, dtype=np.float32).reshape(len(paths), 3)
+        X = np.arange(len(paths) * 3, dtype=np.float32).reshape(len(paths), 3)
+        return types.SimpleNamespace(X=X, failures={}, ok=np.ones(len(paths), dtype=bool))
 
     fake = types.SimpleNamespace(parse_kind=lambda name: types.SimpleNamespace(name=name.upper()),
-                                 extract_corpus=extract_corpus)
+                                 extract_clips=extract_clips)
     monkeypatch.setitem(sys.modules, "ser_core.features", fake)
     out = tmp_path / "out" / "feats.npz"
     assert main(["features", "--data", str(tiny_ravdess), "--kind", "demo-1", "--out", str(out), "--jobs", "2"]) == 0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ser_core.errors import InputError
-from ser_core.evaluate import (evaluate_predictions, folder_size_bytes, format_report, latency_per_clip_ms,
+from ser_core.evaluate import (evaluate_predictions, format_report, latency_per_clip_ms, pool_fold_confusions,
                                summarize_folds)
 
 LABELS = ["neutral", "happy", "sad"]
@@ -51,12 +51,14 @@ def test_summarize_folds_mean_and_std():
         summarize_folds([])
 
 
-def test_folder_size(tmp_path):
-    (tmp_path / "a").write_bytes(b"x" * 10)
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "b").write_bytes(b"y" * 5)
-    assert folder_size_bytes(tmp_path) == 15
-    assert folder_size_bytes(tmp_path / "a") == 10
+def test_pooling_fold_confusions_equals_scoring_all_clips_at_once():
+    folds = [(["neutral", "happy"], ["neutral", "sad"]), (["sad", "happy", "happy"], ["sad", "happy", "neutral"])]
+    per_fold = [evaluate_predictions(t, p, labels=LABELS) for t, p in folds]
+    pooled = pool_fold_confusions(per_fold)
+    everything = evaluate_predictions(sum((t for t, _ in folds), []), sum((p for _, p in folds), []), labels=LABELS)
+    assert pooled["confusion"] == everything["confusion"]
+    assert pooled["accuracy"] == pytest.approx(everything["accuracy"])
+    assert pool_fold_confusions([]) is None
 
 
 class _CountingModel:

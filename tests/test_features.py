@@ -126,8 +126,8 @@ def test_spec_rejects_settings_its_name_cannot_hold(kwargs):
 
 def test_spec_states_its_stft():
     assert (parse_kind("MFCC-16000-40").n_fft, parse_kind("MFCC-16000-40").hop_length) == (2048, 512)
-    assert (parse_kind("LOGMEL-16000-64-256").n_fft, parse_kind("LOGMEL-16000-64-256").hop_length) == (1024, 256)
-    assert parse_kind("LOGMEL-48000-64-256").hop_length == 768
+    assert (parse_kind("LOGMEL-16000-64-300").n_fft, parse_kind("LOGMEL-16000-64-300").hop_length) == (400, 160)
+    assert parse_kind("LOGMEL-48000-64-300").hop_length == 480
     assert parse_kind("EGEMAPS-16000").n_fft is None
     assert len(parse_kind("MFCC-16000-13").feature_names()) == 79
 
@@ -150,7 +150,7 @@ def test_study_vector_on_corpus_clips_at_16k_and_48k(ravdess_16k, ravdess_48k):
         (sorted((ravdess_16k / "Actor_02").glob("*.wav"))[7], 16000),
         (sorted(ravdess_48k.rglob("03-01-02-01-01-02-01.wav"))[0], 48000),  # stereo
     ]:
-        settings = PreprocessSettings(sample_rate=sample_rate)
+        settings = PreprocessSettings(sample_rate=sample_rate, remove_dc=False)  # the study's steps exactly
         got = extract(load_clip(path, settings=settings), spec=f"MFCC-{sample_rate}-40", sample_rate=sample_rate)
         expected = study_vector(study_clip(path, sample_rate=sample_rate), sample_rate=sample_rate)
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
@@ -188,18 +188,29 @@ def test_frames_are_the_study_matrices_over_time(speech_clip):
     np.testing.assert_array_equal(short, long[:10])
 
 
-def test_logmel_shape_range_and_padding(speech_clip):
+def test_logmel_is_centred_padded_with_silence_and_matches_librosa(speech_clip):
     y = librosa.util.normalize(speech_clip)
     spec = parse_kind("LOGMEL-16000-64-400")
     out = extract(y, spec=spec, sample_rate=SAMPLE_RATE)
     n = 1 + len(y) // spec.hop_length
+    before = (400 - n) // 2
     assert out.shape == (64, 400) and n < 400
     assert out.max() == pytest.approx(0.0) and out.min() >= -80.0
-    np.testing.assert_array_equal(out[:, n:], -80.0)
+    np.testing.assert_array_equal(out[:, :before], -80.0)
+    np.testing.assert_array_equal(out[:, before + n:], -80.0)
     reference = librosa.power_to_db(
-        librosa.feature.melspectrogram(y=y, sr=SAMPLE_RATE, n_fft=1024, hop_length=256, n_mels=64), ref=np.max
+        librosa.feature.melspectrogram(y=y, sr=SAMPLE_RATE, n_fft=400, hop_length=160, n_mels=64), ref=np.max, top_db=80.0
     )
-    np.testing.assert_allclose(out[:, :n], reference, atol=1e-3)
+    np.testing.assert_allclose(out[:, before:before + n], reference, atol=1e-3)
+
+
+def test_logmel_of_a_long_clip_keeps_its_middle(speech_clip):
+    y = librosa.util.normalize(np.concatenate([speech_clip] * 3))
+    full = extract(y, spec="LOGMEL-16000-64-10000", sample_rate=SAMPLE_RATE)
+    n = 1 + len(y) // 160
+    middle = extract(y, spec="LOGMEL-16000-64-100", sample_rate=SAMPLE_RATE)
+    start = (10000 - n) // 2 + (n - 100) // 2
+    np.testing.assert_allclose(middle, full[:, start:start + 100], atol=1e-4)
 
 
 @pytest.mark.parametrize("kind, size", [("EGEMAPS-16000", 88), pytest.param("COMPARE-16000", 6373, marks=pytest.mark.slow)])
@@ -275,7 +286,7 @@ def test_second_run_comes_from_the_cache(clip_folder, monkeypatch, tmp_path):
     def fail(*args, **kwargs):
         raise AssertionError("features were recomputed")
 
-    monkeypatch.setattr(features, "_clip_features", fail)
+    monkeypatch.setattr(features.corpus, "_clip_features", fail)
     np.testing.assert_array_equal(extract_corpus(paths, spec="MFCC-16000-40", cache=FeatureCache(cache.root), n_jobs=1), first)
     # a new listing (subset, other order) is served from the per-clip entries
     np.testing.assert_array_equal(extract_corpus(paths[::-2], spec="MFCC-16000-40", cache=cache, n_jobs=1), first[::-2])
@@ -286,13 +297,13 @@ def test_changing_a_file_or_a_setting_recomputes_only_that(clip_folder, monkeypa
     cache = FeatureCache(tmp_path / "cache")
     extract_corpus(paths, spec="MFCC-16000-40", cache=cache, n_jobs=1)
     computed = []
-    original = features._clip_features
+    original = features.corpus._clip_features
 
     def counting(path, spec, settings, augmentation):
         computed.append((path, settings.top_db))
         return original(path, spec, settings, augmentation)
 
-    monkeypatch.setattr(features, "_clip_features", counting)
+    monkeypatch.setattr(features.corpus, "_clip_features", counting)
     wav_file(tone(330.0), name="clip2.wav")  # overwrite one clip
     out = extract_corpus(paths, spec="MFCC-16000-40", cache=FeatureCache(cache.root), n_jobs=1)
     assert computed == [(str(paths[2]), 20.0)]
@@ -365,7 +376,7 @@ def test_identical_files_share_one_entry(tmp_path, wav_file):
     cache = FeatureCache(tmp_path / "cache")
     out = extract_corpus([first, second], spec="MFCC-16000-40", cache=cache, n_jobs=1)
     np.testing.assert_array_equal(out[0], out[1])
-    assert len(list((cache.root / "clips").rglob("*.npy"))) == 1
+    assert len(list((cache.root / "clips").rglob("*.npz"))) == 1
 
 
 def test_local_wav2vec2_models_are_cached_by_their_files(tiny_wav2vec2, tmp_path, wav_file):
@@ -381,4 +392,4 @@ def test_local_wav2vec2_models_are_cached_by_their_files(tiny_wav2vec2, tmp_path
     stat = weights.stat()
     os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
     assert parse_kind(spec.name).cache_key != key
-    assert parse_kind("W2V2-mean-all").cache_key == "W2V2-mean-all@v1"
+    assert parse_kind("W2V2-mean-all").cache_key == "W2V2-mean-all@v2"

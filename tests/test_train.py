@@ -39,10 +39,15 @@ def test_kfold_test_actors_never_train(tiny_ravdess):
     from ser_core.train import load_dataset
 
     dataset = load_dataset(tiny_ravdess, feature_kind="MFCC-16000-13")
-    metrics = run_protocol(TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="kfold", n_folds=3), dataset)
-    seen = [actor for fold in metrics["folds"] for actor in fold["test_actors"]]
+    results = run_protocol(TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="kfold", n_folds=3),
+                           dataset)
+    result, predictions = results["kfold"]
+    seen = [actor for fold in result.folds for actor in fold["test_actors"]]
     assert sorted(seen) == sorted(set(dataset.groups.tolist()))
-    assert set(metrics["summary"]) >= {"accuracy", "uar", "macro_f1", "train_accuracy"}
+    assert set(result.summary) >= {"accuracy", "uar", "macro_f1", "train_accuracy"}
+    assert sorted(predictions["paths"]) == sorted(dataset.paths)  # every clip tested exactly once
+    assert predictions["probabilities"].shape == (len(dataset.paths), len(dataset.label_order))
+    assert result.pooled["n_clips"] == len(dataset.paths) and result.calibration["temperature"] > 0
 
 
 @pytest.mark.slow
@@ -70,11 +75,10 @@ def test_augmented_copies_are_added_for_fitted_clips_only(tiny_ravdess):
     assert not np.allclose(dataset.augmented["speed0.9"], dataset.X)
     config = TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="kfold", n_folds=3,
                          augment=("speed0.9", "speed1.1"))
-    metrics = run_protocol(config, dataset)
-    for fold in metrics["folds"]:
+    result, _ = run_protocol(config, dataset)["kfold"]
+    for fold in result.folds:
         assert fold["n_augmented_clips"] == 2 * fold["n_fit_clips"] == 2 * fold["n_train_clips"]
         assert fold["n_test_clips"] + fold["n_train_clips"] == len(dataset.X)
-    assert metrics["settings"]["augment"] == ["speed0.9", "speed1.1"]
 
 
 def test_adaptive_linear_gets_the_copies_for_its_single_clip_head(tiny_ravdess, monkeypatch):

@@ -5,7 +5,7 @@ import pytest
 
 from conftest import SAMPLE_RATE, tone
 from ser_core.errors import FeatureError, OfflineError
-from ser_core.wav2vec import hidden_states, load_wav2vec2, pool_hidden_states
+from ser_core.features.wav2vec2 import hidden_states, load_wav2vec2, pool_hidden_states
 
 
 def n_frames(n_samples):

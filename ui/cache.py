@@ -57,12 +57,10 @@ def audio(payload: bytes | str, *, sample_rate: int = 16000,
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def preprocessed(y: np.ndarray, *, sample_rate: int = 16000) -> np.ndarray:
-    """The study's preprocessing (trim at 20 dB, peak-normalise) of decoded audio."""
-    from ser_core.audio import PreprocessSettings, preprocess
+    """The default preprocessing (DC removal, trim at 20 dB, peak-normalise) of decoded audio."""
+    from ser_core.audio import PreprocessSettings, preprocess_with
 
-    settings = PreprocessSettings(sample_rate=sample_rate)
-    return preprocess(y, sample_rate=sample_rate, top_db=settings.top_db,
-                      normalize=settings.normalize, min_duration_s=settings.min_duration_s)
+    return preprocess_with(y, settings=PreprocessSettings(sample_rate=sample_rate))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -145,20 +143,11 @@ def artifacts(root: Path | None = None) -> pd.DataFrame:
     return _artifacts(str(root), path_signature(root))
 
 
-def _is_inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
-
-
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def _model(path: str, signature: tuple):
     from ser_core.artifacts import load_model
 
-    # The configured artifacts folder is the operator's own: its pickles are trusted.
-    return load_model(Path(path), trust=_is_inside(Path(path), paths.artifacts_root()))
+    return load_model(Path(path))  # pickles load only from the trusted models folder (ser_core.artifacts.is_trusted)
 
 
 def model(path: str | Path):
@@ -173,21 +162,20 @@ def probabilities(y: np.ndarray, *, model_path: str, sample_rate: int = 16000) -
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def model_features(y: np.ndarray, *, model_path: str, sample_rate: int = 16000) -> np.ndarray:
-    """The features one model reads from one clip (raw audio at ``sample_rate``; preprocessing included)."""
-    return np.asarray(model(model_path).features(y, sample_rate=sample_rate), dtype=np.float64).ravel()
+def adaptation_features(y: np.ndarray, *, model_path: str, sample_rate: int = 16000) -> np.ndarray:
+    """The feature row a speaker calibration reads from one clip (raw audio at ``sample_rate``)."""
+    return model(model_path).adaptation_features(y, sample_rate=sample_rate)
 
 
 @st.cache_data(show_spinner="Classifying each segment…", max_entries=32)
 def segments(y: np.ndarray, *, model_path: str, sample_rate: int = 16000,
-             segment_s: float = 3.0, hop_s: float = 1.0) -> pd.DataFrame:
-    """Emotion per segment of a long recording (see ``ser_core.predict.predict_segments``)."""
-    from ser_core.predict import predict_segments
+             segment_s: float = 3.0, hop_s: float = 1.5) -> pd.DataFrame:
+    """Emotion per window of a long recording (see ``ser_core.segments.predict_segments``)."""
+    from ser_core.segments import predict_segments
 
     from ui.tables import segment_timeline
 
-    entries = predict_segments(y, model(model_path), sample_rate=sample_rate,
-                               segment_s=segment_s, hop_s=hop_s)
+    entries = predict_segments(y, model(model_path), sample_rate=sample_rate, segment_s=segment_s, hop_s=hop_s)
     return segment_timeline(entries)
 
 
@@ -210,23 +198,15 @@ def feature_names(kind: str) -> list[str]:
 
     spec = parse_kind(kind)
     if spec.kind in ("EGEMAPS", "COMPARE"):
-        import opensmile
+        from ser_core.features.opensmile import feature_names as smile_names
 
-        feature_set = (opensmile.FeatureSet.eGeMAPSv02 if spec.kind == "EGEMAPS"
-                       else opensmile.FeatureSet.ComParE_2016)
-        return list(opensmile.Smile(feature_set=feature_set).feature_names)
+        return smile_names(spec.kind)
     return spec.feature_names()
 
 
 @st.cache_data(show_spinner="Projecting the corpus to 2-D…", max_entries=8)
 def projection(X: np.ndarray, *, method: str = "PCA", seed: int = 0) -> np.ndarray:
-    """2-D coordinates of standardised feature rows by PCA or t-SNE (rows with NaN dropped by the caller)."""
-    from sklearn.decomposition import PCA
-    from sklearn.manifold import TSNE
-    from sklearn.preprocessing import StandardScaler
+    """2-D coordinates of feature rows (see ``ser_core.projection.project_2d``)."""
+    from ser_core.projection import project_2d
 
-    Z = StandardScaler().fit_transform(np.asarray(X, dtype=np.float64))
-    if method == "t-SNE":
-        perplexity = float(min(30, max(2, (len(Z) - 1) // 3)))
-        return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(Z)
-    return PCA(n_components=2, random_state=seed).fit_transform(Z)
+    return project_2d(X, method=method, seed=seed)

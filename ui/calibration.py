@@ -39,9 +39,7 @@ class Comparison:
 
 def supported(model) -> bool:
     """True when the model can be calibrated to a speaker."""
-    from ser_core.predict import supports_speaker_adaptation
-
-    return supports_speaker_adaptation(model)
+    return model.supports_speaker_adaptation
 
 
 def _recordings_key(key: str) -> str:
@@ -89,12 +87,16 @@ def _signature(model_path: str, clips: list[AudioChoice]) -> tuple:
     return (str(model_path), digests)
 
 
+def _decoded(choice: AudioChoice, *, sample_rate: int, max_duration_s: float | None) -> np.ndarray:
+    payload = str(choice.path) if choice.path is not None else choice.data
+    return cache.audio(payload, sample_rate=sample_rate, max_duration_s=max_duration_s)
+
+
 def _features(choice: AudioChoice, *, model_path: str, sample_rate: int,
               max_duration_s: float | None) -> np.ndarray:
-    """The model's features of one picked clip, through the app caches."""
-    payload = str(choice.path) if choice.path is not None else choice.data
-    y = cache.audio(payload, sample_rate=sample_rate, max_duration_s=max_duration_s)
-    return cache.model_features(y, model_path=str(model_path), sample_rate=sample_rate)
+    """The feature row a calibration reads from one picked clip, through the app caches."""
+    y = _decoded(choice, sample_rate=sample_rate, max_duration_s=max_duration_s)
+    return cache.adaptation_features(y, model_path=str(model_path), sample_rate=sample_rate)
 
 
 def calibrate(model_path, clips: list[AudioChoice], *, key: str, sample_rate: int = 16000,
@@ -103,7 +105,7 @@ def calibrate(model_path, clips: list[AudioChoice], *, key: str, sample_rate: in
 
     A clip that cannot be used raises an :class:`InputError` naming that clip.
     """
-    from ser_core.predict import calibrate_from_features
+    from ser_core.adapt import calibrate_from_features
 
     rows = []
     for clip in clips:
@@ -133,9 +135,9 @@ def is_stale(model_path, clips: list[AudioChoice], *, key: str) -> bool:
 def compare(calibration, choice: AudioChoice, *, model_path, sample_rate: int = 16000,
             max_duration_s: float | None = None) -> Comparison:
     """Classify one clip with the single-clip head and the speaker-adapted head."""
-    X = _features(choice, model_path=model_path, sample_rate=sample_rate, max_duration_s=max_duration_s)[None]
+    y = _decoded(choice, sample_rate=sample_rate, max_duration_s=max_duration_s)
+    row = cache.adaptation_features(y, model_path=str(model_path), sample_rate=sample_rate)
     model = cache.model(model_path)
-    single = model.predict_proba_features(X)[0]
-    adapted = calibration.predict_proba_features(X)[0]
-    return Comparison(single=dict(zip(model.labels, map(float, single))),
-                      adapted=dict(zip(model.labels, map(float, adapted))))
+    single = cache.probabilities(y, model_path=str(model_path), sample_rate=sample_rate)
+    adapted = calibration.predict_proba(y, sample_rate=sample_rate, features=row)
+    return Comparison(single=dict(single), adapted=dict(zip(model.labels, map(float, adapted))))

@@ -2,7 +2,9 @@
 
 ``streamlit-webrtc`` calls :meth:`LiveEmotionMonitor.__call__` from its worker thread
 with every ``av.AudioFrame``; the page's fragment reads :meth:`LiveEmotionMonitor.timeline`
-about once a second. Nothing here imports streamlit, so it is tested with PyAV frames.
+about once a second. The windows come from :class:`ser_core.segments.SlidingWindows`, the
+same cutter that makes the timelines of uploaded files. Nothing here imports streamlit,
+so it is tested with PyAV frames.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ser_core.errors import SERError
+from ser_core.segments import SlidingWindows
 
 PredictFn = Callable[[np.ndarray], Mapping[str, float]]
 
@@ -79,8 +82,8 @@ class LiveEmotionMonitor:
             raise ValueError(f"window_s and hop_s must be positive, got {window_s} and {hop_s}")
         self._predict = predict_proba
         self.sample_rate = int(sample_rate)
-        self._window = int(round(window_s * sample_rate))
-        self._hop = int(round(hop_s * sample_rate))
+        hop = int(round(hop_s * sample_rate))
+        self._windows = SlidingWindows(segment_n=int(round(window_s * sample_rate)), hop_n=hop, min_n=hop)
         self._history_rows = max(1, int(history_s / hop_s))
         self._lock = threading.Lock()
         self._resampler: av.AudioResampler | None = None
@@ -106,9 +109,7 @@ class LiveEmotionMonitor:
     def reset(self) -> None:
         """Forget the buffer, the timeline and the last status."""
         with self._lock:
-            self._buffer = np.zeros(0, dtype=np.float32)
-            self._pending = 0
-            self._received = 0
+            self._windows.reset()
             self._rows: list[dict] = []
             self.status = "waiting for audio"
             self.last_update = 0.0
@@ -123,32 +124,24 @@ class LiveEmotionMonitor:
         return frame
 
     def feed(self, samples: np.ndarray) -> None:
-        """Append mono samples at ``sample_rate`` and predict for every completed hop."""
-        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        """Append mono samples at ``sample_rate`` and predict for every completed window."""
         with self._lock:
-            self._buffer = np.concatenate([self._buffer, samples])[-self._window:]
-            self._pending += len(samples)
-            self._received += len(samples)
-            due = self._pending >= self._hop and len(self._buffer) >= min(self._window, self._hop)
-            window = self._buffer.copy() if due else None
-            if due:
-                self._pending %= self._hop
-            end_s = self._received / self.sample_rate
-        if window is None:
-            return
-        if self._queue is None:
-            self._classify(window, end_s=end_s)
-            return
-        while True:
-            try:
-                self._queue.put_nowait((window, end_s))
-                return
-            except queue.Full:  # the model is slower than real time: drop the oldest window
+            windows = [(start + len(window), window) for start, window in self._windows.feed(samples)]
+        for end, window in windows:
+            end_s = end / self.sample_rate
+            if self._queue is None:
+                self._classify(window, end_s=end_s)
+                continue
+            while True:
                 try:
-                    self._queue.get_nowait()
-                    self._queue.task_done()
-                except queue.Empty:
-                    pass
+                    self._queue.put_nowait((window, end_s))
+                    break
+                except queue.Full:  # the model is slower than real time: drop the oldest window
+                    try:
+                        self._queue.get_nowait()
+                        self._queue.task_done()
+                    except queue.Empty:
+                        pass
 
     def _classify(self, window: np.ndarray, *, end_s: float) -> None:
         try:
@@ -171,7 +164,7 @@ class LiveEmotionMonitor:
     def received_s(self) -> float:
         """Seconds of audio received since the last reset."""
         with self._lock:
-            return self._received / self.sample_rate
+            return self._windows.received / self.sample_rate
 
     def timeline(self) -> pd.DataFrame:
         """Return a copy of the timeline: ``time_s``, ``label`` and one probability column per emotion."""

@@ -27,8 +27,9 @@ def default_data_dir() -> Path | None:
 
 def artifacts_root() -> Path:
     """The folder of trained models (``$SER_ARTIFACTS_DIR`` or ``artifacts/`` in the repo)."""
-    configured = os.environ.get("SER_ARTIFACTS_DIR", "").strip()
-    return Path(configured).expanduser() if configured else REPO_ROOT / "artifacts"
+    from ser_core.artifacts import artifacts_root as root
+
+    return root()
 
 
 def runs_root() -> Path:

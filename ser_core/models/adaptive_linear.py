@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..adapt import SpeakerNormalizer, SpeakerStats, apply_speaker_stats, fit_speaker_stats
 from ..errors import ArtifactError, InputError, NotFittedError, TrainingCancelled
@@ -73,7 +74,7 @@ def _fit_head(X, y, *, C, max_iter, class_weight=None, X_extra=None, y_extra=Non
     return mean, scale, coef, intercept
 
 
-class AdaptiveLinearClassifier:
+class AdaptiveLinearClassifier(ClassifierMixin, BaseEstimator):
     """Logistic regression on standardised functionals, optionally speaker-adapted.
 
     Parameters
@@ -91,17 +92,10 @@ class AdaptiveLinearClassifier:
     """
 
     def __init__(self, *, C=0.1, max_iter=3000, prior_clips=0.0, class_weight=None):
-        if class_weight not in (None, "balanced"):
-            raise InputError(f"class_weight must be None or 'balanced'; received {class_weight!r}")
         self.C = C
         self.max_iter = max_iter
         self.prior_clips = prior_clips
         self.class_weight = class_weight
-
-    def get_params(self):
-        """Return the constructor settings as a dict."""
-        return {"C": self.C, "max_iter": self.max_iter, "prior_clips": self.prior_clips,
-                "class_weight": self.class_weight}
 
     @property
     def n_parameters_(self):
@@ -123,6 +117,8 @@ class AdaptiveLinearClassifier:
         ser_core model shares (nothing is early-stopped here); ``should_stop()`` returning
         True before a head is fitted raises :class:`~ser_core.errors.TrainingCancelled`.
         """
+        if self.class_weight not in (None, "balanced"):
+            raise InputError(f"class_weight must be None or 'balanced'; received {self.class_weight!r}")
         X = _as_matrix(X)
         y = np.asarray(y)
         if y.shape != (X.shape[0],):

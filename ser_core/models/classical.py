@@ -9,6 +9,7 @@ only load folders you trust (``ser_core.artifacts`` enforces that).
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..errors import InputError, ModelError, NotFittedError
 
@@ -57,7 +58,7 @@ def _as_matrix(X):
     return X
 
 
-class ClassicalClassifier:
+class ClassicalClassifier(ClassifierMixin, BaseEstimator):
     """A standardised scikit-learn classifier with the package's estimator habits.
 
     Parameters
@@ -75,9 +76,9 @@ class ClassicalClassifier:
         self.seed = seed
         self.params = params
 
-    def get_params(self):
-        """Return the constructor settings as a dict."""
-        return {"kind": self.kind, "seed": self.seed, "params": dict(self.params or {})}
+    def _classifier_params(self):
+        """Keyword arguments of the scikit-learn classifier."""
+        return dict(self.params or {})
 
     def fit(self, X, y, *, X_val=None, y_val=None, progress=None, should_stop=None):
         """Fit the pipeline; validation data, progress and should_stop are accepted for a common signature."""
@@ -87,7 +88,7 @@ class ClassicalClassifier:
             raise InputError(f"X has {len(X)} clips and y has {len(y)} labels; expected the same non-zero count")
         if len(np.unique(y)) < 2:
             raise InputError(f"training needs at least 2 classes, got {np.unique(y).tolist()}")
-        pipeline = make_pipeline(self.kind, seed=self.seed, **(self.params or {}))
+        pipeline = make_pipeline(self.kind, seed=self.seed, **self._classifier_params())
         try:
             pipeline.fit(X, y)
         except (ValueError, TypeError) as error:

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..errors import InputError, ModelError, NotFittedError, TrainingCancelled
 from .losses import make_loss
@@ -140,7 +141,7 @@ def _progress_callback(history, progress, should_stop):
     return EpochReporter()
 
 
-class KerasClassifier:
+class KerasClassifier(ClassifierMixin, BaseEstimator):
     """A study network trained like a scikit-learn classifier.
 
     Parameters
@@ -198,17 +199,6 @@ class KerasClassifier:
         self.standardize = standardize
         self.seed = seed
         self.verbose = verbose
-
-    def get_params(self):
-        """Return the constructor settings as a dict."""
-        return {
-            name: getattr(self, name)
-            for name in (
-                "architecture", "loss", "focal_alpha", "focal_gamma", "epochs", "batch_size",
-                "learning_rate", "patience", "lr_factor", "lr_patience", "min_lr", "dropout",
-                "standardize", "seed", "verbose",
-            )
-        }
 
     def _check_settings(self):
         """Raise InputError for settings that cannot train."""

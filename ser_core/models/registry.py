@@ -12,10 +12,12 @@ from .wav2vec_rf import Wav2Vec2RandomForest
 from .adaptive_linear import AdaptiveLinearClassifier
 
 KERAS_MODELS = ARCHITECTURES
+#: torch networks, saved as plain arrays (no pickle).
+TORCH_MODELS = ("logmel_cnn",)
 CLASSICAL_MODELS = ("random_forest", "svm", "logistic_regression", "mlp")
 #: Models saved as plain arrays (no pickle): loadable from any folder.
 NUMPY_MODELS = ("adaptive_linear",)
-MODEL_NAMES = KERAS_MODELS + CLASSICAL_MODELS + ("wav2vec2_rf",) + NUMPY_MODELS
+MODEL_NAMES = KERAS_MODELS + TORCH_MODELS + CLASSICAL_MODELS + ("wav2vec2_rf",) + NUMPY_MODELS
 
 #: A short description of each model, for the CLI and the dashboard.
 DESCRIPTIONS = {
@@ -28,6 +30,19 @@ DESCRIPTIONS = {
     "mlp": "standardised features -> multi-layer perceptron (256, 128)",
     "wav2vec2_rf": "study Wav2Vec2 + random forest on pooled hidden states",
     "adaptive_linear": "standardised functionals -> logistic regression, plus a speaker-adapted head",
+    "logmel_cnn": "2-D CNN on log-mel spectrograms (4 conv blocks, SpecAugment, one-cycle schedule)",
+}
+
+_STUDY_TRAINING = {"features": "MFCC-16000-40", "epochs": 30, "batch_size": 36, "learning_rate": 1e-3}
+#: What a training run uses for each model when a setting is left out: feature kind,
+#: preprocessing overrides, and for networks the length and pace of training.
+MODEL_DEFAULTS = {
+    **{name: dict(_STUDY_TRAINING, preprocess={}) for name in KERAS_MODELS},
+    "logmel_cnn": {"features": "LOGMEL-16000-64-300", "preprocess": {"top_db": 30.0}, "epochs": 40,
+                   "batch_size": 32, "learning_rate": 1e-3},
+    **{name: {"features": "MFCC-16000-40", "preprocess": {}} for name in CLASSICAL_MODELS},
+    "wav2vec2_rf": {"features": "W2V2-mean-last", "preprocess": {}},
+    "adaptive_linear": {"features": "COMPARE-16000", "preprocess": {}},
 }
 
 
@@ -38,10 +53,12 @@ def _check_name(name):
 
 
 def model_family(name):
-    """Return ``"keras"``, ``"sklearn"`` (joblib pickle) or ``"numpy"`` (plain arrays): how the model is trained and saved."""
+    """Return ``"keras"``, ``"torch"``, ``"sklearn"`` (joblib pickle) or ``"numpy"`` (plain arrays): how the model is trained and saved."""
     _check_name(name)
     if name in NUMPY_MODELS:
         return "numpy"
+    if name in TORCH_MODELS:
+        return "torch"
     return "keras" if name in KERAS_MODELS else "sklearn"
 
 
@@ -56,6 +73,14 @@ def make_model(name, **params):
     if name in KERAS_MODELS:
         try:
             return KerasClassifier(architecture=name, **params)
+        except TypeError as error:
+            raise InputError(f"bad settings for {name}: {error}") from None
+    if name in TORCH_MODELS:
+        from .logmel_cnn import LogMelCNN
+
+        params = {key: value for key, value in params.items() if key not in ("loss", "focal_alpha", "focal_gamma")}
+        try:
+            return LogMelCNN(**params)
         except TypeError as error:
             raise InputError(f"bad settings for {name}: {error}") from None
     seed = params.pop("seed", 42)
@@ -78,16 +103,11 @@ def load_estimator(name, folder, *, settings=None):
         return KerasClassifier.load(folder)
     if name in NUMPY_MODELS:
         return AdaptiveLinearClassifier.load(folder)
+    if name in TORCH_MODELS:
+        from .logmel_cnn import LogMelCNN
+
+        return LogMelCNN.load(folder)
     settings = dict(settings or {})
     if name == "wav2vec2_rf":
         return Wav2Vec2RandomForest.load(folder, **settings)
     return ClassicalClassifier.load(folder, kind=name, **settings)
-
-
-def weights_files(name):
-    """Return the file names that hold a fitted ``name`` model inside its folder."""
-    if model_family(name) == "keras":
-        return ("model.keras", "keras_classifier.json")
-    if model_family(name) == "numpy":
-        return ("adaptive_linear.npz", "adaptive_linear.json")
-    return ("model.joblib",)

@@ -26,16 +26,6 @@ class Wav2Vec2RandomForest(ClassicalClassifier):
         super().__init__(kind="random_forest", seed=seed, params=params)
         self.n_estimators = n_estimators
 
-    def get_params(self):
-        """Return the constructor settings as a dict."""
-        return {"n_estimators": self.n_estimators, "seed": self.seed, "params": dict(self.params or {})}
-
-    def fit(self, X, y, *, X_val=None, y_val=None, progress=None, should_stop=None):
-        """Fit the forest on pooled Wav2Vec2 features."""
-        self.params = {**(self.params or {}), "n_estimators": int(self.n_estimators)}
-        return super().fit(X, y, X_val=X_val, y_val=y_val, progress=progress, should_stop=should_stop)
-
-    @classmethod
-    def load(cls, folder, **settings):
-        """Load a forest saved by :meth:`save` (a pickle: only for trusted folders)."""
-        return super().load(folder, **settings)
+    def _classifier_params(self):
+        """The forest's keyword arguments: ``params`` plus ``n_estimators``."""
+        return {**(self.params or {}), "n_estimators": int(self.n_estimators)}

@@ -149,3 +149,9 @@ def pool_hidden_states(states: np.ndarray, *, pooling: str = "mean", layers: str
     if pooling == "meanstd":
         return np.concatenate([selected.mean(axis=0), selected.std(axis=0)])
     raise FeatureError(f"pooling is {pooling!r}; expected 'mean' or 'meanstd'")
+
+
+def pooled(y: np.ndarray, *, spec) -> np.ndarray:
+    """A ``W2V2-...`` feature vector of one preprocessed clip: hidden states pooled as ``spec`` says."""
+    states = hidden_states(y, model=spec.model, sample_rate=spec.sample_rate)
+    return pool_hidden_states(states, pooling=spec.pooling, layers=spec.layers)

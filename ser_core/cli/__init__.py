@@ -1,0 +1,78 @@
+"""Command line interface: ``python -m ser_core <command> ...``.
+
+Each command is one ``add_<name>_parser(subparsers)`` that declares its arguments and
+one ``run_<name>(args) -> int`` that runs it, grouped by job: :mod:`.data` (index,
+download, features), :mod:`.models` (train, build-default, evaluate, compare,
+reproduce) and :mod:`.classify` (predict). Every :class:`~ser_core.errors.SERError`
+ends as one ``error: <message>`` line on stderr with exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ser_core import __version__
+from ser_core.errors import SERError
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def progress_bar(*, description: str, unit: str = "it", unit_scale: bool = False):
+    """Return ``(callback, close)``: a ``progress(done, total)`` callback drawing a tqdm bar.
+
+    The bar appears on the first callback, so a command that fails before any
+    progress prints only its error.
+    """
+    bars = []
+
+    def update(done: int, total) -> None:
+        if not bars:
+            from tqdm import tqdm
+
+            bars.append(tqdm(desc=description, unit=unit, unit_scale=unit_scale, file=sys.stderr))
+        bar = bars[0]
+        if total is not None and bar.total != total:
+            bar.total = total
+            bar.refresh()
+        bar.update(done - bar.n)
+
+    def close() -> None:
+        for bar in bars:
+            bar.close()
+
+    return update, close
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every subcommand."""
+    from ser_core.cli import classify, data, models
+
+    parser = argparse.ArgumentParser(
+        prog="python -m ser_core", description="Speech emotion recognition studio: corpus, features and models."
+    )
+    parser.add_argument("--version", action="version", version=f"ser_core {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_parser in (*data.PARSERS, *models.PARSERS, *classify.PARSERS):
+        add_parser(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run one command; return its exit code (2 and ``error: ...`` on stderr for a SERError)."""
+    import warnings
+
+    args = build_parser().parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            return args.handler(args)
+    except SERError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,77 @@
+"""CLI command ``predict``: classify files and folders; long recordings become a timeline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ser_core.cli import EXIT_ERROR, EXIT_OK
+
+
+def add_predict_parser(subparsers) -> None:
+    from ser_core.adapt import DEFAULT_PRIOR_CLIPS
+    from ser_core.predict import LONG_RECORDING_S
+
+    parser = subparsers.add_parser(
+        "predict", help="classify audio files or folders",
+        description="Classify audio files (folders are searched recursively) with a saved model; an "
+        f"unreadable file is reported and the others go on. A file longer than {LONG_RECORDING_S:g} s is "
+        "classified per 3-s window (one record each) followed by a summary record.",
+    )
+    parser.add_argument("paths", nargs="+", help="audio files or folders")
+    parser.add_argument("--model", type=Path, default=None, help="model folder (default: artifacts/DEFAULT)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--trust", action="store_true", help="allow pickled weights from outside artifacts/")
+    parser.add_argument("--speaker-adapt", action="store_true",
+                        help="group the files by speaker and calibrate the model to each speaker from that "
+                        "speaker's own clips (needs a model with a speaker-adapted head, e.g. the default)")
+    parser.add_argument("--speaker-of", default="auto", choices=("auto", "folder", "ravdess"),
+                        help="how --speaker-adapt finds the speaker: auto (RAVDESS actor from the file name, "
+                        "else the parent folder; default), folder or ravdess")
+    parser.add_argument("--prior-clips", type=float, default=DEFAULT_PRIOR_CLIPS,
+                        help="with --speaker-adapt: shrink each speaker's statistics toward the training "
+                        f"population by this many clips (default {DEFAULT_PRIOR_CLIPS:g}; 0 = the speaker's clips only)")
+    parser.set_defaults(handler=run_predict)
+
+
+def format_record(record: dict) -> str:
+    """One human-readable line for a predict record."""
+    if "error" in record:
+        where = f" [{record['start_s']:.1f}-{record['end_s']:.1f} s]" if "start_s" in record else ""
+        return f"{record['path']}{where}: error: {record['error']}"
+    share = record["probabilities"][record["label"]]
+    if record.get("summary"):
+        return (f"{record['path']}: mostly {record['label']} ({100 * record['share']:.0f}% of "
+                f"{record['n_segments']} windows over {record['duration_s']:.0f} s)")
+    if "start_s" in record:
+        return f"{record['path']} [{record['start_s']:.1f}-{record['end_s']:.1f} s]: {record['label']} ({100 * share:.1f}%)"
+    line = f"{record['path']}: {record['label']} ({100 * share:.1f}%)"
+    if "speaker" in record:
+        how = "adapted" if record["adapted"] else "single clip, too few clips to adapt"
+        line += f" [{record['speaker']}, {how}; single clip: {record['single_clip_label']}]"
+    if record.get("warning"):
+        line += f" (warning: {record['warning']})"
+    return line
+
+
+def run_predict(args) -> int:
+    from ser_core.adapt import predict_speakers
+    from ser_core.artifacts import default_model_dir, load_model
+    from ser_core.predict import iter_predictions
+
+    model = load_model(args.model if args.model is not None else default_model_dir(), trust=args.trust)
+    if args.speaker_adapt:
+        records = predict_speakers(args.paths, model, speaker_of_file=args.speaker_of, prior_clips=args.prior_clips)
+        for note in sorted({f"{r['speaker']}: {r['note']}" for r in records if "note" in r}):
+            print(f"warning: {note}", file=sys.stderr)
+    else:
+        records = iter_predictions(args.paths, model)
+    failures = 0
+    for record in records:
+        failures += "error" in record and "start_s" not in record
+        print(json.dumps(record) if args.json else format_record(record), flush=True)
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+PARSERS = (add_predict_parser,)

@@ -1,0 +1,207 @@
+"""CLI commands about models: ``train``, ``build-default``, ``evaluate``, ``compare`` and ``reproduce``."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from ser_core.cli import EXIT_OK
+
+_STUDY_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ravdess-16k"
+
+
+def _command_line() -> str:
+    """The command as typed, for model cards ("rebuilt by")."""
+    return "python -m ser_core " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+
+
+def add_train_parser(subparsers) -> None:
+    from ser_core.models.registry import MODEL_NAMES
+    from ser_core.protocols import TRAINING_PROTOCOLS
+
+    parser = subparsers.add_parser(
+        "train", help="train a model under a protocol and save it as a model folder",
+        description="Evaluate a model under a protocol (random split, grouped k-fold by actor or held-out "
+        "actors), then fit it on all the data and save it with its metrics and model card.",
+    )
+    parser.add_argument("--data", required=True, help="corpus folder or .zip")
+    parser.add_argument("--model", required=True, choices=MODEL_NAMES, help="model name")
+    parser.add_argument("--features", default=None, help="feature kind (default: the model's, e.g. MFCC-16000-40 "
+                        "for the study's networks, LOGMEL-16000-64-300 for logmel_cnn)")
+    parser.add_argument("--protocol", default="random", choices=TRAINING_PROTOCOLS)
+    parser.add_argument("--also", default="", help="more protocols to score, e.g. random (comma-separated)")
+    parser.add_argument("--folds", type=int, default=5, help="folds of the kfold protocol (default 5)")
+    parser.add_argument("--test-actors", default="", help="held-out actors, e.g. 1,2 (holdout protocol)")
+    parser.add_argument("--loss", default="crossentropy", choices=("crossentropy", "focal"))
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the model's; study 30)")
+    parser.add_argument("--batch-size", type=int, default=None, help="batch size (default: the model's; study 36)")
+    parser.add_argument("--lr", type=float, default=None, help="learning rate (default: the model's; study 0.001)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--augment", default="", help="augmented copies of the training clips, e.g. "
+                        "speed0.9,speed1.1 or pitch-2,pitch2 (default: none; never applied to test clips)")
+    parser.add_argument("--out", required=True, type=Path, help="model folder to write")
+    parser.set_defaults(handler=run_train)
+
+
+def print_progress(record) -> None:
+    """One line per epoch and per finished fold."""
+    if record.get("stage") == "fold done":
+        print(f"[{record['protocol']} fold {record['fold']}/{record['n_folds']}] test accuracy "
+              f"{record['test_accuracy']:.4f}, UAR {record['test_uar']:.4f}", flush=True)
+    if "loss" not in record:
+        return
+    validation = (f" val_loss {record['val_loss']:.4f} val_acc {record['val_accuracy']:.4f}"
+                  if record.get("val_loss") is not None else "")
+    print(f"[{record.get('protocol')} fold {record.get('fold')}/{record.get('n_folds')}] epoch {record['epoch']}: "
+          f"loss {record['loss']:.4f} acc {record['accuracy']:.4f}{validation} lr {record['lr']:.2e}", flush=True)
+
+
+def _split(text: str) -> tuple:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def run_train(args) -> int:
+    from ser_core.formatting import percent_spread
+    from ser_core.train import TrainConfig, save_result, train
+
+    config = TrainConfig(
+        model=args.model, features=args.features, protocol=args.protocol, extra_protocols=_split(args.also),
+        n_folds=args.folds, test_actors=_split(args.test_actors), loss=args.loss, epochs=args.epochs,
+        batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed, augment=_split(args.augment),
+    )
+    result = train(config, data=args.data, progress=print_progress)
+    result.training["command"] = _command_line()
+    folder = save_result(result, args.out)
+    for protocol in result.metrics.ordered():
+        print(f"{protocol.title}: accuracy {percent_spread(protocol.mean('accuracy'), protocol.std('accuracy'))}, "
+              f"UAR {percent_spread(protocol.mean('uar'), protocol.std('uar'))}")
+    for skipped in result.training.get("skipped_clips", []):
+        print(f"skipped {skipped['path']}: {skipped['reason']}", file=sys.stderr)
+    print(f"saved {folder}")
+    return EXIT_OK
+
+
+def add_build_default_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "build-default", help="train the shipped default model (its members and the ensemble)",
+        description="Train each member of the default ensemble under speaker-independent 5-fold by actor and "
+        "on all clips (reusing member folders trained with the same recipe), combine them, save the ensemble "
+        "and make it the default. About two hours on 2 CPU cores from scratch.",
+    )
+    parser.add_argument("--data", default=str(_STUDY_DATA), help=f"RAVDESS folder (default {_STUDY_DATA})")
+    parser.add_argument("--root", type=Path, default=None, help="models folder (default: artifacts/)")
+    parser.add_argument("--retrain", action="store_true", help="train every member even if an up-to-date one exists")
+    parser.add_argument("--no-default", action="store_true", help="do not point artifacts/DEFAULT at the ensemble")
+    parser.set_defaults(handler=run_build_default)
+
+
+def run_build_default(args) -> int:
+    from ser_core.recipes import build_default
+
+    folder = build_default(args.data, root=args.root, reuse=not args.retrain, set_default=not args.no_default,
+                           command=_command_line(), log=lambda line: print(line, flush=True))
+    print(f"saved {folder}")
+    return EXIT_OK
+
+
+def add_evaluate_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate", help="evaluate a model folder on a corpus",
+        description="Classify every clip of a corpus with a saved model and print accuracy, UAR, "
+        "macro F1, the classification report and the confusion matrix (rows = true labels).",
+    )
+    parser.add_argument("--model", required=True, type=Path, help="model folder")
+    parser.add_argument("--data", required=True, help="corpus folder or .zip")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--trust", action="store_true", help="allow pickled weights from outside artifacts/")
+    parser.set_defaults(handler=run_evaluate)
+
+
+def run_evaluate(args) -> int:
+    from ser_core.artifacts import load_model
+    from ser_core.evaluate import evaluate_model, format_report
+
+    metrics = evaluate_model(load_model(args.model, trust=args.trust), args.data)
+    if args.json:
+        keys = ("accuracy", "uar", "macro_f1", "labels", "confusion", "per_class", "n_clips",
+                "best_emotion", "worst_emotion", "ranked_by", "model", "data")
+        print(json.dumps({key: metrics[key] for key in keys if key in metrics}))
+    else:
+        print(format_report(metrics))
+        print("\nconfusion (rows = true, columns = predicted): " + " ".join(metrics["labels"]))
+        for label, row in zip(metrics["labels"], metrics["confusion"]):
+            print(f"{label:<12}" + "".join(f"{count:>6d}" for count in row))
+    return EXIT_OK
+
+
+def add_compare_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "compare", help="compare every saved model", description="The comparison table over all model folders."
+    )
+    parser.add_argument("--root", type=Path, default=None, help="folder of model folders (default: artifacts/)")
+    parser.add_argument("--json", action="store_true", help="print a JSON list")
+    parser.set_defaults(handler=run_compare)
+
+
+def run_compare(args) -> int:
+    from ser_core.artifacts import ArtifactError, default_model_dir, list_artifacts
+    from ser_core.comparison import comparison_rows
+    from ser_core.formatting import number, percent_spread
+
+    try:
+        default = default_model_dir(args.root).name
+    except ArtifactError:
+        default = None
+    rows = comparison_rows(list_artifacts(args.root), default_name=default)
+    if args.json:
+        print(json.dumps(rows))
+        return EXIT_OK
+    print(f"{'model folder':<24}{'protocol':<46}{'accuracy':>15}{'UAR':>15}{'macro F1':>10}{'params':>11}"
+          f"{'MB':>6}{'ms/3s':>8}")
+    for row in rows:
+        name = row["name"] + (" *" if row["default"] else "")
+        if row.get("error"):
+            print(f"{name:<24}error: {row['error']}")
+            continue
+        print(f"{name:<24}{row['protocol_title']:<46}{percent_spread(row['accuracy'], row['accuracy_std']):>15}"
+              f"{percent_spread(row['uar'], row['uar_std']):>15}{number(row['macro_f1'], decimals=3):>10}"
+              f"{number(row['n_parameters'], decimals=0):>11}{number(row['size_mb']):>6}{number(row['latency_ms']):>8}")
+    if default:
+        print("\n* the default model")
+    return EXIT_OK
+
+
+def add_reproduce_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "reproduce", help="reproduce the study's four systems and write results/study.md",
+        description="Train and evaluate LSTM, CNN, CNN+LSTM (MFCC-16000-40) and Wav2Vec2 + RF as the study "
+        "ran them (early stopping on its test set) and cleanly (validation from training clips, to "
+        "convergence, and speaker-independent 5-fold); write the results table.",
+    )
+    parser.add_argument("--data", default=str(_STUDY_DATA), help=f"RAVDESS folder (default {_STUDY_DATA})")
+    parser.add_argument("--out", type=Path, default=Path("results/study.md"), help="Markdown file to write")
+    parser.add_argument("--quick", action="store_true", help="2 epochs and 2 folds: a smoke test")
+    parser.add_argument("--ship", action="store_true", help="also save the converged Keras models into artifacts/study-*")
+    parser.add_argument("--artifacts", type=Path, default=None, help="where --ship saves (default: artifacts/)")
+    parser.add_argument("--wav2vec2", default=None, help="local Wav2Vec2 model folder (default: the hub's wav2vec2-base)")
+    parser.add_argument("--loss", default="focal", choices=("focal", "crossentropy"), help="training loss (study: focal)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.set_defaults(handler=run_reproduce)
+
+
+def run_reproduce(args) -> int:
+    from ser_core.reproduce import reproduce_study
+
+    results = reproduce_study(
+        args.data, out=args.out, quick=args.quick, ship=args.ship, artifacts_root=args.artifacts,
+        wav2vec2=args.wav2vec2, seed=args.seed, loss=args.loss, command=_command_line(),
+        log=lambda line: print(line, flush=True),
+    )
+    for system, reason in results["not_run"].items():
+        print(f"{system} not run: {reason}")
+    return EXIT_OK
+
+
+PARSERS = (add_train_parser, add_build_default_parser, add_evaluate_parser, add_compare_parser, add_reproduce_parser)

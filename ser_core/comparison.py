@@ -1,0 +1,59 @@
+"""The comparison table: one row per (model folder, protocol), the same for the CLI, the app and the report."""
+
+from __future__ import annotations
+
+from .metrics import ModelMetrics
+from .protocols import protocol_rank
+
+#: Columns of a comparison row, in order.
+COLUMNS = ("name", "model", "features", "protocol", "protocol_title", "speaker_independent",
+           "accuracy", "accuracy_std", "uar", "uar_std", "macro_f1", "macro_f1_std", "train_accuracy",
+           "n_parameters", "size_mb", "training_time_s", "latency_ms", "default", "path", "error")
+
+
+def _training_time_s(config: dict, metrics: ModelMetrics):
+    if metrics.training_time_s is not None:
+        return metrics.training_time_s
+    return (config.get("training") or {}).get("training_time_s")
+
+
+def comparison_rows(artifacts, *, default_name: str | None = None) -> list[dict]:
+    """Rows for every protocol of every model folder (:func:`ser_core.artifacts.list_artifacts` entries).
+
+    A folder that cannot be read keeps one row whose ``error`` says why.
+    """
+    rows = []
+    for artifact in artifacts:
+        base = dict.fromkeys(COLUMNS)
+        base.update(name=artifact.get("name"), path=artifact.get("path"), default=artifact.get("name") == default_name)
+        if artifact.get("error"):
+            rows.append({**base, "error": artifact["error"]})
+            continue
+        config, metrics = artifact["config"], artifact["metrics"]
+        base.update(model=artifact.get("model"), features=artifact.get("features"), n_parameters=metrics.n_parameters,
+                    size_mb=metrics.size_bytes / 1e6 if metrics.size_bytes else None,
+                    training_time_s=_training_time_s(config, metrics), latency_ms=metrics.latency_ms_per_3s_clip)
+        for result in metrics.ordered():
+            rows.append({**base, "protocol": result.protocol, "protocol_title": result.title,
+                         "speaker_independent": result.speaker_independent,
+                         **{key: result.mean(key) for key in ("accuracy", "uar", "macro_f1", "train_accuracy")},
+                         **{f"{key}_std": result.std(key) for key in ("accuracy", "uar", "macro_f1")}})
+    return rows
+
+
+def headline_rows(rows: list[dict]) -> list[dict]:
+    """One row per model folder: its figure on the most honest protocol it has (new speakers first)."""
+    best = {}
+    for row in rows:
+        if row.get("error") or row.get("protocol") is None:
+            continue
+        current = best.get(row["name"])
+        if current is None or protocol_rank(row["protocol"]) < protocol_rank(current["protocol"]):
+            best[row["name"]] = row
+    return sorted(best.values(), key=lambda row: (protocol_rank(row["protocol"]), -(row["accuracy"] or 0)))
+
+
+def best_on_new_speakers(rows: list[dict]) -> dict | None:
+    """The model with the highest single-clip accuracy on speakers it never heard (k-fold or held-out actors)."""
+    candidates = [row for row in rows if not row.get("error") and row.get("protocol") in ("kfold", "holdout")]
+    return max(candidates, key=lambda row: (row["accuracy"] or 0, row["uar"] or 0), default=None)

@@ -1,0 +1,42 @@
+"""How figures are written everywhere (CLI, dashboard, model cards, report): one decimal, "—" when missing."""
+
+from __future__ import annotations
+
+import math
+
+#: Shown where a figure does not exist.
+MISSING = "—"
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def percent(value, *, decimals: int = 1) -> str:
+    """A share as a percentage: ``0.6692`` -> ``66.9%``."""
+    return MISSING if _missing(value) else f"{100 * float(value):.{decimals}f}%"
+
+
+def percent_spread(mean, std=None, *, decimals: int = 1) -> str:
+    """A mean share with its spread over folds: ``66.9% ± 4.3``."""
+    if _missing(mean):
+        return MISSING
+    if _missing(std):
+        return percent(mean, decimals=decimals)
+    return f"{percent(mean, decimals=decimals)} ± {100 * float(std):.{decimals}f}"
+
+
+def number(value, *, decimals: int = 1, unit: str = "") -> str:
+    """A plain number with a unit: ``45.9 ms``; thousands separated for integers."""
+    if _missing(value):
+        return MISSING
+    if isinstance(value, int) or (decimals == 0):
+        text = f"{round(float(value)):,}"
+    else:
+        text = f"{float(value):,.{decimals}f}"
+    return f"{text} {unit}".strip()
+
+
+def megabytes(size_bytes) -> str:
+    """A size in bytes as ``1.8 MB``."""
+    return MISSING if _missing(size_bytes) else f"{float(size_bytes) / 1e6:.1f} MB"

@@ -1,0 +1,62 @@
+"""The evaluation protocols by name, and the plain words every screen and report uses for them.
+
+A figure is only meaningful with its protocol: "new speakers" (test actors never heard in
+training), "calibrated to the speaker" (the same, with each test speaker's unlabelled
+clips used to normalise their voice), the study's random split (speakers shared between
+training and test, which rewards memorising voices), or another corpus.
+"""
+
+from __future__ import annotations
+
+#: Protocols a training run can be evaluated with (``TrainConfig.protocol``).
+TRAINING_PROTOCOLS = ("random", "kfold", "holdout")
+
+#: Every protocol a model folder may report, in the order tables show them.
+PROTOCOL_ORDER = ("kfold", "holdout", "kfold_speaker_adapted", "random", "random_as_written", "cross_corpus")
+
+#: Protocols that test on speakers never heard in training.
+SPEAKER_INDEPENDENT = ("kfold", "holdout", "kfold_speaker_adapted", "cross_corpus")
+
+_TITLES = {
+    "kfold": "new speakers ({n}-fold by actor)",
+    "holdout": "new speakers (held-out actors {actors})",
+    "kfold_speaker_adapted": "calibrated to the speaker ({n}-fold by actor)",
+    "random": "study's random split (speakers shared)",
+    "random_as_written": "study's protocol as written (stopped on the test set: optimistic)",
+    "cross_corpus": "another corpus ({corpus})",
+}
+
+_EXPLANATIONS = {
+    "kfold": "The actors are split into {n} groups; each group is tested by a model trained on the others, "
+             "so every test voice is new to the model. The honest estimate for a new speaker.",
+    "holdout": "Actors {actors} were kept out of training and used only for testing.",
+    "kfold_speaker_adapted": "As 'new speakers', but each test speaker's own unlabelled clips first "
+                             "tell the model how that voice sounds on average.",
+    "random": "The study's stratified random 80/20 split: the same actors appear in training and test, "
+              "so it rewards recognising voices as much as emotions.",
+    "random_as_written": "The study's random split with early stopping watching the test clips, as the "
+                         "study did: the test set chose the epoch, so the figure is optimistic.",
+    "cross_corpus": "Trained on one corpus, tested on {corpus}, on the emotions both share.",
+}
+
+
+def protocol_title(protocol: str, *, n_folds: int | None = None, test_actors=None, corpus: str | None = None) -> str:
+    """Short human name of a protocol, e.g. ``new speakers (5-fold by actor)``."""
+    template = _TITLES.get(protocol)
+    if template is None:
+        return protocol.replace("_", " ")
+    actors = ", ".join(str(actor) for actor in (test_actors or ())) or "?"
+    return template.format(n=n_folds or 5, actors=actors, corpus=corpus or "?")
+
+
+def protocol_explanation(protocol: str, *, n_folds: int | None = None, test_actors=None,
+                         corpus: str | None = None) -> str:
+    """One or two plain sentences on what a protocol measures."""
+    template = _EXPLANATIONS.get(protocol, "")
+    actors = ", ".join(str(actor) for actor in (test_actors or ())) or "?"
+    return template.format(n=n_folds or 5, actors=actors, corpus=corpus or "?")
+
+
+def protocol_rank(protocol: str) -> int:
+    """Sort key: the order of :data:`PROTOCOL_ORDER` (unknown protocols last)."""
+    return PROTOCOL_ORDER.index(protocol) if protocol in PROTOCOL_ORDER else len(PROTOCOL_ORDER)
