@@ -6,7 +6,7 @@ the dashboard opens fast; the other pages load what they need when they need it.
 
 import streamlit as st
 
-from ui import cache, nav, paths, tables, widgets
+from ui import nav, tables, widgets
 
 
 def home() -> None:
@@ -48,41 +48,43 @@ def dataset_status():
         cols[1].metric("Clips", f"{len(clips):,}")
         cols[2].metric("Actors", clips["actor"].nunique())
         cols[3].metric("Emotions", clips["emotion"].nunique())
-        st.caption(f"From `{widgets.current_data_path()}`. Choose another corpus on the Dataset explorer.")
+        st.caption(f"From {widgets.describe_data_path(widgets.current_data_path())}. "
+                   "Choose another corpus on the Dataset explorer.")
     return index
 
 
 def model_status():
-    """The trained models with their headline figures; returns the artifacts table."""
+    """The models on their most honest figure, the default first; returns the models table."""
+    import pandas as pd
+
+    from ser_core.artifacts import artifacts_root
+    from ser_core.comparison import headline_rows
+    from ser_core.formatting import percent_spread
+
     st.subheader("Models")
-    root = paths.artifacts_root()
-    artifacts = cache.artifacts(root)
+    artifacts = widgets.available_models()
     if artifacts.empty:
-        st.info(f"No trained model in `{root}` yet. Train one on the Training page "
-                "(or `python -m ser_core reproduce`).", icon=":material/info:")
-    else:
-        default = tables.default_name(root)
-        table = tables.comparison_table(artifacts.to_dict("records"), default_name=default)
-        usable = table[table["error"].isna()]
-        if default:
-            best = usable[usable["name"] == default]
-            if not best.empty:
-                row = best.iloc[0]
-                st.markdown(f"The default model is **{default}** (`{row['model']}` on "
-                            f"`{row['features']}`).")
-        st.dataframe(
-            usable[["name", "model", "features", "protocol", "accuracy", "uar", "latency_ms", "default"]],
-            hide_index=True, width="stretch",
-            column_config={
-                "accuracy": st.column_config.ProgressColumn("accuracy", format="percent",
-                                                            min_value=0, max_value=1),
-                "uar": st.column_config.ProgressColumn("UAR", format="percent", min_value=0, max_value=1),
-                "latency_ms": st.column_config.NumberColumn("ms per 3-s clip", format="%.1f"),
-                "default": st.column_config.CheckboxColumn("default"),
-            },
-        )
-        st.page_link(nav.BY_TITLE["Model comparison"].path, label="Compare them in detail",
-                     icon=nav.BY_TITLE["Model comparison"].icon)
+        widgets.no_model_help()
+        return artifacts
+    default = tables.default_name(artifacts_root())
+    rows = headline_rows(tables.comparison_table(artifacts.to_dict("records"), default_name=default).to_dict("records"))
+    top = next((row for row in rows if row["name"] == default), rows[0] if rows else None)
+    if top is not None:
+        st.markdown(f"The default model, **{top['name']}**, is right about "
+                    f"**{percent_spread(top['accuracy'], top['accuracy_std'])}** of the time on voices it never "
+                    f"heard ({top['protocol_title']}); chance is 12.5%.")
+    glance = pd.DataFrame({
+        "model": [row["name"] + (" ★" if row["name"] == default else "") for row in rows],
+        "tested on": [row["protocol_title"] for row in rows],
+        "accuracy": [percent_spread(row["accuracy"], row["accuracy_std"]) for row in rows],
+        "UAR": [percent_spread(row["uar"], row["uar_std"]) for row in rows],
+    })
+    st.dataframe(glance, hide_index=True, width="stretch")
+    st.caption("★ the default. Each model is shown on its most honest test: new speakers whenever it was tested on "
+               "them. The study's random split shares voices between training and test, so its figures are higher "
+               "and say less about a new voice; they are on the Model comparison page.")
+    st.page_link(nav.BY_TITLE["Model comparison"].path, label="Compare them in detail",
+                 icon=nav.BY_TITLE["Model comparison"].icon)
     return artifacts
 
 

@@ -1,77 +1,116 @@
 """Dataset explorer: choose a corpus, see what is in it, listen to and look at one clip."""
 
-from pathlib import Path
-
 import streamlit as st
 
 from ser_core.corpus import summarize
-from ui import cache, charts, nav, paths, widgets
+from ser_core import charts
+from ui import cache, hosting, nav, paths, widgets
 
 widgets.page_setup("Dataset explorer", icon=nav.BY_TITLE["Dataset explorer"].icon,
-                   intro="Choose a corpus, see how it is balanced, and inspect any clip "
-                         "before and after the study's preprocessing (trim at 20 dB, peak-normalise).")
+                   intro="Choose a corpus, see how it is balanced, and inspect any clip before and after "
+                         "preprocessing (DC removed, trimmed at 20 dB, peak-normalised).")
+public = hosting.is_public()
+
+
+def folder_source() -> None:
+    """Local mode only: any folder or zip on this machine."""
+    current = widgets.current_data_path()
+    with st.form("folder_form", border=False):
+        typed = st.text_input("Folder or zip on this machine", value=str(current or ""), key="folder_path",
+                              placeholder="/data/ravdess")
+        if st.form_submit_button("Use this folder"):
+            widgets.set_data_path(typed.strip() or None)
+            st.rerun()
+
+
+def zip_source() -> None:
+    """A zip of a corpus, unpacked into this visitor's private scratch area."""
+    archive = st.file_uploader("Zipped corpus", type=["zip"], key="corpus_zip",
+                               help="Private to this browser tab" + (" and deleted when you leave." if public else "."))
+    if archive is not None and st.button("Index this zip"):
+        with widgets.shown_errors("Could not unpack the zip") as guard:
+            folder = paths.unpack_upload(archive.getvalue(), name=archive.name)
+        if not guard.failed:
+            widgets.set_data_path(folder)
+            st.rerun()
+
+
+def download_source() -> None:
+    """The official RAVDESS archive, into the operator's download folder (public) or a chosen one (local)."""
+    st.markdown("The official RAVDESS speech archive (Zenodo record 1188976, about 208 MB): downloaded, "
+                "verified and unpacked once for this server.")
+    dest = str(paths.downloads_root())
+    if not public:
+        dest = st.text_input("Download to", value=dest, key="download_dest")
+    if st.button("Download RAVDESS", icon=":material/download:"):
+        from pathlib import Path
+
+        from ser_core.download import download_ravdess
+
+        status = st.empty()
+        bar = status.progress(0.0, text="Connecting…")
+
+        def _report(done_bytes: int, total_bytes: int | None) -> None:
+            text = f"{done_bytes / 1e6:,.0f} of {total_bytes / 1e6:,.0f} MB" if total_bytes else f"{done_bytes / 1e6:,.0f} MB"
+            bar.progress(min(done_bytes / total_bytes, 1.0) if total_bytes else 0.0, text=text)
+
+        url, expected_clips = paths.ravdess_source()
+        lock = cache.download_lock()
+        if not lock.acquire(blocking=False):
+            status.info("A download is already running on this server; try again in a few minutes.")
+            st.stop()
+        try:
+            with widgets.shown_errors("Download failed") as guard:
+                folder = download_ravdess(Path(dest), url=url, expected_clips=expected_clips, progress=_report)
+        finally:
+            lock.release()
+        if guard.failed:
+            status.empty()
+        else:
+            widgets.set_data_path(folder)
+            st.rerun()
+
 
 # ---------------------------------------------------------------- choosing the data
 current = widgets.current_data_path()
-with st.expander("Data source" + (f": `{current}`" if current else " (none yet)"),
-                 expanded=current is None or not current.exists()):
-    st.markdown(f"The app opens with `${paths.DATA_ENV}` when it is set. "
-                "Or pick a folder (any depth, `Actor_XX/…` or flat), a zip, or download RAVDESS.")
-    folder_tab, zip_tab, download_tab = st.tabs(["Folder path", "Upload a zip", "Download RAVDESS"])
-    with folder_tab:
-        with st.form("folder_form", border=False):
-            typed = st.text_input("Folder or zip on this machine", value=str(current or ""),
-                                  key="folder_path",
-                                  placeholder="/data/ravdess")
-            if st.form_submit_button("Use this folder"):
-                widgets.set_data_path(typed.strip() or None)
-                st.rerun()
-    with zip_tab:
-        archive = st.file_uploader("Zipped corpus", type=["zip"], key="corpus_zip")
-        if archive is not None and st.button("Index this zip"):
-            widgets.set_data_path(paths.save_upload(archive.getvalue(), name=archive.name))
-            st.rerun()
-    with download_tab:
-        st.markdown("The official RAVDESS speech archive (Zenodo record 1188976, about 208 MB): "
-                    "downloaded, verified and unpacked.")
-        dest = st.text_input("Download to", value=str(paths.downloads_root()), key="download_dest")
-        if st.button("Download RAVDESS", icon=":material/download:"):
-            from ser_core.download import download_ravdess
-
-            bar = st.progress(0.0, text="Connecting…")
-
-            def _report(done_bytes: int, total_bytes: int | None) -> None:
-                if total_bytes:
-                    bar.progress(min(done_bytes / total_bytes, 1.0),
-                                 text=f"{done_bytes / 1e6:.0f} / {total_bytes / 1e6:.0f} MB")
-                else:
-                    bar.progress(0.0, text=f"{done_bytes / 1e6:.0f} MB")
-
-            url, expected_clips = paths.ravdess_source()
-            with widgets.shown_errors("Download failed") as guard:
-                folder = download_ravdess(Path(dest), url=url, expected_clips=expected_clips,
-                                          progress=_report)
-            if not guard.failed:
-                bar.progress(1.0, text="Downloaded and verified")
-                widgets.set_data_path(folder)
-                st.rerun()
+with st.expander(f"Data source: {widgets.describe_data_path(current)}", expanded=current is None or not current.exists()):
+    if public:
+        tabs = st.tabs(["Upload a zip", "Download RAVDESS"])
+        with tabs[0]:
+            zip_source()
+        with tabs[1]:
+            download_source()
+        st.caption("This public demo reads no folder of the server: use the corpus it provides, your own zip, "
+                   "or the official download.")
+    else:
+        st.markdown(f"The app opens with `${paths.DATA_ENV}` when it is set. Or pick a folder (any depth, "
+                    "`Actor_XX/…` or flat), a zip, or download RAVDESS.")
+        tabs = st.tabs(["Folder path", "Upload a zip", "Download RAVDESS"])
+        with tabs[0]:
+            folder_source()
+        with tabs[1]:
+            zip_source()
+        with tabs[2]:
+            download_source()
 
 index = widgets.load_current_corpus(quiet=False)
 if index is None:
-    widgets.no_data_help()
+    widgets.no_data_help(here=True)
     st.stop()
 
 clips = index.clips
 summary = summarize(index)
+duplicates = int(clips["duplicate_of"].notna().sum()) if "duplicate_of" in clips else 0
 cols = st.columns(5)
 cols[0].metric("Corpus", index.corpus.upper())
-cols[1].metric("Clips", f"{summary['n_clips']:,}")
+cols[1].metric("Clips", f"{summary['n_clips']:,}",
+               help=f"{duplicates} byte-identical duplicate(s) are left out of training and features" if duplicates else None)
 cols[2].metric("Actors", summary["n_actors"])
 cols[3].metric("Hours of audio", f"{clips['duration_s'].sum() / 3600:.2f}")
 cols[4].metric("Skipped files", len(index.skipped))
 if index.skipped:
     with st.expander(f"{len(index.skipped)} files were skipped, and why"):
-        st.dataframe([{"file": s.path, "reason": s.reason} for s in index.skipped],
+        st.dataframe([{"file": index.relative(s.path), "reason": hosting.redact(s.reason)} for s in index.skipped],
                      width="stretch", hide_index=True)
 
 # ---------------------------------------------------------------- filters and counts
@@ -81,8 +120,7 @@ selected = {}
 for col, column in zip(filter_cols, ("emotion", "actor", "gender", "intensity", "statement")):
     values = charts.emotion_order(clips[column].dropna()) if column == "emotion" \
         else sorted(clips[column].dropna().astype(str).unique())
-    selected[column] = col.multiselect(column.capitalize(), values, placeholder="all",
-                                       key=f"filter_{column}")
+    selected[column] = col.multiselect(column.capitalize(), values, placeholder="all", key=f"filter_{column}")
 shown = clips
 for column, values in selected.items():
     if values:
@@ -97,12 +135,14 @@ count_tabs = st.tabs(["Emotion", "Actor", "Gender", "Intensity", "Statement"])
 for tab, column in zip(count_tabs, ("emotion", "actor", "gender", "intensity", "statement")):
     with tab:
         counts = shown[column].astype(str).value_counts().sort_index()
-        st.plotly_chart(charts.counts_bar(counts, title=f"Clips per {column}",
-                                          by_emotion=column == "emotion"),
-                        key=f"counts_{column}")
+        st.plotly_chart(charts.counts_bar(counts, title=f"Clips per {column}", by_emotion=column == "emotion",
+                                          category=column), key=f"counts_{column}")
 st.plotly_chart(charts.duration_histogram(shown), key="durations")
 with st.expander("The clip table"):
-    st.dataframe(shown.drop(columns=["corpus"]), width="stretch", hide_index=True)
+    table = shown.drop(columns=["corpus"]).assign(path=shown["path"].map(index.relative))
+    if "duplicate_of" in table:
+        table["duplicate_of"] = table["duplicate_of"].map(lambda p: index.relative(p) if isinstance(p, str) else "—")
+    st.dataframe(table, width="stretch", hide_index=True)
 
 # ---------------------------------------------------------------- one clip
 st.subheader("One clip, before and after preprocessing")
@@ -119,13 +159,10 @@ if choice is not None:
         color = charts.emotion_palette([str(row["emotion"])])[str(row["emotion"])]
         before, after = st.columns(2)
         for col, y, label in ((before, raw, "Before: decoded at 16 kHz"),
-                              (after, clean, "After: trimmed at 20 dB, peak-normalised")):
+                              (after, clean, "After: DC removed, trimmed at 20 dB, peak-normalised")):
             with col:
-                st.plotly_chart(charts.waveform(y, sample_rate=16000, title=label, color=color),
-                                key=f"wave_{label}")
+                st.plotly_chart(charts.waveform(y, sample_rate=16000, title=label, color=color), key=f"wave_{label}")
                 frames = cache.study_frames(y, sample_rate=16000)
-                st.plotly_chart(charts.heatmap(frames.mel_db, title="Mel spectrogram (dB)",
-                                               hop_s=frames.hop_length / frames.sample_rate,
-                                               y_title="mel band",
-                                               z_title="dB"),
+                st.plotly_chart(charts.mel_spectrogram(frames.mel_db, hop_s=frames.hop_length / frames.sample_rate,
+                                                       title="Mel spectrogram (dB below the loudest point)"),
                                 key=f"mel_{label}")

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ui import cache, charts, nav, widgets
+from ser_core import charts
+from ui import cache, nav, widgets
 
 SAMPLE_RATE = 16000
 STUDY_KIND = f"MFCC-{SAMPLE_RATE}-40"
@@ -32,22 +33,22 @@ def frame_heatmaps(y: np.ndarray, *, key: str) -> None:
     hop_s = frames.hop_length / frames.sample_rate
     tabs = st.tabs(["MFCC", "Δ MFCC", "ΔΔ MFCC", "Mel (dB)"])
     matrices = (frames.mfcc, frames.delta, frames.delta2, frames.mel_db)
-    rows = ("coefficient", "coefficient", "coefficient", "mel band")
-    scales = ("Viridis", "RdBu", "RdBu", "Magma")
-    titles = ("MFCC", "Δ MFCC", "ΔΔ MFCC", "Mel spectrogram (dB)")
-    for tab, matrix, title, row, scale in zip(tabs, matrices, titles, rows, scales):
+    titles = ("MFCC", "Δ MFCC", "ΔΔ MFCC")
+    for tab, matrix, title, scale in zip(tabs, matrices, titles, ("Viridis", "RdBu", "RdBu")):
         with tab:
-            st.plotly_chart(charts.heatmap(matrix, title=title, hop_s=hop_s, y_title=row, colorscale=scale),
+            st.plotly_chart(charts.heatmap(matrix, title=title, hop_s=hop_s, y_title="coefficient", colorscale=scale),
                             key=f"{key}_{title}")
+    with tabs[3]:
+        st.plotly_chart(charts.mel_spectrogram(frames.mel_db, hop_s=hop_s, title="Mel spectrogram (dB below the loudest point)"),
+                        key=f"{key}_mel")
 
 
 # ---------------------------------------------------------------- one clip
 st.subheader("One clip")
 choice = widgets.audio_picker(key="inspect", sources=("Corpus clip", "Upload", "Record"), clips=clips)
 if choice is None:
-    if clips is None:
-        widgets.no_data_help()
-    st.caption("Pick a corpus clip, upload a file or record one to see its features.")
+    st.caption(("Pick a corpus clip, upload a file or record one" if clips is not None
+                else "Upload a file or record one") + " to see its features.")
 else:
     with widgets.shown_errors(f"Could not analyse {choice.name}"):
         y = clip_audio(choice)
@@ -82,6 +83,11 @@ if clips is not None and choice is not None and choice.path is not None:
             charts.emotion_order(same_words["emotion"]), key="other_emotion")
         other = same_words[same_words["emotion"] == other_emotion].iloc[0]
         sides = st.columns(2)
+        side_contours = {key: cache.contours(clip_audio(widgets.AudioChoice(name=str(r["path"]), path=r["path"],
+                                                                            source="corpus")), sample_rate=SAMPLE_RATE)
+                         for r, key in ((row, "a"), (other, "b"))}
+        pitches = [c["pitch (Hz)"].dropna() for c in side_contours.values()]
+        pitch_range = (0.0, max([float(p.max()) for p in pitches if len(p)] + [300.0]) * 1.1)
         for col, clip_row, key in ((sides[0], row, "a"), (sides[1], other, "b")):
             with col, widgets.shown_errors(f"Could not analyse {clip_row['path']}"):
                 st.markdown(widgets.emotion_chip(str(clip_row["emotion"]))
@@ -91,25 +97,26 @@ if clips is not None and choice is not None and choice.path is not None:
                 y_side = clip_audio(side_choice)
                 st.audio(side_choice.raw_bytes())
                 frames = cache.study_frames(y_side, sample_rate=SAMPLE_RATE)
-                st.plotly_chart(charts.heatmap(frames.mel_db, title="Mel spectrogram (dB)",
-                                               hop_s=frames.hop_length / frames.sample_rate,
-                                               y_title="mel band"), key=f"side_mel_{key}")
-                st.plotly_chart(charts.contours(cache.contours(y_side, sample_rate=SAMPLE_RATE)),
-                                key=f"side_contours_{key}")
+                st.plotly_chart(charts.mel_spectrogram(frames.mel_db, hop_s=frames.hop_length / frames.sample_rate),
+                                key=f"side_mel_{key}")
+                st.plotly_chart(charts.contours(side_contours[key], pitch_range=pitch_range), key=f"side_contours_{key}")
 
 # ---------------------------------------------------------------- the whole corpus
 st.subheader("The whole corpus")
 if clips is None:
-    st.caption("Load a corpus on the Dataset explorer to see feature distributions and a corpus map.")
+    widgets.no_data_help()
 else:
     usable = clips[clips["duplicate_of"].isna()] if "duplicate_of" in clips else clips
     kind = st.selectbox("Features", [STUDY_KIND, EGEMAPS_KIND], key="corpus_kind")
-    st.caption(f"{len(usable):,} clips; extracted once and cached on disk, so the next time is quick.")
+    left_out = len(clips) - len(usable)
+    st.caption(f"{len(usable):,} clips" + (f" ({left_out} byte-identical duplicate left out of {len(clips):,})"
+                                            if left_out else "") + "; extracted once and cached on disk, so the next "
+               "time is quick.")
     if st.toggle("Extract the corpus's features", key="corpus_go"):
         bar = st.progress(0.0, text="Extracting features…")
 
         def _report(done: int, total: int) -> None:
-            bar.progress(done / max(total, 1), text=f"Extracting features: {done} / {total} clips")
+            bar.progress(done / max(total, 1), text=f"Extracting features: {done:,} of {total:,} clips")
 
         with widgets.shown_errors("Could not extract the corpus's features"):
             X = cache.corpus_features(tuple(usable["path"]), kind=kind, progress=_report)
@@ -129,5 +136,6 @@ else:
                 finite = np.isfinite(X).all(axis=1)
                 coords = cache.projection(X[finite], method=method)
                 shown = meta[finite].assign(x=coords[:, 0], y=coords[:, 1])
-                st.plotly_chart(charts.embedding(shown, color=color, title=f"{method} of {kind}"),
+                names = ("component 1", "component 2") if method == "PCA" else ("t-SNE 1", "t-SNE 2")
+                st.plotly_chart(charts.embedding(shown, color=color, title=f"{method} of {kind}", axis_names=names),
                                 key="corpus_map")

@@ -1,130 +1,158 @@
-"""Model comparison: every trained model's accuracy, UAR, cost and errors, beside the study's figures."""
+"""Model comparison: which model to trust on new voices, at a glance; everything else one click away."""
 
 import pandas as pd
 import streamlit as st
 
-from ui import cache, charts, nav, paths, tables, widgets
+from ser_core.artifacts import artifacts_root
+from ser_core.comparison import best_on_new_speakers, headline_rows
+from ser_core.formatting import MISSING, megabytes, number, percent, percent_spread
+from ser_core.study import STUDY_PROTOCOL
+from ser_core import charts
+from ui import cache, hosting, nav, report, tables, widgets
 
 widgets.page_setup("Model comparison", icon=nav.BY_TITLE["Model comparison"].icon,
-                   intro="Every model folder under artifacts/, under each protocol it was evaluated "
-                         "with. Speaker-independent protocols test on actors never heard in training; "
-                         "the study's random split shares actors between training and test.")
+                   intro="Every model, judged first by how it does on voices it never heard. "
+                         "Figures on the study's random split, which shares voices between training and "
+                         "test, are one click away and always labelled.")
 
-root = paths.artifacts_root()
-artifacts = cache.artifacts(root)
+artifacts = widgets.available_models()
 if artifacts.empty:
     widgets.no_model_help()
     st.stop()
 
-table = tables.comparison_table(artifacts.to_dict("records"), default_name=tables.default_name(root))
-broken = table[table["error"].notna()]
-for _, row in broken.iterrows():
-    st.warning(f"`{row['name']}` cannot be read: {row['error']}", icon=":material/warning:")
+default = tables.default_name(artifacts_root())
+table = tables.comparison_table(artifacts.to_dict("records"), default_name=default)
+for _, row in table[table["error"].notna()].iterrows():
+    st.warning(f"`{row['name']}` cannot be read: {hosting.redact(row['error'])}", icon=":material/warning:")
 table = table[table["error"].isna() & table["protocol"].notna()]
 if table.empty:
-    st.info("No model folder has evaluation metrics yet.")
+    st.info("No model has evaluation figures yet.")
     st.stop()
+rows = table.to_dict("records")
+headline = pd.DataFrame(headline_rows(rows))
 
-# ---------------------------------------------------------------- the table
-protocols = sorted(table["protocol"].unique())
-chosen = st.pills("Protocols", protocols, selection_mode="multi", default=protocols,
-                  key="compare_protocols")
-shown = table[table["protocol"].isin(chosen or protocols)]
-percent = dict(format="percent", min_value=0, max_value=1)
-st.dataframe(
-    shown[["name", "model", "features", "protocol_description", "accuracy", "uar", "macro_f1",
-           "train_accuracy", "n_parameters", "size_mb", "training_time_s", "latency_ms", "default"]],
-    hide_index=True, width="stretch",
-    column_config={
-        "protocol_description": st.column_config.TextColumn("protocol", width="medium"),
-        "accuracy": st.column_config.ProgressColumn("test accuracy", **percent),
-        "uar": st.column_config.ProgressColumn("UAR", **percent),
-        "macro_f1": st.column_config.NumberColumn("macro F1", format="%.3f"),
-        "train_accuracy": st.column_config.NumberColumn("train accuracy", format="percent"),
-        "n_parameters": st.column_config.NumberColumn("parameters", format="localized"),
-        "size_mb": st.column_config.NumberColumn("size (MB)", format="%.2f"),
-        "training_time_s": st.column_config.NumberColumn("training (s)", format="%.0f"),
-        "latency_ms": st.column_config.NumberColumn("ms per 3-s clip", format="%.1f"),
-        "default": st.column_config.CheckboxColumn("default"),
-    },
-)
-st.caption("k-fold figures are the mean over folds; the ± std is in each model's detail below.")
+# ---------------------------------------------------------------- the headline
+best = best_on_new_speakers(rows)
+if best is not None:
+    cols = st.columns([2, 1, 1])
+    badge = " · the default" if best["name"] == default else ""
+    cols[0].metric("Best on new speakers", best["name"] + badge,
+                   help=f"Highest single-clip accuracy under {best['protocol_title']}.")
+    cols[1].metric("Accuracy", percent(best["accuracy"]),
+                   help=f"Mean over folds; spread ± {percent(best['accuracy_std'])}" if best["accuracy_std"] else None)
+    cols[2].metric("UAR", percent(best["uar"]), help="Unweighted average recall: each emotion counts the same.")
+if default and default != (best or {}).get("name"):
+    default_rows = headline[headline["name"] == default]
+    if not default_rows.empty:
+        row = default_rows.iloc[0]
+        st.caption(f"The default model **{default}**: {percent_spread(row['accuracy'], row['accuracy_std'])} "
+                   f"accuracy, {row['protocol_title']}.")
 
-missing = table[table["latency_ms"].isna()]["name"].unique()
-if len(missing) and st.button(f"Measure the latency of {len(missing)} model(s)", icon=":material/timer:"):
-    from ser_core.artifacts import update_metrics
-    from ser_core.evaluate import latency_per_clip_ms
+glance = pd.DataFrame({
+    "model": [name + (" ★" if name == default else "") for name in headline["name"]],
+    "tested on": headline["protocol_title"],
+    "accuracy": [percent_spread(a, s) for a, s in zip(headline["accuracy"], headline["accuracy_std"])],
+    "UAR": [percent_spread(a, s) for a, s in zip(headline["uar"], headline["uar_std"])],
+})
+st.dataframe(glance, hide_index=True, width="stretch")
+st.caption("★ the default model. Each model is shown on the most honest protocol it was tested with; ± is the "
+           "spread over folds (one standard deviation). Speaker-independent figures are the ones to expect on "
+           "a new voice.")
+st.download_button("Download the stakeholder report (HTML)", data=report.dashboard_report(table, default),
+                   file_name="ser-studio-report.html", mime="text/html", icon=":material/description:",
+                   help="One self-contained page: the corpus, the models and their protocols in plain words, the "
+                        "best model's confusion matrix, accuracy against latency, the study's figures beside ours.")
 
-    bar = st.progress(0.0)
-    for i, name in enumerate(missing, start=1):
-        path = table[table["name"] == name]["path"].iloc[0]
-        with widgets.shown_errors(f"Could not time {name}"):
-            update_metrics(path, {"latency_ms_per_3s_clip": latency_per_clip_ms(cache.model(path))})
-        bar.progress(i / len(missing), text=name)
-    st.cache_data.clear()
-    st.rerun()
-
-if shown["latency_ms"].notna().any():
-    st.plotly_chart(charts.accuracy_vs_latency(shown), key="acc_latency")
+# ---------------------------------------------------------------- details, one click away
+with st.expander("Every protocol, size and speed"):
+    protocols = sorted(table["protocol_title"].unique())
+    chosen = st.pills("Protocols", protocols, selection_mode="multi", default=protocols, key="compare_protocols")
+    shown = table[table["protocol_title"].isin(chosen or protocols)]
+    details = pd.DataFrame({
+        "model": shown["name"], "protocol": shown["protocol_title"],
+        "accuracy": [percent_spread(a, s) for a, s in zip(shown["accuracy"], shown["accuracy_std"])],
+        "UAR": [percent_spread(a, s) for a, s in zip(shown["uar"], shown["uar_std"])],
+        "macro F1": shown["macro_f1"].map(lambda v: number(v, decimals=3)),
+        "train accuracy": shown["train_accuracy"].map(percent),
+        "parameters": shown["n_parameters"].map(lambda v: number(v, decimals=0)),
+        "size": (shown["size_mb"] * 1e6).map(megabytes),
+        "training": shown["training_time_s"].map(lambda v: number(v, decimals=0, unit="s")),
+        "ms per 3-s clip": shown["latency_ms"].map(number),
+    })
+    st.dataframe(details, hide_index=True, width="stretch")
+    if headline["latency_ms"].notna().any():
+        st.plotly_chart(charts.accuracy_vs_latency(headline), key="acc_latency")
 
 # ---------------------------------------------------------------- the study's figures
 st.subheader("Beside the study's figures")
-side = tables.study_comparison(table)
-st.dataframe(side, hide_index=True, width="stretch",
-             column_config={c: st.column_config.NumberColumn(format="%.3f" if "F1" in c else "percent")
-                            for c in side.columns if c != "model"})
-st.caption(f"Columns marked **study** are {tables.STUDY_LABEL}: its paper's figures on a random "
-           "stratified 80/20 split (288 test clips, 24 actors). Columns marked **ours** come from the "
-           "model folders above, under the protocol named; blank means no such model is trained yet.")
+side = tables.study_comparison(table, default_name=default)
+st.dataframe(side.apply(lambda column: column.map(lambda v: percent(v) if isinstance(v, float) and v <= 1 else
+                                                  (MISSING if v is None or (isinstance(v, float) and pd.isna(v)) else v))),
+             hide_index=True, width="stretch")
+st.caption(f"**study**: {STUDY_PROTOCOL}. **ours, as the study ran it**: the same split with early stopping watching "
+           "the test clips (optimistic). **clean**: early stopping on training clips only. **new speakers**: "
+           "5-fold by actor, the honest estimate. — means not trained here yet.")
 
 # ---------------------------------------------------------------- one model, and two side by side
 st.subheader("Per model")
-options = [f"{row.name} · {row.protocol}" for row in table.itertuples()]
+options = [(row["name"], row["protocol"]) for row in rows]
 
 
-def render_detail(option: str, *, key: str) -> None:
-    """Classification report, confusion matrix and best/worst emotion of one model and protocol."""
-    row = table.iloc[options.index(option)]
-    artifact = artifacts[artifacts["name"] == row["name"]].iloc[0]
-    result = tables.protocol_results(artifact["metrics"], row["protocol"])
-    evaluation = tables.detailed_evaluation(result)
+def _label(option) -> str:
+    name, protocol = option
+    match = table[(table["name"] == name) & (table["protocol"] == protocol)].iloc[0]
+    return f"{name} · {match['protocol_title']}"
+
+
+def render_detail(option, *, key: str, compact: bool = False) -> None:
+    """Figures, best/worst emotion, confusion matrix, per-class report and card of one model and protocol."""
+    name, protocol = option
+    artifact = artifacts[artifacts["name"] == name].iloc[0]
+    result = artifact["metrics"].protocols[protocol]
     cols = st.columns(3)
-    std = row["accuracy_std"]
-    cols[0].metric("Test accuracy", f"{row['accuracy']:.1%}",
-                   help=f"± {std:.1%} over folds" if pd.notna(std) else None)
-    cols[1].metric("UAR", f"{row['uar']:.1%}")
-    cols[2].metric("Macro F1", f"{row['macro_f1']:.3f}")
+    cols[0].metric("Accuracy", percent(result.mean("accuracy")),
+                   help=f"± {percent(result.std('accuracy'))} over folds" if result.std("accuracy") else None)
+    cols[1].metric("UAR", percent(result.mean("uar")))
+    cols[2].metric("Macro F1", number(result.mean("macro_f1"), decimals=3))
+    st.caption(result.explanation)
+    evaluation = result.evaluation()
     if evaluation is None:
         st.info("This model folder has no per-class evaluation.")
         return
-    best, worst = evaluation["best_emotion"], evaluation["worst_emotion"]
-    st.markdown(f"Best recognised {widgets.emotion_chip(best)} "
-                f"(recall {evaluation['per_class'][best]['recall']:.0%}); worst "
-                f"{widgets.emotion_chip(worst)} (recall {evaluation['per_class'][worst]['recall']:.0%})",
+    best_label, worst_label = evaluation["best_emotion"], evaluation["worst_emotion"]
+    st.markdown(f"Best recognised {widgets.emotion_chip(best_label)} "
+                f"(recall {evaluation['per_class'][best_label]['recall']:.0%}); worst "
+                f"{widgets.emotion_chip(worst_label)} (recall {evaluation['per_class'][worst_label]['recall']:.0%})",
                 unsafe_allow_html=True)
-    st.plotly_chart(charts.confusion(evaluation["confusion"], labels=evaluation["labels"],
-                                     title=f"Confusion matrix, {row['protocol_description']}"),
+    title = name if compact else f"{name}, {result.title}"
+    st.plotly_chart(charts.confusion(evaluation["confusion"], labels=evaluation["labels"], title=title),
                     key=f"confusion_{key}")
-    report = pd.DataFrame(evaluation["per_class"]).T.rename_axis("emotion").reset_index()
-    st.dataframe(report, hide_index=True, width="stretch",
-                 column_config={"precision": st.column_config.NumberColumn(format="%.2f"),
-                                "recall": st.column_config.NumberColumn(format="%.2f"),
-                                "f1": st.column_config.NumberColumn(format="%.2f")})
-    card = tables.model_card(row["path"])
+    report_table = pd.DataFrame(evaluation["per_class"]).T.rename_axis("emotion").reset_index()
+    for column in ("precision", "recall", "f1"):
+        report_table[column] = report_table[column].map(lambda v: f"{v:.2f}")
+    st.dataframe(report_table, hide_index=True, width="stretch")
+    card = tables.model_card(artifact["path"])
     if card:
         with st.expander("Model card"):
-            st.markdown(card)
+            st.markdown(hosting.redact(card))
 
 
-detail = st.selectbox("Model", options, key="detail_model")
+detail = st.selectbox("Model", options, format_func=_label, key="detail_model")
 render_detail(detail, key="single")
 
 if len(options) > 1:
     st.subheader("Two models side by side")
     left, right = st.columns(2)
     with left:
-        first = st.selectbox("Left", options, index=0, key="left_model")
-        render_detail(first, key="left")
+        first = st.selectbox("Left", options, index=0, format_func=_label, key="left_model")
+        render_detail(first, key="left", compact=True)
     with right:
-        second = st.selectbox("Right", options, index=1, key="right_model")
-        render_detail(second, key="right")
+        second = st.selectbox("Right", options, index=1, format_func=_label, key="right_model")
+        render_detail(second, key="right", compact=True)
+
+mine = artifacts[artifacts.get("mine", False) == True] if "mine" in artifacts else artifacts.iloc[0:0]  # noqa: E712
+if len(mine):
+    st.subheader("Your models")
+    for _, row in mine.iterrows():
+        st.download_button(f"Download {row['name']} (zip)", data=cache.model_zip(row["path"]),
+                           file_name=f"{row['name']}.zip", mime="application/zip", key=f"zip_{row['name']}")

@@ -1,17 +1,18 @@
-"""Predict: classify an uploaded, recorded or live clip with a trained model."""
+"""Predict: classify an uploaded, recorded or live clip, with the model's honest track record beside it."""
 
 import streamlit as st
 
-from ui import cache, calibration, charts, live, nav, tables, widgets
+from ser_core import charts
+from ui import cache, calibration, live, nav, prediction, tables, widgets
 
 #: Longest upload or recording classified in one go (a clear error beyond it).
 MAX_DURATION_S = 600.0
-#: Clips longer than this also get an emotion-per-segment timeline.
+#: Clips longer than this also get an emotion-per-window timeline.
 TIMELINE_MIN_S = 6.0
 
 widgets.page_setup("Predict", icon=nav.BY_TITLE["Predict"].icon,
                    intro="Upload a clip, record one in the browser, or stream from the microphone; "
-                         "the model says which emotion it hears.")
+                         "the model says which emotion it hears, and how far to trust it.")
 
 model_path = widgets.model_picker(key="predict_model")
 if model_path is None:
@@ -22,7 +23,8 @@ with widgets.shown_errors(f"Could not load the model {model_path.name}") as load
 if loading.failed:
     st.stop()
 SAMPLE_RATE = model.sample_rate
-st.caption(f"{model.describe()}; labels: " + ", ".join(model.labels))
+st.caption(f"{model.describe()}; emotions: " + ", ".join(model.labels))
+st.info(prediction.track_record(model), icon=":material/verified:")
 
 index = widgets.load_current_corpus()
 clip_tab, live_tab, calibrate_tab = st.tabs([":material/upload_file: Upload or record",
@@ -33,52 +35,50 @@ clip_tab, live_tab, calibrate_tab = st.tabs([":material/upload_file: Upload or r
 with clip_tab:
     choice = widgets.audio_picker(key="predict", clips=index.clips if index is not None else None)
     if choice is None:
-        st.caption("Upload a file (wav, mp3, flac, ogg, m4a, webm, at most "
-                   f"{MAX_DURATION_S / 60:.0f} minutes) or record a few seconds of speech.")
+        st.caption(f"Upload a file (wav, mp3, flac, ogg, m4a, webm, at most {MAX_DURATION_S / 60:.0f} minutes) "
+                   "or record a few seconds of speech.")
     else:
         with widgets.shown_errors(f"Could not classify {choice.name}"):
-            payload = str(choice.path) if choice.path is not None else choice.data
-            y = cache.audio(payload, sample_rate=SAMPLE_RATE, max_duration_s=MAX_DURATION_S)
+            y, warning = prediction.decode(choice, sample_rate=SAMPLE_RATE, max_duration_s=MAX_DURATION_S)
+            if warning:
+                st.warning(warning, icon=":material/content_cut:")
+            note = prediction.training_clip_note(model, choice)
+            if note:
+                st.warning(note, icon=":material/school:")
             duration_s = len(y) / SAMPLE_RATE
-            timeline, summary = None, None
+            timeline = summary = None
             if duration_s > TIMELINE_MIN_S:
-                # A long recording can change emotion: its headline is the emotion heard for the most
-                # time, which agrees with the timeline below (one label for the whole file blurs the parts).
-                from ser_core.segments import summarize_timeline
-
                 timeline = cache.segments(y, model_path=str(model_path), sample_rate=SAMPLE_RATE)
-                summary = summarize_timeline(timeline.to_dict("records"), model.labels)
+                summary = tables.timeline_summary(timeline, model.labels)
             if summary is not None:
                 probs, label = summary["probabilities"], summary["label"]
             else:
                 probs = cache.probabilities(y, model_path=str(model_path), sample_rate=SAMPLE_RATE)
                 label = max(probs, key=probs.get)
-
             listen, result = st.columns([1, 1], gap="large")
             with result:
-                st.markdown(f"### {widgets.emotion_chip(label, probability=probs[label])}",
-                            unsafe_allow_html=True)
-                st.plotly_chart(charts.probabilities(probs), key="predict_probs")
                 if summary is not None:
-                    st.caption(f"A long recording: mostly **{label}** ({summary['share']:.0%} of its voiced "
-                               "3-s windows); the bars are the mean over those windows.")
+                    st.markdown(f"### Mostly {widgets.emotion_chip(label)}", unsafe_allow_html=True)
+                    st.caption(f"Heard in {summary['share']:.0%} of the {summary['n_segments']} voiced 3-s windows; "
+                               "the bars are the mean score over those windows.")
+                else:
+                    st.markdown(f"### {widgets.emotion_chip(label, score=probs[label])}", unsafe_allow_html=True)
+                    st.caption(prediction.score_caption(probs[label]))
+                st.plotly_chart(charts.probabilities(probs), key="predict_probs")
             with listen:
                 st.audio(choice.raw_bytes())
                 color = charts.emotion_palette([label])[label]
-                st.plotly_chart(charts.waveform(y, sample_rate=SAMPLE_RATE,
-                                                title=f"{choice.name} ({duration_s:.1f} s)",
+                st.plotly_chart(charts.waveform(y, sample_rate=SAMPLE_RATE, title=f"{choice.name} ({duration_s:.1f} s)",
                                                 color=color), key="predict_wave")
-
             if timeline is not None:
                 st.subheader("Emotion over time")
                 voiced = timeline.dropna(subset=["label"])
                 if voiced.empty:
-                    st.warning("Every 3-s segment was silent or too short to classify.")
+                    st.warning("Every 3-s window was silent or too short to classify.")
                 else:
-                    st.plotly_chart(charts.emotion_timeline(voiced, title="Emotion per 3-s segment"),
-                                    key="predict_timeline")
-                    st.caption(f"{len(voiced)} segments of 3 s every 1 s; "
-                               f"{len(timeline) - len(voiced)} silent segments left out.")
+                    st.plotly_chart(charts.emotion_timeline(voiced, title="Score per 3-s window"), key="predict_timeline")
+                    st.caption(f"{len(voiced)} windows of 3 s, one every 1.5 s; "
+                               f"{len(timeline) - len(voiced)} silent windows left out.")
 
 # ---------------------------------------------------------------- live microphone
 with live_tab:
@@ -92,12 +92,8 @@ with live_tab:
             monitor = live.monitor_for(model, sample_rate=SAMPLE_RATE)
             st.session_state[monitor_key] = (monitor, live.audio_sink(monitor))
         monitor, sink = st.session_state[monitor_key]
-        stream = webrtc_streamer(
-            key="live_microphone",
-            mode=WebRtcMode.SENDONLY,
-            sink_audio_track=sink,
-            media_stream_constraints={"audio": True, "video": False},
-        )
+        stream = webrtc_streamer(key="live_microphone", mode=WebRtcMode.SENDONLY, sink_audio_track=sink,
+                                 media_stream_constraints={"audio": True, "video": False})
         if st.button("Clear the timeline", key="live_reset"):
             monitor.reset()
 
@@ -109,8 +105,7 @@ with live_tab:
             cols[0].metric("Heard", f"{monitor.received_s:.0f} s")
             cols[0].markdown(f"Now: **{monitor.status}**")
             if not timeline.empty:
-                cols[1].plotly_chart(charts.emotion_timeline(timeline.tail(120),
-                                                             title="Live emotion (last 2 minutes)"),
+                cols[1].plotly_chart(charts.emotion_timeline(timeline.tail(120), title="Live emotion (last 2 minutes)"),
                                      key="live_timeline")
 
         live_view()
@@ -119,14 +114,12 @@ with live_tab:
 with calibrate_tab:
     from ser_core.adapt import MIN_ENROLMENT_CLIPS, RECOMMENDED_ENROLMENT_CLIPS
 
-    st.markdown("Give the model a few clips of one speaker (any emotion, no labels needed): it learns "
-                "how this voice sounds on average and then judges new clips of the same speaker "
-                "against it. On RAVDESS actors never heard in training this raised accuracy from "
-                "about 63% to about 71% with all of a speaker's clips, and by about 4 points with 8 clips.")
+    st.markdown("Give the model a few clips of one speaker (any emotion, no labels needed): it learns how this "
+                "voice sounds on average and then judges new clips of the same speaker against it. "
+                + prediction.calibration_gain(model))
     if not calibration.supported(model):
-        st.info(f"The model **{model.name}** (`{model.config['model']}`) cannot be calibrated to a voice: "
-                "that needs a model with a speaker-adapted head (`adaptive_linear`, e.g. the shipped "
-                "default `compare-adaptive-lr`). Choose one in the Model box above.",
+        st.info(f"The model **{model.name}** ({model.kind}) cannot be calibrated to a voice: that needs a model with "
+                "a speaker-adapted head (such as the shipped default). Choose one in the Model box above.",
                 icon=":material/info:")
     else:
         enrolment = calibration.enrolment_collector(key="calibrate", sample_rate=SAMPLE_RATE)
@@ -134,7 +127,7 @@ with calibrate_tab:
         counts, actions = st.columns([2, 1])
         counts.metric("Enrolment clips", f"{n_clips}",
                       help=f"At least {MIN_ENROLMENT_CLIPS}; {RECOMMENDED_ENROLMENT_CLIPS} or more recommended, "
-                           "8 or more work best.")
+                           "8 or more work best. The same file added twice counts once.")
         if n_clips < RECOMMENDED_ENROLMENT_CLIPS:
             counts.caption(f"Add {RECOMMENDED_ENROLMENT_CLIPS - n_clips} more clip(s): "
                            f"{RECOMMENDED_ENROLMENT_CLIPS} or more recommended.")
@@ -148,26 +141,24 @@ with calibrate_tab:
                 calibration.calibrate(model_path, enrolment, key="calibrate", sample_rate=SAMPLE_RATE,
                                       max_duration_s=MAX_DURATION_S)
         speaker = calibration.current(model_path, enrolment, key="calibrate")
-        if speaker is None:
-            if calibration.is_stale(model_path, enrolment, key="calibrate"):
-                st.warning("The model or the enrolment clips changed: calibrate again.")
-            else:
-                st.caption("Collect the clips, then press **Calibrate to this voice**.")
+        if speaker is None and calibration.is_stale(model_path, enrolment, key="calibrate"):
+            st.warning("The model or the enrolment clips changed: calibrate again.")
+        elif speaker is None:
+            st.caption("Collect the clips, then press **Calibrate to this voice**.")
         else:
             st.success(f"Calibrated to this voice from {speaker.n_clips} clip(s).")
-            choice = widgets.audio_picker(key="calibrate_test", label="Clip to classify",
-                                          clips=index.clips if index is not None else None)
-            if choice is not None:
-                with widgets.shown_errors(f"Could not classify {choice.name}"):
-                    result = calibration.compare(speaker, choice, model_path=model_path,
-                                                 sample_rate=SAMPLE_RATE, max_duration_s=MAX_DURATION_S)
-                    chip = widgets.emotion_chip(result.adapted_label,
-                                                probability=result.adapted[result.adapted_label])
-                    st.markdown(f"### {chip} calibrated to this voice", unsafe_allow_html=True)
-                    single_col, adapted_col = st.columns(2, gap="large")
-                    single_col.plotly_chart(charts.probabilities(result.single, title="Single clip (no calibration)"),
-                                            key="calibrate_single_probs")
-                    adapted_col.plotly_chart(charts.probabilities(result.adapted, title="Calibrated to this voice"),
-                                             key="calibrate_adapted_probs")
-                    st.caption(f"Single clip says **{result.single_label}**; calibrated says "
-                               f"**{result.adapted_label}**.")
+        # Always drawn, so recalibrating keeps the clip under test.
+        choice = widgets.audio_picker(key="calibrate_test", label="Clip to classify",
+                                      clips=index.clips if index is not None else None)
+        if choice is not None and speaker is not None:
+            with widgets.shown_errors(f"Could not classify {choice.name}"):
+                result = calibration.compare(speaker, choice, model_path=model_path, sample_rate=SAMPLE_RATE,
+                                             max_duration_s=MAX_DURATION_S)
+                chip = widgets.emotion_chip(result.adapted_label, score=result.adapted[result.adapted_label])
+                st.markdown(f"### {chip} calibrated to this voice", unsafe_allow_html=True)
+                single_col, adapted_col = st.columns(2, gap="large")
+                single_col.plotly_chart(charts.probabilities(result.single, title="Single clip (not calibrated)"),
+                                        key="calibrate_single_probs")
+                adapted_col.plotly_chart(charts.probabilities(result.adapted, title="Calibrated to this voice"),
+                                         key="calibrate_adapted_probs")
+                st.caption(f"Single clip says **{result.single_label}**; calibrated says **{result.adapted_label}**.")

@@ -82,6 +82,10 @@ class PitchShift:
         return _match_peak(librosa.effects.pitch_shift(y, sr=sample_rate, n_steps=self.semitones, res_type="soxr_hq"), y)
 
 
+#: Augmentations offered by the Training page (the shipped default uses speed copies).
+SUGGESTED_AUGMENTATIONS = ("speed0.85", "speed0.9", "speed0.95", "speed1.05", "speed1.1", "speed1.15", "pitch-2", "pitch2")
+
+
 def parse_augmentation(key: str):
     """Build an augmentation from its key: ``speed0.9`` or ``pitch-2``."""
     key = key.strip()

@@ -17,6 +17,12 @@ def _training_time_s(config: dict, metrics: ModelMetrics):
     return (config.get("training") or {}).get("training_time_s")
 
 
+def has_error(row) -> bool:
+    """True for a row of an unreadable folder (an error message, not NaN or None)."""
+    error = row.get("error")
+    return isinstance(error, str) and bool(error)
+
+
 def comparison_rows(artifacts, *, default_name: str | None = None) -> list[dict]:
     """Rows for every protocol of every model folder (:func:`ser_core.artifacts.list_artifacts` entries).
 
@@ -26,7 +32,7 @@ def comparison_rows(artifacts, *, default_name: str | None = None) -> list[dict]
     for artifact in artifacts:
         base = dict.fromkeys(COLUMNS)
         base.update(name=artifact.get("name"), path=artifact.get("path"), default=artifact.get("name") == default_name)
-        if artifact.get("error"):
+        if has_error(artifact):  # a table cell may hold NaN for readable folders
             rows.append({**base, "error": artifact["error"]})
             continue
         config, metrics = artifact["config"], artifact["metrics"]
@@ -45,7 +51,7 @@ def headline_rows(rows: list[dict]) -> list[dict]:
     """One row per model folder: its figure on the most honest protocol it has (new speakers first)."""
     best = {}
     for row in rows:
-        if row.get("error") or row.get("protocol") is None:
+        if has_error(row) or not isinstance(row.get("protocol"), str):
             continue
         current = best.get(row["name"])
         if current is None or protocol_rank(row["protocol"]) < protocol_rank(current["protocol"]):
@@ -55,5 +61,5 @@ def headline_rows(rows: list[dict]) -> list[dict]:
 
 def best_on_new_speakers(rows: list[dict]) -> dict | None:
     """The model with the highest single-clip accuracy on speakers it never heard (k-fold or held-out actors)."""
-    candidates = [row for row in rows if not row.get("error") and row.get("protocol") in ("kfold", "holdout")]
+    candidates = [row for row in rows if not has_error(row) and row.get("protocol") in ("kfold", "holdout")]
     return max(candidates, key=lambda row: (row["accuracy"] or 0, row["uar"] or 0), default=None)

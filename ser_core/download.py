@@ -190,8 +190,27 @@ def _verify(zip_path: Path, *, expected_clips: int | None) -> int:
 
 
 def _unpack(zip_path: Path, dest_dir: Path) -> None:
+    """Unpack within the zip limits into a staging folder, then move the actor folders into ``dest_dir``.
+
+    A crash leaves no completion marker, so the next call unpacks again over whatever was moved.
+    """
+    import os
+    import shutil
+
+    from ser_core.corpus.archive import ZipLimits, unpack_into
+    from ser_core.errors import CorpusError
+
+    staging = dest_dir.parent / f".{dest_dir.name}.unpacked"
     try:
-        with zipfile.ZipFile(zip_path) as archive:
-            archive.extractall(dest_dir)  # extractall strips absolute and ".." members
+        unpack_into(zip_path, staging, limits=ZipLimits.from_env())
+        for entry in sorted(staging.iterdir()):
+            target = dest_dir / entry.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(entry, target)
+    except CorpusError as error:
+        raise DownloadError(f"cannot unpack the downloaded archive: {error}") from None
     except OSError as error:
         raise DownloadError(f"cannot unpack {zip_path} into {dest_dir}: {error}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -142,7 +142,9 @@ class ModelMetrics:
         version = data.get("version", 1)
         if not isinstance(version, int) or version > METRICS_VERSION:
             raise InputError(f"metrics version {version!r} is newer than this ser_core reads ({METRICS_VERSION})")
-        protocols = data.get("protocols") or {}
+        protocols = data.get("protocols", {})
+        if protocols is None:
+            protocols = {}
         if not isinstance(protocols, dict):
             raise InputError("metrics 'protocols' must be an object")
         return cls(

@@ -37,8 +37,27 @@ def ravdess_48k() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Keep every test's feature cache out of the user's home folder."""
-    monkeypatch.setenv("SER_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "ser-cache"))
+    """Keep every test's caches, scratch areas and job records out of the user's folders and the repo."""
+    base = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("SER_CACHE_DIR", str(base / "ser-cache"))
+    monkeypatch.setenv("SER_SCRATCH_DIR", str(base / "scratch"))
+    monkeypatch.setenv("SER_RUNS_DIR", str(base / "runs"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shipped_models_stay_untouched():
+    """The whole suite must leave artifacts/ byte for byte as it found it."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[1] / "artifacts"
+
+    def digest():
+        return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(root.rglob("*")) if p.is_file()}
+
+    before = digest()
+    yield
+    assert digest() == before, "the test suite changed the shipped models in artifacts/"
 
 
 def tone(frequency_hz=220.0, *, duration_s=1.0, sample_rate=SAMPLE_RATE, amplitude=0.5):
@@ -229,10 +248,12 @@ def app_models(tmp_path_factory, app_corpus):
 @pytest.fixture
 def app_env(monkeypatch, tmp_path, app_corpus, app_models):
     """Point the dashboard at the tiny corpus, the tiny model and a private runs folder."""
+    monkeypatch.setenv("SER_MODE", "local")
     monkeypatch.setenv("SER_DATA_DIR", str(app_corpus))
     monkeypatch.setenv("SER_ARTIFACTS_DIR", str(app_models))
     monkeypatch.setenv("SER_RUNS_DIR", str(tmp_path / "runs"))
-    return {"data": app_corpus, "artifacts": app_models, "runs": tmp_path / "runs"}
+    monkeypatch.setenv("SER_SCRATCH_DIR", str(tmp_path / "scratch"))
+    return {"data": app_corpus, "artifacts": app_models, "runs": tmp_path / "runs", "scratch": tmp_path / "scratch"}
 
 
 # ---------------------------------------------------------------- speaker adaptation (issue 5)

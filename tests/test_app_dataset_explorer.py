@@ -50,7 +50,7 @@ def test_without_data_it_explains_how_to_get_it(monkeypatch, tmp_path):
     monkeypatch.setattr("ui.paths.DEV_DATA_DIR", tmp_path / "absent")
     at = _page()
     assert problems(at) == []
-    assert "No dataset loaded" in at.info[0].value
+    assert "No corpus loaded yet" in at.info[0].value
     assert [b.label for b in at.button if "Download" in b.label] == ["Download RAVDESS"]
 
 
@@ -58,8 +58,8 @@ def test_folder_path_form(app_env, tmp_path):
     at = _page()
     at.text_input(key="folder_path").input(str(tmp_path / "missing"))
     at.button(key="FormSubmitter:folder_form-Use this folder").click().run()
-    assert "does not exist" in at.warning[0].value
-    assert "No dataset loaded" in at.info[0].value
+    assert "no longer there" in at.warning[0].value
+    assert "No corpus loaded yet" in at.info[0].value
     at.text_input(key="folder_path").input(str(app_env["data"] / "Actor_02"))
     at.button(key="FormSubmitter:folder_form-Use this folder").click().run()
     assert problems(at) == []
@@ -90,7 +90,7 @@ def test_bad_zip_shows_an_error(app_env):
     at.run()
     [b for b in at.button if b.label == "Index this zip"][0].click().run()
     assert [e.value for e in at.exception] == []
-    assert "broken.zip" in at.error[0].value
+    assert "not a readable zip archive" in at.error[0].value
 
 
 @pytest.fixture

@@ -34,9 +34,18 @@ def test_home_without_data_or_models_still_renders(monkeypatch, tmp_path):
     monkeypatch.setenv("SER_ARTIFACTS_DIR", str(tmp_path / "no-artifacts"))
     at = AppTest.from_file(str(PAGES["home"]), default_timeout=60).run()
     assert problems(at) == []
-    text = " ".join(i.value for i in at.info)
-    assert "No dataset loaded" in text and "No trained model" in text
+    assert "No corpus loaded" in " ".join(i.value for i in at.info)
+    assert "No trained model" in " ".join(w.value for w in at.warning)
     assert at.button == [] or [b.label for b in at.button] == []
+
+
+def test_home_states_the_default_on_new_speakers_once(app_env):
+    at = AppTest.from_file(str(PAGES["home"]), default_timeout=60).run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "is right about" in text and "voices it never heard" in text
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["model", "tested on", "accuracy", "UAR"]
+    assert [name for name in table["model"] if name.endswith("★")] == [f"{TINY_MODEL} ★"]
 
 
 _LIGHT_CHILD = """

@@ -10,24 +10,26 @@ def _page():
     return open_page("comparison")
 
 
-def test_table_chart_study_figures_and_detail(app_env):
+def test_headline_glance_table_details_study_figures_and_detail(app_env):
     at = _page()
     assert problems(at) == []
-    table = at.dataframe[0].value
-    assert list(table["name"]) == [TINY_MODEL]
-    assert table["accuracy"].between(0, 1).all() and table["latency_ms"].notna().all()
-    study = at.dataframe[1].value
-    assert list(study.columns) == ["model", "study: train acc", "study: test acc", "study: macro F1"]
-    assert list(study["model"]) == ["LSTM", "CNN", "CNN+LSTM", "Wav2Vec2 + RF"]
-    assert study.loc[study["model"] == "CNN+LSTM", "study: test acc"].item() == 0.6389
-    assert any("reported by the study (random split)" in c.value for c in at.caption)
-    labels = [m.label for m in at.metric]
-    assert labels == ["Test accuracy", "UAR", "Macro F1"]
-    charts = at.get("plotly_chart")
-    assert len(charts) == 2  # accuracy vs latency, confusion matrix
-    report = at.dataframe[2].value
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Best on new speakers"].startswith(TINY_MODEL) and metrics["Accuracy"].endswith("%")
+    glance = at.dataframe[0].value
+    assert list(glance.columns) == ["model", "tested on", "accuracy", "UAR"]
+    assert list(glance["model"]) == [f"{TINY_MODEL} ★"] and glance["tested on"][0] == "new speakers (3-fold by actor)"
+    assert all("%" in cell and "±" in cell for cell in glance["accuracy"])
+    details = at.dataframe[1].value
+    assert "kfold" not in " ".join(details["protocol"]) and "None" not in details.to_string()
+    study = at.dataframe[2].value
+    assert list(study["system"]) == ["LSTM", "CNN", "CNN+LSTM", "Wav2Vec2 + RF", f"our default ({TINY_MODEL})"]
+    assert study.loc[study["system"] == "CNN+LSTM", "study: test accuracy (random split)"].item() == "63.9%"
+    assert any("random 80/20 split" in c.value for c in at.caption)
+    assert [b.label for b in at.get("download_button")][:1] == ["Download the stakeholder report (HTML)"]
+    report = at.dataframe[3].value
     assert set(report.columns) >= {"emotion", "precision", "recall", "f1", "support"}
     assert report["support"].sum() == 48  # k-fold: every clip tested once
+    assert not any("issue" in m.value.lower() and "(issue" in m.value for m in at.markdown)
 
 
 def test_two_models_side_by_side(app_env, tmp_path, monkeypatch):
@@ -42,7 +44,7 @@ def test_two_models_side_by_side(app_env, tmp_path, monkeypatch):
     assert problems(at) == []
     assert "Two models side by side" in [h.value for h in at.subheader]
     assert at.selectbox(key="left_model").value != at.selectbox(key="right_model").value
-    assert len(at.metric) == 9
+    assert len(at.metric) == 3 + 3 * 3
 
 
 def test_broken_model_folder_is_reported_not_fatal(app_env, tmp_path, monkeypatch):
@@ -54,7 +56,7 @@ def test_broken_model_folder_is_reported_not_fatal(app_env, tmp_path, monkeypatc
     at = _page()
     assert [e.value for e in at.exception] == []
     assert "half-saved" in at.warning[0].value and "config.json is missing" in at.warning[0].value
-    assert list(at.dataframe[0].value["name"]) == [TINY_MODEL]
+    assert list(at.dataframe[0].value["model"]) == [f"{TINY_MODEL} ★"]
 
 
 def test_no_models_explains_how_to_get_one(monkeypatch, tmp_path):

@@ -134,7 +134,7 @@ def test_calibrate_with_uploads_then_compare_both_heads(adaptive_env):
     at.radio(key="calibrate_test_source").set_value("Corpus clip").run()
     assert problems(at) == []
     titles = [c.proto.spec for c in at.get("plotly_chart")]
-    assert sum("Single clip (no calibration)" in t for t in titles) == 1
+    assert sum("Single clip (not calibrated)" in t for t in titles) == 1
     assert sum("Calibrated to this voice" in t for t in titles) == 1
     assert any("calibrated to this voice" in m.value and "ser-chip" in m.value for m in at.markdown)
     # Changing the enrolment clips makes the calibration stale until it is redone.

@@ -33,7 +33,7 @@ def _fill(at, **values):
 
 def _only_job():
     """The one job of this test's registry (each test has its own runs folder)."""
-    (job,) = cache.job_registry().jobs()
+    (job,) = cache.job_registry().jobs(owner="local")
     return job
 
 
@@ -41,16 +41,16 @@ def test_form_has_every_setting(app_env):
     at = _page()
     assert problems(at) == []
     labels = {w.label for w in [*at.selectbox, *at.number_input, *at.text_input, *at.multiselect]}
-    assert labels >= {"Model", "Features", "Protocol", "Loss (Keras models)", "Epochs", "Batch size",
+    assert labels >= {"Model", "Features", "Protocol", "Loss (the study's networks)", "Epochs", "Batch size",
                       "Learning rate", "Seed", "Folds (k-fold)", "Test actors (held-out)",
-                      "Model folder name", "Augment the training clips"}
+                      "Model name", "Augment the training clips"}
     assert "No training run yet." in [c.value for c in at.caption]
 
 
 @pytest.mark.slow
 def test_background_run_becomes_an_artifact_in_the_comparison(app_env):
     at = _page()
-    _fill(at, **{"Model": "cnn", "Epochs": 2, "Folds (k-fold)": 3, "Model folder name": "ui-cnn"})
+    _fill(at, **{"Model": "cnn", "Epochs": 2, "Folds (k-fold)": 3, "Model name": "ui-cnn"})
     assert problems(at) == []
     job = _only_job()
     assert job.wait(timeout_s=600) and job.status == jobs.SUCCEEDED, job.error
@@ -64,14 +64,14 @@ def test_background_run_becomes_an_artifact_in_the_comparison(app_env):
     assert {"config.json", "metrics.json", "MODEL_CARD.md", "model.keras"} <= saved
     assert (app_env["runs"] / job.id / "history.jsonl").is_file()
     comparison = open_page("comparison")
-    assert "ui-cnn" in list(comparison.dataframe[0].value["name"])
+    assert "ui-cnn" in " ".join(comparison.dataframe[0].value["model"])
 
 
 def test_failed_run_says_why_and_leaves_no_artifact(app_env):
     before = sorted(p.name for p in app_env["artifacts"].iterdir())
     at = _page()
     at.multiselect(key="train_test_actors").set_value(["01", "02", "03"])
-    _fill(at, **{"Model": "svm", "Protocol": "holdout", "Model folder name": "doomed"})
+    _fill(at, **{"Model": "svm", "Protocol": "holdout", "Model name": "doomed"})
     job = _only_job()
     assert job.wait(timeout_s=300) and job.status == jobs.FAILED
     at.run()
@@ -85,7 +85,7 @@ def test_failed_run_says_why_and_leaves_no_artifact(app_env):
 def test_cancel_stops_the_run_without_an_artifact(app_env):
     before = sorted(p.name for p in app_env["artifacts"].iterdir())
     at = _page()
-    _fill(at, **{"Model": "cnn", "Epochs": 200, "Model folder name": "cancelled"})
+    _fill(at, **{"Model": "cnn", "Epochs": 200, "Model name": "cancelled"})
     job = _only_job()
     import time
 
@@ -106,7 +106,7 @@ def test_augmented_run_says_so_and_records_it(app_env):
     at = _page()
     at.multiselect(key="train_augment").set_value(["speed0.9"])
     _fill(at, **{"Model": "logistic_regression", "Features": "MFCC-16000-13", "Folds (k-fold)": 2,
-                 "Model folder name": "ui-aug"})
+                 "Model name": "ui-aug"})
     assert problems(at) == []
     job = _only_job()
     assert job.settings["augment"] == ["speed0.9"]

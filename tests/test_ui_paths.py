@@ -1,30 +1,35 @@
-"""ui.paths: where the dashboard finds data, models, runs and uploads."""
+"""ui.paths: where the dashboard finds data, runs and a visitor's uploads."""
 
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from ser_core.download import RAVDESS_CLIPS, RAVDESS_URL
+from ser_core.errors import CorpusError
 from ui import paths
 
 
-@pytest.mark.parametrize(("env", "dev_exists", "expected"), [
-    ("/data/ravdess", True, Path("/data/ravdess")),
-    ("", True, "dev"),
-    ("", False, None),
-    ("   ", False, None),
+@pytest.mark.parametrize(("mode", "env", "dev_exists", "expected"), [
+    ("local", "/data/ravdess", True, Path("/data/ravdess")),
+    ("local", "", True, "dev"),
+    ("local", "", False, None),
+    ("local", "   ", False, None),
+    ("public", "/data/ravdess", True, Path("/data/ravdess")),
+    ("public", "", True, None),  # a public server never falls back to a folder of its own
 ])
-def test_default_data_dir_prefers_the_env_var(monkeypatch, tmp_path, env, dev_exists, expected):
+def test_default_data_dir(monkeypatch, tmp_path, mode, env, dev_exists, expected):
     dev = tmp_path / "dev"
     if dev_exists:
         dev.mkdir()
     monkeypatch.setattr(paths, "DEV_DATA_DIR", dev)
+    monkeypatch.setenv("SER_MODE", mode)
     monkeypatch.setenv(paths.DATA_ENV, env)
     assert paths.default_data_dir() == (dev if expected == "dev" else expected)
 
 
 @pytest.mark.parametrize(("function", "variable", "default"), [
-    (paths.artifacts_root, "SER_ARTIFACTS_DIR", paths.REPO_ROOT / "artifacts"),
     (paths.runs_root, "SER_RUNS_DIR", paths.REPO_ROOT / "runs"),
     (paths.downloads_root, "SER_DOWNLOAD_DIR", Path.home() / "ser_studio_data" / "ravdess"),
 ])
@@ -35,12 +40,35 @@ def test_folders_follow_their_env_vars(monkeypatch, tmp_path, function, variable
     assert function() == tmp_path
 
 
-def test_uploads_are_saved_once_by_content(tmp_path):
-    first = paths.save_upload(b"abc", name="../../evil/clip.zip")
-    again = paths.save_upload(b"abc", name="clip.zip")
-    other = paths.save_upload(b"abcd", name="clip.zip")
-    assert first == again and first.name == "clip.zip" and first.read_bytes() == b"abc"
-    assert other != first and other.read_bytes() == b"abcd"
+def _zip(entries) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_an_upload_is_unpacked_once_into_the_visitor_scratch(monkeypatch, tmp_path):
+    monkeypatch.setenv("SER_MODE", "local")
+    monkeypatch.setenv("SER_SCRATCH_DIR", str(tmp_path / "scratch"))
+    data = _zip({"Actor_01/a.wav": b"x" * 10, "../../escape.txt": b"no"})
+    folder = paths.unpack_upload(data, name="../../evil name.zip")
+    assert folder.parent == tmp_path / "scratch" / "local" / "corpora"
+    assert (folder / "Actor_01" / "a.wav").read_bytes() == b"x" * 10
+    assert not (tmp_path / "escape.txt").exists() and not list(tmp_path.rglob("escape.txt"))
+    assert paths.unpack_upload(data, name="../../evil name.zip") == folder  # the same upload again
+    assert not list((tmp_path / "scratch" / "local" / "uploads").iterdir())  # the zip itself is gone
+
+
+def test_a_zip_bomb_upload_is_refused_before_anything_is_written(monkeypatch, tmp_path):
+    monkeypatch.setenv("SER_MODE", "public")
+    monkeypatch.setenv("SER_SCRATCH_DIR", str(tmp_path / "scratch"))
+    bomb = _zip({"zeros.bin": b"\0" * (64 * 1024 * 1024)})
+    assert len(bomb) < 200_000
+    with pytest.raises(CorpusError, match="expands .* times.*SER_ZIP_MAX_RATIO"):
+        paths.unpack_upload(bomb, name="bomb.zip")
+    corpora = tmp_path / "scratch" / "anonymous" / "corpora"
+    assert not corpora.exists() or not any(corpora.iterdir())
 
 
 def test_ravdess_source_official_or_mirror(monkeypatch):

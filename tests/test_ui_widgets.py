@@ -85,5 +85,5 @@ def test_audio_picker_without_a_corpus_has_no_corpus_source():
 def test_emotion_chip_uses_the_emotion_colour():
     from ser_core.labels import emotion_color
 
-    chip = widgets.emotion_chip("sad", probability=0.25)
+    chip = widgets.emotion_chip("sad", score=0.25)
     assert emotion_color("sad") in chip and "sad · 25%" in chip

@@ -136,8 +136,10 @@ def _artifacts(root: str, signature: tuple) -> pd.DataFrame:
 
 
 def artifacts(root: Path | None = None) -> pd.DataFrame:
-    """Every model folder under ``root`` (default: artifacts/) as a table, refreshed on change."""
-    root = Path(root or paths.artifacts_root())
+    """Every model folder under ``root`` (default: the shared models folder) as a table, refreshed on change."""
+    from ser_core.artifacts import artifacts_root
+
+    root = Path(root or artifacts_root())
     if not root.is_dir():
         return pd.DataFrame()
     return _artifacts(str(root), path_signature(root))
@@ -179,16 +181,40 @@ def segments(y: np.ndarray, *, model_path: str, sample_rate: int = 16000,
     return segment_timeline(entries)
 
 
+@st.cache_data(show_spinner="Packing the model…", max_entries=8, ttl=600)
+def model_zip(path: str) -> bytes:
+    """A model folder as zip bytes, for a download button."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    folder = Path(path)
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.write(file, (Path(folder.name) / file.relative_to(folder)).as_posix())
+    return buffer.getvalue()
+
+
 @st.cache_resource
-def _job_registry(root: str):
+def download_lock() -> threading.Lock:
+    """One official download at a time on this server."""
+    return threading.Lock()
+
+
+@st.cache_resource
+def _job_registry(root: str, max_running: int, max_per_owner: int):
     from ui.jobs import JobRegistry
 
-    return JobRegistry(root=Path(root))
+    return JobRegistry(root=Path(root), max_running=max_running, max_per_owner=max_per_owner)
 
 
 def job_registry():
-    """The server's one background-training registry (per runs folder)."""
-    return _job_registry(str(paths.runs_root()))
+    """The server's one background-training queue (per runs folder and limits)."""
+    from ui import hosting
+
+    policy = hosting.policy()
+    return _job_registry(str(paths.runs_root()), policy.max_running_jobs, policy.max_queued_per_visitor)
 
 
 @st.cache_data(show_spinner=False)

@@ -78,7 +78,13 @@ def enrolment_collector(*, key: str, sample_rate: int = 16000) -> list[AudioChoi
         recorded.append(AudioChoice(name=f"recording {len(recorded) + 1}", data=clip.getvalue(),
                                     source="record"))
         st.rerun()
-    return [AudioChoice(name=u.name, data=u.getvalue()) for u in uploads or []] + list(recorded)
+    clips, seen = [], set()
+    for clip in [AudioChoice(name=u.name, data=u.getvalue()) for u in uploads or []] + list(recorded):
+        digest = hashlib.sha256(clip.raw_bytes()).hexdigest()
+        if digest not in seen:  # the same file added twice counts once
+            seen.add(digest)
+            clips.append(clip)
+    return clips
 
 
 def _signature(model_path: str, clips: list[AudioChoice]) -> tuple:

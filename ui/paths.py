@@ -1,11 +1,12 @@
-"""Where the dashboard looks for data, models and scratch space."""
+"""Where the dashboard finds data, keeps job records and puts a visitor's uploads."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
+
+from ui import hosting
 
 #: The repository root (the folder holding app.py).
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -13,27 +14,22 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The environment variable that names the corpus folder (or zip) the app opens with.
 DATA_ENV = "SER_DATA_DIR"
 
-#: The development copy of RAVDESS beside the repository, used when SER_DATA_DIR is unset.
+#: The development copy of RAVDESS beside the repository, used in local mode when SER_DATA_DIR is unset.
 DEV_DATA_DIR = REPO_ROOT.parent / "shared" / "data" / "ravdess-16k"
 
 
 def default_data_dir() -> Path | None:
-    """``$SER_DATA_DIR`` when set, else the development corpus beside the repo if present."""
+    """``$SER_DATA_DIR`` when set; else, in local mode only, the development corpus beside the repo if present."""
     configured = os.environ.get(DATA_ENV, "").strip()
     if configured:
         return Path(configured).expanduser()
+    if hosting.is_public():
+        return None
     return DEV_DATA_DIR if DEV_DATA_DIR.is_dir() else None
 
 
-def artifacts_root() -> Path:
-    """The folder of trained models (``$SER_ARTIFACTS_DIR`` or ``artifacts/`` in the repo)."""
-    from ser_core.artifacts import artifacts_root as root
-
-    return root()
-
-
 def runs_root() -> Path:
-    """Scratch folder for background training jobs (``$SER_RUNS_DIR`` or ``runs/``)."""
+    """Where background training jobs keep their records (``$SER_RUNS_DIR`` or ``runs/``)."""
     configured = os.environ.get("SER_RUNS_DIR", "").strip()
     return Path(configured).expanduser() if configured else REPO_ROOT / "runs"
 
@@ -44,17 +40,25 @@ def downloads_root() -> Path:
     return Path(configured).expanduser() if configured else Path.home() / "ser_studio_data" / "ravdess"
 
 
-def save_upload(content: bytes, *, name: str) -> Path:
-    """Write uploaded bytes once to a content-addressed temp file and return its path."""
+def unpack_upload(content: bytes, *, name: str) -> Path:
+    """Unpack an uploaded corpus zip into this visitor's scratch area (within the zip limits); return the folder.
+
+    The zip itself is written to the scratch area first (so it is read, not held in
+    memory twice) and removed once unpacked; the same upload is unpacked only once.
+    """
+    from ser_core.corpus.archive import unpack_into
+
     digest = hashlib.sha256(content).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / "ser_studio_uploads" / digest
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / Path(name).name
-    if not path.exists() or path.stat().st_size != len(content):
-        partial = path.with_suffix(path.suffix + ".part")
-        partial.write_bytes(content)
-        partial.replace(path)
-    return path
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(name).stem)[:40] or "corpus"
+    folder = hosting.scratch_dir("corpora") / f"{stem}-{digest}"
+    if folder.is_dir():
+        return folder
+    archive = hosting.scratch_dir("uploads") / f"{digest}.zip"
+    archive.write_bytes(content)
+    try:
+        return unpack_into(archive, folder, limits=hosting.zip_limits())
+    finally:
+        archive.unlink(missing_ok=True)
 
 
 def ravdess_source() -> tuple[str, int | None]:

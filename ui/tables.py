@@ -71,6 +71,16 @@ def segment_timeline(entries: Iterable[Mapping]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def timeline_summary(timeline: pd.DataFrame, labels) -> dict | None:
+    """The headline of a timeline table (:func:`segment_timeline`): see ``ser_core.segments.summarize_timeline``."""
+    from ser_core.segments import summarize_timeline
+
+    entries = [{"label": row["label"] if isinstance(row["label"], str) else None,
+                "probabilities": {label: float(row[label]) for label in labels if label in row}}
+               for row in timeline.to_dict("records")]
+    return summarize_timeline(entries, labels)
+
+
 def model_card(folder: str | Path) -> str | None:
     """The Markdown model card of a model folder, or None when it has none."""
     from ser_core.artifacts import CARD_FILE

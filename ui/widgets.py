@@ -1,4 +1,4 @@
-"""Widgets and display helpers every page shares: headers, error display, pickers."""
+"""Widgets and display helpers every page shares: page frame, error display, pickers, help boxes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from ser_core.errors import SERError
-from ui import paths
+from ui import hosting, paths
 
 LOGGER = logging.getLogger(__name__)
 
@@ -30,16 +30,16 @@ div[data-testid="stMetric"] {
 }
 .ser-chip {display:inline-block; padding:0.15rem 0.6rem; border-radius:1rem;
            color:white; font-weight:600; margin:0 0.2rem 0.2rem 0;}
+.block-container {max-width: 100%; overflow-x: hidden;}
 </style>
 """
-
 
 #: The browser-tab icon, a local file so the favicon needs no font CDN.
 FAVICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 
 
 def page_setup(title: str, *, icon: str, intro: str | None = None) -> None:
-    """Set the page config, the shared styling, a title and an optional one-line intro."""
+    """Set the page config, the shared styling, the sidebar (pages and mode), a title and an intro."""
     from ui import nav
 
     st.set_page_config(page_title=f"{title} · SER studio", page_icon=str(FAVICON), layout="wide")
@@ -49,6 +49,14 @@ def page_setup(title: str, *, icon: str, intro: str | None = None) -> None:
         st.page_link(nav.HOME_PATH, label="Home", icon=nav.HOME_ICON)
         for page in nav.PAGES:
             st.page_link(page.path, label=page.title, icon=page.icon)
+        st.divider()
+        if hosting.is_public():
+            st.caption(":material/public: **Public demo.** Your uploads and models stay private to this "
+                       "browser tab and are deleted when you leave; the shipped models are read-only.")
+        else:
+            st.caption(":material/computer: **Local mode.** Any folder on this machine, every model family.")
+    if hosting.is_public():
+        hosting.sweep_scratch()
     st.title(f"{icon} {title}")
     if intro:
         st.caption(intro)
@@ -57,9 +65,9 @@ def page_setup(title: str, *, icon: str, intro: str | None = None) -> None:
 class shown_errors:
     """Context manager: a ``SERError`` becomes ``st.error(message)``; the page goes on.
 
-    Anything else is shown as a short "unexpected problem" error (the traceback goes
-    to the server log, never to the page). ``failed`` tells the caller whether the
-    block stopped early.
+    Anything else is shown as a short "unexpected problem" error (the traceback goes to
+    the server log, never to the page). In public mode server paths are taken out of
+    every message. ``failed`` tells the caller whether the block stopped early.
     """
 
     def __init__(self, what: str | None = None):
@@ -78,30 +86,45 @@ class shown_errors:
         self.failed = True
         prefix = f"{self.what}: " if self.what else ""
         if isinstance(exc, SERError):
-            st.error(f"{prefix}{exc}", icon=":material/warning:")
+            st.error(hosting.redact(f"{prefix}{exc}"), icon=":material/warning:")
         else:
             LOGGER.error("unexpected error%s\n%s", f" ({self.what})" if self.what else "",
                          "".join(traceback.format_exception(exc_type, exc, tb)))
-            st.error(f"{prefix}unexpected problem ({type(exc).__name__}: {exc}). "
-                     "The details are in the server log.", icon=":material/report:")
+            st.error(hosting.redact(f"{prefix}unexpected problem ({type(exc).__name__}: {exc}). ")
+                     + "The details are in the server log.", icon=":material/report:")
         return True
 
 
-def emotion_chip(label: str, *, probability: float | None = None) -> str:
-    """HTML for a coloured pill naming an emotion (the shared emotion colour)."""
-    from ui.charts import emotion_palette
+def emotion_chip(label: str, *, score: float | None = None) -> str:
+    """HTML for a coloured pill naming an emotion, with the model's score when given."""
+    from ser_core.charts import emotion_palette
 
     color = emotion_palette([label])[label]
-    text = f"{label} · {probability:.0%}" if probability is not None else label
+    text = f"{label} · {score:.0%}" if score is not None else label
     return f'<span class="ser-chip" style="background:{color}">{text}</span>'
 
 
+# ---------------------------------------------------------------- the corpus
+
 def current_data_path() -> Path | None:
-    """The corpus path chosen on the Dataset explorer, else ``$SER_DATA_DIR`` / the dev corpus."""
+    """The corpus this session chose, else the operator's ``$SER_DATA_DIR`` (and, in local mode, the dev corpus)."""
     chosen = st.session_state.get(DATA_KEY)
     if chosen:
         return Path(chosen)
     return paths.default_data_dir()
+
+
+def describe_data_path(path: Path | None) -> str:
+    """What a screen says about the corpus: its path in local mode, its origin in public mode."""
+    if path is None:
+        return "no corpus"
+    if not hosting.is_public():
+        return f"`{path}`"
+    if hosting.scratch_root() in Path(path).parents:
+        return "your uploaded zip"
+    if paths.downloads_root() in (Path(path), *Path(path).parents):
+        return "the RAVDESS download"
+    return "the corpus this server provides"
 
 
 def set_data_path(path: Path | str | None) -> None:
@@ -118,26 +141,27 @@ def load_current_corpus(*, quiet: bool = True):
         return None
     if not path.exists():
         if not quiet:
-            st.warning(f"The data folder {path} does not exist. Choose another one on the "
-                       "Dataset explorer page.")
+            st.warning(f"The corpus ({describe_data_path(path)}) is no longer there. Choose another one below.")
         return None
-    with shown_errors(f"Could not index {path}"):
+    with shown_errors("Could not index the corpus"):
         return cache.corpus_index(str(path))
     return None
 
 
-def no_data_help() -> None:
-    """Explain how to get a corpus, without stopping the page."""
-    st.info(
-        "**No dataset loaded.** Everything that needs only a model still works "
-        "(prediction from uploads, recordings and the microphone; model comparison).\n\n"
-        "To explore RAVDESS: open **Dataset explorer** and download it with one click, "
-        "upload its zip, or type the path of a folder that holds it. To open the app with "
-        f"a corpus already loaded, set `{paths.DATA_ENV}=/path/to/ravdess` before "
-        "`streamlit run app.py`.",
-        icon=":material/info:",
-    )
+def no_data_help(*, here: bool = False) -> None:
+    """One short line on how to get a corpus (``here``: on the Dataset explorer itself)."""
+    from ui import nav
 
+    if here:
+        st.info("**No corpus loaded yet.** Upload a zip of one above or download RAVDESS with one click. "
+                "Everything that needs only a model works without one.", icon=":material/info:")
+        return
+    st.info("**No corpus loaded.** Prediction and model comparison work without one.", icon=":material/info:")
+    st.page_link(nav.BY_TITLE["Dataset explorer"].path, label="Load a corpus on the Dataset explorer",
+                 icon=nav.BY_TITLE["Dataset explorer"].icon)
+
+
+# ---------------------------------------------------------------- audio
 
 @dataclass(frozen=True)
 class AudioChoice:
@@ -148,13 +172,13 @@ class AudioChoice:
     path: Path | None = None
     source: str = "upload"
 
-    def payload(self):
-        """What ``ser_core`` loaders accept: the path when there is one, else the bytes."""
-        return self.path if self.path is not None else self.data
-
     def raw_bytes(self) -> bytes:
         """The file's bytes (read from disk for corpus clips)."""
         return self.data if self.data is not None else Path(self.path).read_bytes()
+
+    def payload(self):
+        """What the app's decoding cache takes: the path (as text) for corpus clips, else the bytes."""
+        return str(self.path) if self.path is not None else self.data
 
 
 def audio_picker(*, key: str, sources: Sequence[str] = ("Upload", "Record", "Corpus clip"),
@@ -168,8 +192,7 @@ def audio_picker(*, key: str, sources: Sequence[str] = ("Upload", "Record", "Cor
         if uploaded is not None:
             return AudioChoice(name=uploaded.name, data=uploaded.getvalue(), source="upload")
     elif source == "Record":
-        recorded = st.audio_input("Record a few seconds of speech", key=f"{key}_record",
-                                  sample_rate=16000)
+        recorded = st.audio_input("Record a few seconds of speech", key=f"{key}_record", sample_rate=16000)
         if recorded is not None:
             return AudioChoice(name="recording.wav", data=recorded.getvalue(), source="record")
     elif source == "Corpus clip":
@@ -179,8 +202,10 @@ def audio_picker(*, key: str, sources: Sequence[str] = ("Upload", "Record", "Cor
 
 def corpus_clip_picker(clips, *, key: str) -> AudioChoice | None:
     """Pick one clip of a corpus table by emotion, actor and file name."""
+    from ser_core.charts import emotion_order
+
     cols = st.columns(3)
-    emotions = sorted(clips["emotion"].astype(str).unique())
+    emotions = emotion_order(clips["emotion"].astype(str).unique())
     actors = sorted(clips["actor"].astype(str).unique())
     emotion = cols[0].selectbox("Emotion", ["any"] + emotions, key=f"{key}_emotion")
     actor = cols[1].selectbox("Actor", ["any"] + actors, key=f"{key}_actor")
@@ -214,23 +239,47 @@ def queue_example(choice: AudioChoice, *, key: str = "predict") -> None:
     st.session_state[f"{key}_clip"] = choice.name
 
 
+# ---------------------------------------------------------------- models
+
+def model_roots() -> list[Path]:
+    """Folders of model folders this visitor may use: the shared one, plus their own in public mode."""
+    from ser_core.artifacts import artifacts_root
+
+    roots = [artifacts_root()]
+    if hosting.is_public():
+        roots.append(hosting.scratch_dir("models"))
+    return roots
+
+
+def available_models():
+    """Every readable model folder this visitor may use, as a table (shared ones first)."""
+    import pandas as pd
+
+    from ui import cache
+
+    tables = [cache.artifacts(root).assign(mine=index > 0) for index, root in enumerate(model_roots())]
+    tables = [table for table in tables if not table.empty]
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
 def model_picker(*, key: str, label: str = "Model") -> Path | None:
     """Choose a usable model folder (default: the shipped default); None when there is none."""
-    from ui import cache, tables
+    from ser_core.artifacts import artifacts_root
 
-    root = paths.artifacts_root()
-    artifacts = cache.artifacts(root)
-    if artifacts.empty or "error" in artifacts and artifacts["error"].notna().all():
+    from ui import tables
+
+    artifacts = available_models()
+    if artifacts.empty or ("error" in artifacts and artifacts["error"].notna().all()):
         return None
     usable = artifacts[artifacts["error"].isna()] if "error" in artifacts else artifacts
     names = list(usable["name"])
-    default = tables.default_name(root)
+    default = tables.default_name(artifacts_root())
     index = names.index(default) if default in names else 0
 
     def _describe(name: str) -> str:
         row = usable[usable["name"] == name].iloc[0]
-        suffix = " (default)" if name == default else ""
-        return f"{name}{suffix}: {row.get('model', '?')} on {row.get('features', '?')}"
+        suffix = " (default)" if name == default else (" (yours)" if row.get("mine") else "")
+        return f"{name}{suffix}"
 
     name = st.selectbox(label, names, index=index, format_func=_describe, key=key)
     return Path(usable[usable["name"] == name]["path"].iloc[0])
@@ -238,6 +287,6 @@ def model_picker(*, key: str, label: str = "Model") -> Path | None:
 
 def no_model_help() -> None:
     """Explain that there is no trained model yet and how to get one."""
-    st.warning(f"No trained model in `{paths.artifacts_root()}`. Train one on the **Training** "
-               "page, or run `python -m ser_core reproduce` to rebuild the shipped ones.",
+    st.warning("No trained model is available yet. Train one on the **Training** page"
+               + ("" if hosting.is_public() else ", or run `python -m ser_core build-default`") + ".",
                icon=":material/warning:")

@@ -204,4 +204,31 @@ def run_reproduce(args) -> int:
     return EXIT_OK
 
 
-PARSERS = (add_train_parser, add_build_default_parser, add_evaluate_parser, add_compare_parser, add_reproduce_parser)
+def add_report_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "report", help="write the stakeholder report (one HTML file, optionally a PDF)",
+        description="One self-contained HTML page (charts included, no network needed): the corpus, every model "
+        "with its protocols in plain words, the best model's confusion matrix, accuracy against latency and the "
+        "study's figures beside ours. --pdf also prints it with headless Chromium.",
+    )
+    parser.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file to write (default report.html)")
+    parser.add_argument("--pdf", type=Path, default=None, help="also write this PDF (needs Chromium)")
+    parser.add_argument("--root", type=Path, default=None, help="models folder (default: artifacts/)")
+    parser.add_argument("--data", default=None, help="corpus to summarise (folder or zip; optional)")
+    parser.set_defaults(handler=run_report)
+
+
+def run_report(args) -> int:
+    from ser_core import atomic
+    from ser_core.report import build_report, html_to_pdf
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(args.out, build_report(root=args.root, data=args.data))
+    print(f"wrote {args.out}")
+    if args.pdf is not None:
+        print(f"wrote {html_to_pdf(args.out, args.pdf)}")
+    return EXIT_OK
+
+
+PARSERS = (add_train_parser, add_build_default_parser, add_evaluate_parser, add_compare_parser, add_report_parser,
+           add_reproduce_parser)

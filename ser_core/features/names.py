@@ -70,6 +70,10 @@ FEATURE_KINDS = {
     "e.g. W2V2-mean-all",
 }
 
+#: Feature kinds the Training page offers (any other valid name can be typed in).
+SUGGESTED_FEATURES = ("MFCC-16000-40", "MFCC-16000-13", "FRAMES-16000-40-128", "LOGMEL-16000-64-300",
+                      "EGEMAPS-16000", "COMPARE-16000", "W2V2-mean-all")
+
 _KINDS = ("MFCC", "FRAMES", "LOGMEL", "EGEMAPS", "COMPARE", "W2V2")
 
 

@@ -1,4 +1,4 @@
-"""ui.charts: every figure builder, with the shared emotion colours and bad input."""
+"""ser_core.charts: every figure builder, with the shared emotion colours and bad input."""
 
 import numpy as np
 import pandas as pd
@@ -6,7 +6,7 @@ import pytest
 
 from ser_core.errors import InputError
 from ser_core.labels import emotion_color
-from ui import charts
+from ser_core import charts
 
 
 def test_palette_uses_the_shared_emotion_colours_and_a_fallback():
@@ -70,21 +70,24 @@ def test_confusion_is_row_normalised_with_counts_as_text():
     assert list(fig.data[0].text[0]) == ["3", "1"]
 
 
-def test_timeline_stacks_one_area_per_emotion():
-    timeline = pd.DataFrame({"time_s": [1, 2], "label": ["sad", "happy"],
-                             "happy": [0.3, 0.6], "sad": [0.7, 0.4]})
+def test_timeline_is_one_stacked_bar_per_window_not_areas_between_them():
+    timeline = pd.DataFrame({"time_s": [1.5, 3.0, 4.5], "label": ["sad", "happy", "sad"],
+                             "happy": [0.3, 0.6, 0.2], "sad": [0.7, 0.4, 0.8]})
     fig = charts.emotion_timeline(timeline)
-    assert [t.name for t in fig.data] == ["happy", "sad"]
-    assert all(t.stackgroup == "p" for t in fig.data)
+    assert [t.name for t in fig.data] == ["happy", "sad"] and all(t.type == "bar" for t in fig.data)
+    assert fig.layout.barmode == "stack" and fig.data[0].width == pytest.approx(1.5 * 0.95)
 
 
-def test_training_curves_skip_missing_columns():
+def test_training_curves_skip_missing_columns_and_count_whole_epochs():
     history = pd.DataFrame({"epoch": [1, 2], "loss": [2.0, 1.5], "accuracy": [0.2, 0.4]})
-    assert [t.name for t in charts.training_curves(history).data] == ["loss", "accuracy"]
+    fig = charts.training_curves(history)
+    assert [t.name for t in fig.data] == ["training loss", "training accuracy"]
+    assert fig.layout.xaxis.tickformat == "d" and fig.layout.xaxis.dtick == 1
 
 
 def test_other_figures_build():
     table = pd.DataFrame({"name": ["a"], "model": ["cnn"], "protocol": ["kfold"], "accuracy": [0.5],
+                          "protocol_title": ["new speakers (5-fold by actor)"],
                           "uar": [0.5], "macro_f1": [0.4], "latency_ms": [3.0]})
     assert len(charts.accuracy_vs_latency(table).data) == 1
     contours = pd.DataFrame({"time_s": [0, 0.1], "pitch (Hz)": [120, np.nan], "energy (dB)": [-3, -10]})
@@ -96,3 +99,39 @@ def test_other_figures_build():
     assert {t.name for t in charts.distribution(dist, value="v").data} == {"sad", "angry"}
     durations = pd.DataFrame({"duration_s": [3.1, 3.3], "emotion": ["sad", "calm"]})
     assert len(charts.duration_histogram(durations).data) == 2
+
+
+def _placeholder_colors(fig):
+    import re
+
+    return re.findall(r"#0000(?:0[1-9]|[1-3][0-9]|40)\b", fig.to_json(), flags=re.IGNORECASE)
+
+
+def test_no_figure_uses_a_colour_streamlit_repaints():
+    """Streamlit's theme replaces #000001-#000040: Magma's #000004 once turned silence pink."""
+    mel = charts.mel_spectrogram(np.full((40, 20), -80.0), hop_s=0.032)
+    assert _placeholder_colors(mel) == [] and mel.data[0].colorscale[0][1] == "#000000"
+    assert (mel.data[0].zmin, mel.data[0].zmax) == (-80.0, 0.0)
+    for name in ("Magma", "Inferno", "Viridis", "Blues"):
+        assert _placeholder_colors(charts.heatmap(np.zeros((2, 2)), title="x", colorscale=name)) == []
+    assert _placeholder_colors(charts.confusion([[1, 0], [0, 1]], labels=["a", "b"])) == []
+
+
+def test_every_chart_names_its_axes_and_uses_round_percent_ticks():
+    figures = [charts.counts_bar(pd.Series({"01": 3, "02": 4}), title="x", category="actor"),
+               charts.probabilities({"sad": 0.2, "happy": 0.8})]
+    for fig in figures:
+        assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert list(figures[1].layout.xaxis.tickvals) == [0, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_twenty_actors_get_twenty_colours():
+    frame = pd.DataFrame({"x": range(20), "y": range(20), "actor": [f"{a:02d}" for a in range(1, 21)]})
+    fig = charts.embedding(frame, color="actor")
+    assert len({t.marker.color for t in fig.data}) == 20
+    assert fig.layout.xaxis.title.text == "component 1"
+
+
+def test_side_by_side_pitch_charts_can_share_one_range():
+    frame = pd.DataFrame({"time_s": [0, 0.1], "pitch (Hz)": [120, 180], "energy (dB)": [-3, -10]})
+    assert list(charts.contours(frame, pitch_range=(0, 400)).layout.yaxis.range) == [0, 400]

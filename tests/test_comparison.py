@@ -1,0 +1,44 @@
+"""ser_core.comparison: one row per model and protocol, headlines, and the best model on new speakers."""
+
+import pytest
+
+from ser_core.comparison import best_on_new_speakers, comparison_rows, headline_rows
+from ser_core.metrics import ModelMetrics
+
+from test_metrics import FIRST_RELEASE
+
+
+def _artifact(name, metrics, model="cnn"):
+    return {"name": name, "path": f"/x/{name}", "model": model, "features": "MFCC-16000-40",
+            "config": {"training": {}}, "metrics": ModelMetrics.from_dict(metrics)}
+
+
+def test_rows_carry_means_spreads_costs_and_plain_titles():
+    rows = comparison_rows([_artifact("cnn-a", FIRST_RELEASE)], default_name="cnn-a")
+    assert [row["protocol"] for row in rows] == ["kfold", "random"]
+    first = rows[0]
+    assert (first["accuracy"], first["accuracy_std"], first["latency_ms"], first["size_mb"]) == (0.5, 0.1, 4.2, 2.0)
+    assert first["default"] and first["protocol_title"] == "new speakers (2-fold by actor)"
+    assert rows[1]["accuracy_std"] is None
+
+
+def test_unreadable_folders_keep_a_row_with_the_error():
+    rows = comparison_rows([{"name": "bad", "path": "/x/bad", "error": "config.json is missing"}])
+    assert rows[0]["error"] == "config.json is missing" and rows[0]["protocol"] is None
+
+
+def test_headline_prefers_new_speakers_and_the_best_is_found_there():
+    better = {**FIRST_RELEASE, "protocols": {"kfold": {**FIRST_RELEASE["protocols"]["kfold"],
+                                                       "summary": {"accuracy": {"mean": 0.6, "std": 0.05, "n": 2}}}}}
+    random_only = {"protocols": {"random": FIRST_RELEASE["protocols"]["random"]}}
+    rows = comparison_rows([_artifact("a", FIRST_RELEASE), _artifact("b", better), _artifact("c", random_only)])
+    headline = headline_rows(rows)
+    assert [(row["name"], row["protocol"]) for row in headline] == [("b", "kfold"), ("a", "kfold"), ("c", "random")]
+    assert best_on_new_speakers(rows)["name"] == "b"
+    assert best_on_new_speakers([row for row in rows if row["name"] == "c"]) is None
+
+
+@pytest.mark.parametrize("column", ["accuracy", "uar", "macro_f1", "train_accuracy"])
+def test_missing_figures_are_none_not_errors(column):
+    rows = comparison_rows([_artifact("a", {"protocols": {"kfold": {"summary": {}}}})])
+    assert rows[0][column] is None

@@ -1,0 +1,140 @@
+"""The Training page's glue: check and queue a run within the server's limits, and draw a run's progress."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ser_core import charts
+from ser_core.errors import InputError
+from ui import hosting, jobs, widgets
+
+STATUS_ICONS = {jobs.QUEUED: ":material/schedule:", jobs.RUNNING: ":material/autorenew:",
+                jobs.SUCCEEDED: ":green[:material/check_circle:]", jobs.FAILED: ":red[:material/error:]",
+                jobs.CANCELLED: ":material/stop_circle:", jobs.INTERRUPTED: ":orange[:material/restart_alt:]"}
+
+
+def _check_limits(policy, *, model, features, epochs, n_folds, augment) -> None:
+    if not policy.allows_model(model):
+        raise InputError(f"{model} is not offered on this public demo (it takes too long on a small server); "
+                         "run the studio on your own machine to train it")
+    if features and not policy.allows_features(features):
+        raise InputError(f"{features} features are not offered on this public demo")
+    if epochs > policy.max_epochs or n_folds > policy.max_folds or len(augment) > policy.max_augment:
+        raise InputError(f"this server allows at most {policy.max_epochs} epochs, {policy.max_folds} folds and "
+                         f"{policy.max_augment} augmented copies per clip")
+
+
+def target_folder(name: str, *, model: str, protocol: str, replace: bool):
+    """The checked folder a run will save to: one safe name inside this visitor's models folder."""
+    from ser_core.artifacts import folder_in
+
+    root = hosting.models_dir()
+    name = name.strip() or f"{model.replace('_', '-')}-{protocol}"
+    folder = folder_in(root, name)  # InputError for '..', '/', hidden or odd names
+    if folder.exists() and not replace:
+        raise InputError(f"a model named {folder.name!r} already exists; choose another name"
+                         + ("" if hosting.is_public() else " or tick 'Replace a model of the same name'"))
+    return folder
+
+
+def submit(registry, *, index, model, features, protocol, n_folds, test_actors, loss, epochs, seed, augment, name,
+           replace, batch_size=None, learning_rate=None):
+    """Validate a run against this server's limits and queue it for this visitor; return the job."""
+    from ser_core.train import TrainConfig
+
+    policy = hosting.policy()
+    _check_limits(policy, model=model, features=features, epochs=epochs, n_folds=n_folds, augment=augment)
+    config = TrainConfig(model=model, features=features or None, protocol=protocol, n_folds=n_folds,
+                         test_actors=test_actors, loss=loss, epochs=epochs, seed=seed, augment=augment,
+                         batch_size=batch_size, learning_rate=learning_rate)
+    folder = target_folder(name, model=model, protocol=protocol, replace=replace and not policy.public)
+    claimed = registry.claim_name(folder.name, taken=[p.name for p in folder.parent.iterdir()] if not replace else [])
+    if claimed != folder.name:
+        raise InputError(f"another of your runs is already saving to {folder.name!r}; choose another name")
+    task = jobs.training_task(config, data=widgets.current_data_path(), artifact_dir=folder)
+    return registry.submit(task, name=folder.name, owner=hosting.visitor_id(), settings=config.to_dict(),
+                           timeout_s=policy.job_timeout_s)
+
+
+def progress_of(job, history: list[dict]) -> tuple[float, str]:
+    """Share done (0..1) and a sentence for a job's latest progress.
+
+    A run is its protocol's folds plus the final fit on every clip; each counts the same,
+    and within one the epochs done so far count.
+    """
+    if job.finished:
+        return 1.0, job.status
+    if job.status == jobs.QUEUED:
+        return 0.0, "waiting in the queue"
+    sized = [h for h in history if h.get("n_folds")]
+    if not sized:
+        last = history[-1].get("stage") if history else None
+        return 0.01, "saving the model" if last == "saving" else "reading the clips and extracting features"
+    n_folds = int(sized[-1]["n_folds"]) if sized[-1].get("fold") != "final" else int(sized[0]["n_folds"])
+    folds_done = sum(1 for h in history if h.get("stage") == "fold done")
+    total_epochs = max(1, int(job.settings.get("epochs") or 1))
+    last = history[-1]
+    if last.get("fold") == "final":
+        done, where = n_folds, "final fit on every clip"
+    else:
+        done, where = folds_done, f"fold {min(folds_done + 1, n_folds)} of {n_folds}"
+    within = min(1.0, int(last.get("epoch", 0)) / total_epochs) if "epoch" in last else 0.0
+    fraction = min(0.99, max(0.01, (done + within) / (n_folds + 1)))
+    epoch = f", epoch {last['epoch']} of {total_epochs}" if "epoch" in last and total_epochs > 1 else ""
+    return fraction, where + epoch
+
+
+def _minutes(seconds: float) -> str:
+    return "under a minute" if seconds < 60 else f"about {seconds / 60:.0f} min"
+
+
+def _finished_summary(job) -> str:
+    """What a finished run achieved, from the saved model's headline figure."""
+    from ser_core.artifacts import read_metrics
+    from ser_core.formatting import percent_spread
+
+    try:
+        headline = read_metrics(job.result).headline
+    except Exception:
+        return f"Saved **{job.name}**; it is now on the Model comparison page."
+    if headline is None:
+        return f"Saved **{job.name}**."
+    return (f"Saved **{job.name}**: {percent_spread(headline.mean('accuracy'), headline.std('accuracy'))} accuracy, "
+            f"{percent_spread(headline.mean('uar'), headline.std('uar'))} UAR ({headline.title}). "
+            "It is now on the Model comparison page" + (" (yours only)." if hosting.is_public() else "."))
+
+
+def render_job(job, registry) -> None:
+    """Status, progress with an estimate, curves, cancel button and outcome of one job."""
+    history = job.history_copy()
+    with st.container(border=True):
+        head, button = st.columns([5, 1])
+        settings = job.settings
+        head.markdown(f"{STATUS_ICONS.get(job.status, '')} **{job.name}**: `{settings.get('model')}` on "
+                      f"`{settings.get('features')}`"
+                      + (f", augmented with {', '.join(settings['augment'])}" if settings.get("augment") else ""))
+        if not job.finished and button.button("Cancel", key=f"cancel_{job.id}", disabled=job.cancel_requested):
+            job.cancel()
+        fraction, text = progress_of(job, history)
+        if job.status == jobs.QUEUED:
+            position = registry.queue_position(job)
+            st.progress(0.0, text=f"Waiting: number {position} in the queue (one training runs at a time)")
+        elif not job.finished:
+            remaining = job.elapsed_s * (1 - fraction) / fraction if fraction > 0.05 else None
+            estimate = f" · {_minutes(remaining)} left" if remaining is not None else ""
+            st.progress(fraction, text="stopping…" if job.cancel_requested else f"{text} · {fraction:.0%}{estimate}")
+        elif job.status == jobs.SUCCEEDED:
+            st.success(_finished_summary(job))
+        elif job.status == jobs.CANCELLED:
+            st.info(f"Cancelled ({job.error or 'by you'}). No model was saved.")
+        elif job.status == jobs.INTERRUPTED:
+            st.warning(job.error)
+        else:
+            st.error(f"Training failed: {hosting.redact(str(job.error))}. No model was saved.")
+        epochs = pd.DataFrame([h for h in history if "epoch" in h and "loss" in h])
+        if not epochs.empty and epochs["epoch"].max() > 1:
+            current = epochs[epochs["fold"].astype(str) == str(epochs["fold"].iloc[-1])]
+            fold = current["fold"].iloc[-1]
+            label = "final fit" if fold == "final" else f"fold {fold}"
+            st.plotly_chart(charts.training_curves(current, title=f"Training curves ({label})"), key=f"curves_{job.id}")
