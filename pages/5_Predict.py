@@ -1,13 +1,24 @@
 """Predict: classify an uploaded, recorded or live clip with a trained model."""
 
+import os
+
 import streamlit as st
 
-from ui import cache, calibration, charts, live, nav, tables, widgets
+from ui import cache, calibration, charts, live, nav, tables, webrtc, widgets
 
 #: Longest upload or recording classified in one go (a clear error beyond it).
 MAX_DURATION_S = 600.0
 #: Clips longer than this also get an emotion-per-segment timeline.
 TIMELINE_MIN_S = 6.0
+
+
+def hosting_mode() -> str:
+    """The hosting mode, "local" or "public" (a stand-in for ``ui.hosting.mode()`` until the merge)."""
+    forced = os.environ.get("SER_MODE", "").strip().lower()
+    if forced in ("local", "public"):
+        return forced
+    return "local" if st.get_option("server.address") in ("localhost", "127.0.0.1", "::1") else "public"
+
 
 widgets.page_setup("Predict", icon=nav.BY_TITLE["Predict"].icon,
                    intro="Upload a clip, record one in the browser, or stream from the microphone; "
@@ -84,7 +95,8 @@ with clip_tab:
 with live_tab:
     st.markdown("Every second the model classifies the last 3 s of what the microphone hears. "
                 "Your browser asks for the microphone; the audio goes only to this server.")
-    if st.toggle("Open the microphone stream", key="live_enabled"):
+    rtc_options = webrtc.live_connection(mode=hosting_mode())  # None: it cannot connect here, and says why
+    if rtc_options is not None and st.toggle("Open the microphone stream", key="live_enabled"):
         from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
         monitor_key = f"live_monitor::{model_path}"
@@ -97,6 +109,7 @@ with live_tab:
             mode=WebRtcMode.SENDONLY,
             sink_audio_track=sink,
             media_stream_constraints={"audio": True, "video": False},
+            **rtc_options,
         )
         if st.button("Clear the timeline", key="live_reset"):
             monitor.reset()
