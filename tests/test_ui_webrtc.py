@@ -281,6 +281,18 @@ def test_bad_setting_is_a_warning_naming_it_and_never_the_credential(no_webrtc_e
     assert "Record a clip instead" in _shown(at), "ignored settings leave a public deploy without TURN"
 
 
+def test_ignored_settings_keep_streamlit_webrtcs_own_provider(no_webrtc_env):
+    no_webrtc_env.setenv("SER_WEBRTC_ICE_TRANSPORT_POLICY", "direct")
+    no_webrtc_env.setenv("HF_TOKEN", "hf_hunter2")
+    at = _run("public")
+    assert at.exception == [] and at.info == []
+    assert [w.value for w in at.warning] == [
+        "The live microphone's connection settings are ignored: SER_WEBRTC_ICE_TRANSPORT_POLICY is 'direct'; "
+        "expected one of all, relay."]
+    assert at.markdown[-1].value == ("options: {'frontend_rtc_configuration': None, "
+                                     "'server_rtc_configuration': None}")
+
+
 def test_offline_provider_warns_and_falls_back_to_static_servers(no_webrtc_env):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

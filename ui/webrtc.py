@@ -235,10 +235,15 @@ def read_settings(*, secrets: Mapping | None = None, environ: Mapping | None = N
     if policy not in ICE_TRANSPORT_POLICIES:
         raise InputError(f"{name} is {policy!r}; expected one of {', '.join(ICE_TRANSPORT_POLICIES)}")
 
-    provider = next((provider for provider, names in LIBRARY_PROVIDERS.items()
-                     if all(environ.get(n) for n in names)), None)
     return IceSettings(ice_servers=tuple(servers), credentials_url=credentials_url,
-                       ice_transport_policy=policy, library_provider=provider)
+                       ice_transport_policy=policy, library_provider=library_provider(environ))
+
+
+def library_provider(environ: Mapping | None = None) -> str | None:
+    """The streamlit-webrtc TURN provider whose environment variables are all set, if any."""
+    environ = os.environ if environ is None else environ
+    return next((provider for provider, names in LIBRARY_PROVIDERS.items()
+                 if all(environ.get(name) for name in names)), None)
 
 
 def fetch_ice_servers(url: str, *, timeout_s: float = PROVIDER_TIMEOUT_S) -> list[dict]:
@@ -343,7 +348,7 @@ def live_connection(*, mode: str) -> dict | None:
         settings = read_settings(secrets=_secrets_section())
     except InputError as exc:
         st.warning(f"The live microphone's connection settings are ignored: {exc}.", icon=":material/warning:")
-        settings = IceSettings()
+        settings = IceSettings(library_provider=library_provider())
     if settings.credentials_url:
         try:
             settings = settings.with_servers(cache.provider_ice_servers(settings.credentials_url))
