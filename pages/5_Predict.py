@@ -3,12 +3,13 @@
 import streamlit as st
 
 from ser_core import charts
-from ui import cache, calibration, live, nav, prediction, tables, widgets
+from ui import cache, calibration, hosting, live, nav, prediction, tables, webrtc, widgets
 
 #: Longest upload or recording classified in one go (a clear error beyond it).
 MAX_DURATION_S = 600.0
 #: Clips longer than this also get an emotion-per-window timeline.
 TIMELINE_MIN_S = 6.0
+
 
 widgets.page_setup("Predict", icon=nav.BY_TITLE["Predict"].icon,
                    intro="Upload a clip, record one in the browser, or stream from the microphone; "
@@ -83,8 +84,10 @@ with clip_tab:
 # ---------------------------------------------------------------- live microphone
 with live_tab:
     st.markdown("Every second the model classifies the last 3 s of what the microphone hears. "
-                "Your browser asks for the microphone; the audio goes only to this server.")
-    if st.toggle("Open the microphone stream", key="live_enabled"):
+                "Your browser asks for the microphone; the audio goes only to this server (through an "
+                "encrypted relay when the server has one).")
+    rtc_options = webrtc.live_connection(mode=hosting.mode())  # None: it cannot connect here, and says why
+    if rtc_options is not None and st.toggle("Open the microphone stream", key="live_enabled"):
         from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
         monitor_key = f"live_monitor::{model_path}"
@@ -93,7 +96,7 @@ with live_tab:
             st.session_state[monitor_key] = (monitor, live.audio_sink(monitor))
         monitor, sink = st.session_state[monitor_key]
         stream = webrtc_streamer(key="live_microphone", mode=WebRtcMode.SENDONLY, sink_audio_track=sink,
-                                 media_stream_constraints={"audio": True, "video": False})
+                                 media_stream_constraints={"audio": True, "video": False}, **rtc_options)
         if st.button("Clear the timeline", key="live_reset"):
             monitor.reset()
 

@@ -22,7 +22,37 @@ def test_page_offers_model_sources_and_formats(app_env):
     assert at.selectbox(key="predict_model").value == TINY_MODEL
     assert at.radio(key="predict_source").options == ["Upload", "Record", "Corpus clip"]
     assert set(at.file_uploader[0].allowed_type) >= {".wav", ".mp3", ".flac", ".ogg", ".m4a", ".webm"}
-    assert at.toggle(key="live_enabled").value is False
+
+
+@pytest.fixture
+def live_env(app_env, monkeypatch):
+    """app_env without any live-microphone (ICE) setting from the developer's environment."""
+    from ui.webrtc import LIBRARY_PROVIDERS, SETTINGS
+
+    for name in [*SETTINGS.values(), *(n for names in LIBRARY_PROVIDERS.values() for n in names)]:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize(("mode", "turn", "streams"), [
+    ("local", False, True),  # unchanged: the browser reaches the server directly
+    ("public", False, False),  # a hosted deploy without TURN would spin for ever: explain instead
+    ("public", True, True),
+])
+def test_live_tab_streams_locally_or_through_turn_and_explains_itself_otherwise(live_env, mode, turn, streams):
+    live_env.setenv("SER_MODE", mode)
+    if turn:
+        live_env.setenv("SER_TURN_URLS", "turn:turn.example.org:3478")
+        live_env.setenv("SER_TURN_USERNAME", "visitor")
+        live_env.setenv("SER_TURN_CREDENTIAL", "hunter2")
+    at = _page()
+    assert problems(at) == [] and at.warning == []
+    toggles = [t for t in at.toggle if t.key == "live_enabled"]
+    assert [t.value for t in toggles] == ([False] if streams else [])
+    notes = [i.value for i in at.info if "TURN relay" in i.value]
+    assert len(notes) == (0 if streams else 1)
+    if notes:
+        assert "Record a clip instead" in notes[0] and "**Upload or record**" in notes[0]
 
 
 def test_upload_shows_label_probabilities_and_waveform(app_env):

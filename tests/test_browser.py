@@ -1,13 +1,17 @@
 """The whole dashboard in headless Chromium: every page, an upload, the example, the microphone.
 
 Needs Debian's ``chromium`` (``apt-get install -y chromium``) and the Playwright package;
-never ``playwright install``. Screenshots go to ``screenshots/`` (gitignored).
+never ``playwright install``. The live microphone through a TURN relay also needs Debian's
+``coturn`` (``apt-get install -y coturn``); each is a skip where missing, a failure in CI.
+Screenshots go to ``screenshots/`` (gitignored).
 """
 
+import contextlib
 import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -23,6 +27,7 @@ from conftest import speechlike
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = os.environ.get("SER_CHROMIUM", "/usr/bin/chromium")
+TURNSERVER = os.environ.get("SER_TURNSERVER", "/usr/bin/turnserver")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = REPO / "screenshots"
@@ -45,25 +50,30 @@ def _chromium() -> str:
     pytest.skip(message)
 
 
+def _turnserver() -> str:
+    if shutil.which(TURNSERVER):
+        return TURNSERVER
+    message = f"{TURNSERVER} is missing (apt-get install -y coturn)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(app_corpus, app_models, tmp_path_factory):
-    """``streamlit run app.py`` on a free port, pointed at the tiny corpus and model."""
-    _chromium()
+@contextlib.contextmanager
+def streamlit_app(tmp_path_factory, *, env: dict, args=()):
+    """``streamlit run app.py`` on a free port with ``env``; yields its URL, checks its log for tracebacks."""
     port = _free_port()
-    env = dict(os.environ, SER_DATA_DIR=str(app_corpus), SER_ARTIFACTS_DIR=str(app_models),
-               SER_RUNS_DIR=str(tmp_path_factory.mktemp("runs")),
-               SER_CACHE_DIR=str(tmp_path_factory.getbasetemp() / "ser-cache"))
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
     with open(log, "w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+             "--server.port", str(port), "--browser.gatherUsageStats", "false", *args],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -81,6 +91,25 @@ def server(app_corpus, app_models, tmp_path_factory):
         process.terminate()
         process.wait(timeout=20)
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+def _app_env(app_corpus, app_models, tmp_path_factory, **extra) -> dict:
+    """The server's environment: the tiny corpus and model, private runs and cache, no ICE settings of ours."""
+    from ui.webrtc import SETTINGS
+
+    env = {k: v for k, v in os.environ.items() if k not in {*SETTINGS.values(), "SER_MODE"}}
+    return dict(env, SER_DATA_DIR=str(app_corpus), SER_ARTIFACTS_DIR=str(app_models),
+                SER_RUNS_DIR=str(tmp_path_factory.mktemp("runs")),
+                SER_CACHE_DIR=str(tmp_path_factory.getbasetemp() / "ser-cache"), **extra)
+
+
+@pytest.fixture(scope="module")
+def server(app_corpus, app_models, tmp_path_factory):
+    """The app pointed at the tiny corpus and model, bound to loopback: a local deploy."""
+    _chromium()
+    with streamlit_app(tmp_path_factory, env=_app_env(app_corpus, app_models, tmp_path_factory),
+                       args=["--server.address", "127.0.0.1"]) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +227,20 @@ def test_example_button_leads_to_a_prediction(server, browser):
     tab.assert_clean()
 
 
+def _start_live_stream(tab: Page, server_url: str):
+    """Open the Predict page's live tab, start the stream; return the component's frame locator."""
+    tab.open(f"{server_url}/Predict", title="Predict")
+    tab.page.get_by_role("tab", name=re.compile("Live microphone")).click()
+    tab.page.get_by_text("Open the microphone stream").click()
+    frame = tab.page.frame_locator("iframe[title*='webrtc']").first
+    frame.get_by_role("button", name=re.compile("START", re.I)).click()
+    return frame
+
+
+def _heard_s(tab: Page) -> int:
+    return int(re.sub(r"\D", "", tab.page.locator('[data-testid="stMetricValue"]').first.inner_text()) or 0)
+
+
 def test_live_microphone_with_a_fake_device(server, playwright, tmp_path):
     voice = tmp_path / "voice.wav"
     sf.write(voice, speechlike(duration_s=6.0, sample_rate=48000), 48000, subtype="PCM_16")
@@ -207,20 +250,158 @@ def test_live_microphone_with_a_fake_device(server, playwright, tmp_path):
                               f"--use-file-for-fake-audio-capture={voice}"])
     try:
         tab = Page(browser, permissions=["microphone"])
-        tab.open(f"{server}/Predict", title="Predict")
-        tab.page.get_by_role("tab", name=re.compile("Live microphone")).click()
-        tab.page.get_by_text("Open the microphone stream").click()
-        frame = tab.page.frame_locator("iframe[title*='webrtc']").first
-        frame.get_by_role("button", name=re.compile("START", re.I)).click()
+        frame = _start_live_stream(tab, server)
         # the fragment redraws the timeline once predictions arrive
         tab.page.get_by_text(re.compile(r"Live emotion")).first.wait_for(timeout=90_000)
-        heard = tab.page.locator('[data-testid="stMetricValue"]').first
         deadline = time.monotonic() + 30
-        while int(re.sub(r"\D", "", heard.inner_text()) or 0) < 3 and time.monotonic() < deadline:
+        while _heard_s(tab) < 3 and time.monotonic() < deadline:
             tab.page.wait_for_timeout(500)
-        assert int(re.sub(r"\D", "", heard.inner_text())) >= 3
+        assert _heard_s(tab) >= 3
         tab.shot("predict-live")
         frame.get_by_role("button", name=re.compile("STOP", re.I)).click()
+        tab.assert_clean()
+    finally:
+        browser.close()
+
+
+# ---------------------------------------------------------------- the live microphone through a TURN relay
+TURN_USER, TURN_PASSWORD, TURN_REALM = "test", "secret", "ser.test"
+# Keep every RTCPeerConnection a frame makes, to read which candidate pair carries the media.
+RECORD_PEER_CONNECTIONS = """
+(() => {
+  const Original = window.RTCPeerConnection;
+  if (!Original || Original.__recorded) return;
+  window.__peerConnections = [];
+  const Recorded = function (...args) {
+    const pc = new Original(...args);
+    window.__peerConnections.push(pc);
+    return pc;
+  };
+  Recorded.prototype = Original.prototype;
+  Object.setPrototypeOf(Recorded, Original);
+  Recorded.__recorded = true;
+  window.RTCPeerConnection = Recorded;
+})();
+"""
+SELECTED_PAIR = """
+async () => {
+  const pc = window.__peerConnections[window.__peerConnections.length - 1];
+  const stats = await pc.getStats();
+  let pair = null;
+  stats.forEach(s => { if (s.type === "transport" && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId); });
+  if (!pair) return {policy: pc.getConfiguration().iceTransportPolicy};
+  const local = stats.get(pair.localCandidateId), remote = stats.get(pair.remoteCandidateId);
+  return {policy: pc.getConfiguration().iceTransportPolicy, state: pair.state, bytesSent: pair.bytesSent,
+          local: {type: local.candidateType, address: local.address, relayProtocol: local.relayProtocol,
+                  url: local.url},
+          remote: {type: remote.candidateType, address: remote.address}};
+}
+"""
+
+
+def _relayed_bytes(log: Path) -> int:
+    """Bytes coturn sent to peers for the test user, over the allocations closed so far."""
+    return sum(int(sent) for sent in re.findall(
+        rf"peer usage: realm=<{re.escape(TURN_REALM)}>, username=<{TURN_USER}>, rp=\d+, rb=\d+, sp=\d+, sb=(\d+)",
+        log.read_text()))
+
+
+def _stun_answers(port: int, *, timeout_s: float = 0.5) -> bool:
+    """True when a STUN Binding request to 127.0.0.1:port (UDP) gets its success response."""
+    request = struct.pack("!HHI12s", 0x0001, 0, 0x2112A442, os.urandom(12))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout_s)
+        s.sendto(request, ("127.0.0.1", port))
+        try:
+            answer = s.recv(2048)
+        except OSError:
+            return False
+    return answer[:2] == b"\x01\x01" and answer[8:20] == request[8:20]
+
+
+@pytest.fixture(scope="module")
+def turn_server(tmp_path_factory):
+    """Debian's coturn on a free 127.0.0.1 port with one long-term user; yields (port, log path)."""
+    binary = _turnserver()
+    folder = tmp_path_factory.mktemp("coturn")
+    port = _free_port()
+    log = folder / "turnserver.log"  # coturn flushes its own file line by line (not its stdout)
+    with open(folder / "turnserver.out", "w") as out:
+        process = subprocess.Popen(
+            [binary, "-n",  # no configuration file: /etc/turnserver.conf must not change the test
+             "--verbose",  # log each allocation and its usage, which the test reads
+             "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1", "--listening-port", str(port),
+             "--lt-cred-mech", "--user", f"{TURN_USER}:{TURN_PASSWORD}", "--realm", TURN_REALM, "--fingerprint",
+             "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers",
+             "--userdb", str(folder / "turndb"), "--pidfile", str(folder / "turnserver.pid"),
+             "--log-file", str(log), "--simple-log", "--no-stdout-log"],
+            stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while not _stun_answers(port):
+            if time.monotonic() > deadline or process.poll() is not None:
+                said = "".join(p.read_text() for p in (folder / "turnserver.out", log) if p.exists())
+                pytest.fail(f"turnserver did not start:\n{said[-3000:]}")
+            time.sleep(0.1)
+        yield port, log
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def relay_server(app_corpus, app_models, tmp_path_factory, turn_server):
+    """The app as a public deploy whose only way in is the local TURN relay (relay-only ICE)."""
+    _chromium()
+    port, _ = turn_server
+    secrets = tmp_path_factory.mktemp("secrets") / "secrets.toml"
+    secrets.write_text("")  # the developer's own secrets must not add ICE servers
+    env = _app_env(app_corpus, app_models, tmp_path_factory, SER_MODE="public",
+                   SER_TURN_URLS=f"turn:127.0.0.1:{port}?transport=udp",
+                   SER_TURN_USERNAME=TURN_USER, SER_TURN_CREDENTIAL=TURN_PASSWORD,
+                   SER_WEBRTC_ICE_TRANSPORT_POLICY="relay")
+    with streamlit_app(tmp_path_factory, env=env, args=["--secrets.files", str(secrets)]) as url:
+        yield url
+
+
+def test_live_microphone_through_a_relay_only_turn_server(relay_server, turn_server, playwright, tmp_path):
+    """A hosted deploy's path: relay-only ICE through coturn fills the live timeline.
+
+    Three witnesses that the media went through the relay, not around it: the browser's
+    configuration says ``relay``, its selected candidate pair has a relayed local end, and
+    coturn reports the bytes it forwarded to the server.
+    """
+    voice = tmp_path / "voice.wav"
+    sf.write(voice, speechlike(duration_s=6.0, sample_rate=48000), 48000, subtype="PCM_16")
+    browser = playwright.chromium.launch(
+        executable_path=_chromium(),
+        args=CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                              f"--use-file-for-fake-audio-capture={voice}"])
+    try:
+        tab = Page(browser, permissions=["microphone"])
+        tab.page.add_init_script(RECORD_PEER_CONNECTIONS)
+        frame = _start_live_stream(tab, relay_server)
+        tab.page.get_by_text(re.compile(r"Live emotion")).first.wait_for(timeout=90_000)
+        first = _heard_s(tab)
+        deadline = time.monotonic() + 30
+        while _heard_s(tab) < first + 3 and time.monotonic() < deadline:
+            tab.page.wait_for_timeout(500)
+        assert _heard_s(tab) >= first + 3, "the heard seconds stopped growing"
+        assert tab.page.locator("[data-testid=stPlotlyChart]").count() >= 1, "no emotion row on the timeline"
+
+        component = tab.page.locator("iframe[title*='webrtc']").first.element_handle().content_frame()
+        used = component.evaluate(SELECTED_PAIR)
+        assert used["policy"] == "relay", used
+        assert used.get("local", {}).get("type") == "relay", used
+        assert used["local"]["address"] == "127.0.0.1" and used["bytesSent"] > 0, used
+        tab.shot("predict-live-relay")
+        frame.get_by_role("button", name=re.compile("STOP", re.I)).click()
+        # coturn logs what an allocation relayed to its peers when the browser releases it (on STOP)
+        _, log = turn_server
+        deadline = time.monotonic() + 30
+        while _relayed_bytes(log) < 10_000 and time.monotonic() < deadline:
+            tab.page.wait_for_timeout(500)
+        assert _relayed_bytes(log) >= 10_000, log.read_text()[-3000:]
         tab.assert_clean()
     finally:
         browser.close()
