@@ -43,24 +43,27 @@ else:
         loss = first[2].selectbox("Loss (the study's networks)", ["crossentropy", "focal"], key="train_loss")
         second = st.columns(4)
         n_folds = second[0].number_input("Folds (k-fold)", min_value=2, max_value=max(2, min(policy.max_folds, len(actors))),
-                                         value=min(5, max(2, len(actors))))
+                                         value=min(5, max(2, len(actors))), key="train_folds")
         test_actors = second[1].multiselect("Test actors (held-out)", actors, key="train_test_actors",
                                             default=actors[-min(4, max(1, len(actors) // 5)):])
         epochs = second[2].number_input("Epochs", min_value=1, max_value=policy.max_epochs,
-                                        value=min(int(defaults.get("epochs", 30)), policy.max_epochs))
-        seed = second[3].number_input("Seed", min_value=0, max_value=2**31 - 1, value=42)
+                                        value=min(int(defaults.get("epochs", 30)), policy.max_epochs),
+                                        key=f"train_epochs_{model_name}")
+        seed = second[3].number_input("Seed", min_value=0, max_value=2**31 - 1, value=42, key="train_seed")
         batch_size = learning_rate = None
         if not policy.public and "batch_size" in defaults:
             third = st.columns(2)
             batch_size = int(third[0].number_input("Batch size", min_value=2, max_value=1024,
-                                                   value=int(defaults["batch_size"])))
+                                                   value=int(defaults["batch_size"]), key=f"train_batch_{model_name}"))
             learning_rate = float(third[1].number_input("Learning rate", min_value=1e-6, max_value=1.0,
-                                                        value=float(defaults["learning_rate"]), format="%.6f"))
+                                                        value=float(defaults["learning_rate"]), format="%.6f",
+                                                        key=f"train_lr_{model_name}"))
         augment = st.multiselect(
             "Augment the training clips", SUGGESTED_AUGMENTATIONS, key="train_augment", max_selections=policy.max_augment or None,
             help="Each choice adds a perturbed copy of every training clip (never of test clips): speedF plays it F "
                  "times faster (tempo and pitch together), pitchN shifts it N semitones.")
-        name = st.text_input("Model name", placeholder=f"e.g. my-{model_name} (letters, digits, . _ -)", max_chars=64)
+        name = st.text_input("Model name", placeholder="e.g. my-model (letters, digits, . _ -)", max_chars=64,
+                             key="train_name")
         replace = False if policy.public else st.checkbox("Replace a model of the same name", key="train_replace")
         submitted = st.form_submit_button("Start training", type="primary", icon=":material/rocket_launch:")
 

@@ -61,6 +61,7 @@ def write_bytes(path, data: bytes) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        checkpoint(f"write:{path.name}")
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -13,13 +13,14 @@ from ser_core.models.registry import make_model
 from conftest import speechlike, tone
 
 
-def _fitted_forest():
+def _fitted_forest(seed=0):
+    from ser_core.audio import preprocess
     from ser_core.features import extract
 
-    clips = [speechlike(seed=s, pitch_hz=120 + 40 * (s % 2)) for s in range(8)]
+    clips = [preprocess(speechlike(seed=s, pitch_hz=120 + 40 * (s % 2)), sample_rate=16000) for s in range(8)]
     X = np.stack([extract(y, spec="MFCC-16000-13", sample_rate=16000) for y in clips])
     y = np.array(["happy", "sad"] * 4)
-    return make_model("random_forest", n_estimators=10, seed=0).fit(X, y)
+    return make_model("random_forest", n_estimators=10, seed=seed).fit(X, y)
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +133,135 @@ def test_array_input_needs_a_sample_rate(saved):
     model = load_model(saved, trust=True)
     with pytest.raises(Exception, match="sample_rate"):
         model.predict_proba(tone())
+
+
+# ---------------------------------------------------------------- names, crashes, calibration, ensembles
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from ser_core.artifacts import check_model_name, folder_in, save_ensemble, update_metrics  # noqa: E402
+from ser_core.errors import InputError  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(("name", "ok"), [
+    ("my-cnn", True), ("cnn_v2.1", True), ("A", True), ("", False), (".", False), ("..", False),
+    ("../x", False), ("a/b", False), (".hidden", False), ("-rf", False), ("a" * 64, True), ("a" * 65, False),
+    ("naïve", False), ("a b", False), ("a\\b", False),
+])
+def test_model_names_are_one_safe_path_component(name, ok):
+    if ok:
+        assert check_model_name(name) == name
+    else:
+        with pytest.raises(InputError, match="cannot name a model folder"):
+            check_model_name(name)
+
+
+def test_a_name_that_resolves_outside_its_root_is_refused(tmp_path):
+    (tmp_path / "root").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "root" / "link").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(InputError, match="outside"):
+        folder_in(tmp_path / "root", "link")
+    assert folder_in(tmp_path / "root", "fresh") == tmp_path / "root" / "fresh"
+
+
+_SAVE_AGAIN = """
+import sys
+sys.path[:0] = [{repo!r}, {tests!r}]
+import numpy as np
+from ser_core import atomic
+from ser_core.artifacts import save_artifact
+from test_artifacts import _fitted_forest
+if {fallback}:
+    atomic._renameat2_exchange = lambda first, second: False
+forest = _fitted_forest(seed=7)
+save_artifact({folder!r}, forest, model_name="random_forest", feature_kind="MFCC-16000-13", latency=False)
+"""
+
+CHECKPOINTS = [("after-weights", False), ("after-config", False), ("after-metrics", False), ("before-swap", False),
+               ("after-swap", False), ("before-swap", True), ("between-renames", True), ("after-swap", True)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("checkpoint", "fallback"), CHECKPOINTS)
+def test_a_save_killed_at_any_step_leaves_the_old_or_the_new_model(tmp_path, forest, checkpoint, fallback):
+    import os
+
+    from ser_core.artifacts import list_artifacts
+
+    folder = save_artifact(tmp_path / "m", forest, model_name="random_forest", feature_kind="MFCC-16000-13",
+                           latency=False)
+    clip = speechlike(seed=3)
+    old = load_model(folder, trust=True).predict_proba(clip, sample_rate=16000)
+    code = _SAVE_AGAIN.format(repo=str(REPO), tests=str(REPO / "tests"), folder=str(folder), fallback=fallback)
+    run = subprocess.run([sys.executable, "-c", code], env={**os.environ, "SER_CRASH_AT": checkpoint},
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 137, run.stderr
+    loaded = load_model(folder, trust=True).predict_proba(clip, sample_rate=16000)
+    new = _fitted_forest(seed=7).predict_proba(load_model(folder, trust=True).features(clip, sample_rate=16000)[None])[0]
+    assert np.allclose(loaded, old) or np.allclose(loaded, new)
+    list_artifacts(tmp_path)  # the next start tidies what the crash left beside the folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_a_metrics_rewrite_killed_midway_keeps_the_old_metrics(saved):
+    import os
+
+    code = (f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
+            "from ser_core.artifacts import update_metrics\n"
+            f"update_metrics({str(saved)!r}, {{'latency_ms_per_3s_clip': 1.0}})")
+    run = subprocess.run([sys.executable, "-c", code], env={**os.environ, "SER_CRASH_AT": "write:metrics.json"},
+                         capture_output=True, timeout=120)
+    assert run.returncode == 137
+    assert load_model(saved, trust=True).metrics.latency_ms_per_3s_clip is None
+    update_metrics(saved, {"latency_ms_per_3s_clip": 1.0})
+    assert load_model(saved, trust=True).metrics.latency_ms_per_3s_clip == 1.0
+
+
+def test_the_saved_temperature_calibrates_the_probabilities(tmp_path, forest):
+    from ser_core.calibration import apply_temperature
+
+    plain = save_artifact(tmp_path / "plain", forest, model_name="random_forest", feature_kind="MFCC-16000-13",
+                          latency=False)
+    warm = save_artifact(tmp_path / "warm", forest, model_name="random_forest", feature_kind="MFCC-16000-13",
+                         calibration={"temperature": 2.5}, latency=False)
+    clip = speechlike(seed=2)
+    raw = load_model(plain, trust=True).predict_proba(clip, sample_rate=16000)
+    np.testing.assert_allclose(load_model(warm, trust=True).predict_proba(clip, sample_rate=16000),
+                               apply_temperature(raw[None], 2.5)[0], atol=1e-9)
+
+
+def test_an_ensemble_averages_its_members_and_loads_from_one_folder(tmp_path, forest):
+    from ser_core.calibration import apply_temperature
+    from ser_core.inference import EnsembleModel
+
+    a = save_artifact(tmp_path / "a", forest, model_name="random_forest", feature_kind="MFCC-16000-13",
+                      calibration={"temperature": 2.0}, latency=False)
+    other = _fitted_forest(seed=5)
+    b = save_artifact(tmp_path / "b", other, model_name="random_forest", feature_kind="MFCC-16000-13", latency=False)
+    folder = save_ensemble(tmp_path / "ens", [(a, 1.0), (b, 3.0)], calibration={"temperature": 0.5}, latency=True)
+    model = load_model(folder, trust=True)
+    assert isinstance(model, EnsembleModel) and model.labels == ["happy", "sad"]
+    assert (folder / "members" / "a" / "config.json").is_file() and model.metrics.latency_ms_per_3s_clip > 0
+    clip = speechlike(seed=4)
+    pa = load_model(a, trust=True).predict_proba(clip, sample_rate=16000)
+    pb = load_model(b, trust=True).predict_proba(clip, sample_rate=16000)
+    expected = apply_temperature(((pa + 3 * pb) / 4)[None], 0.5)[0]
+    np.testing.assert_allclose(model.predict_proba(clip, sample_rate=16000), expected, atol=1e-9)
+    assert "ensemble of" in model.describe()
+
+
+def test_a_folder_of_the_first_release_still_loads_with_its_own_preprocessing(tmp_path, forest):
+    folder = save_artifact(tmp_path / "old", forest, model_name="random_forest", feature_kind="MFCC-16000-13",
+                           latency=False)
+    config = json.loads((folder / "config.json").read_text())
+    config["format_version"] = 1
+    for key in ("calibration", "family"):
+        config.pop(key)
+    config["preprocess"].pop("remove_dc")
+    (folder / "config.json").write_text(json.dumps(config))
+    model = load_model(folder, trust=True)
+    assert model.settings.remove_dc is False and model.temperature == 1.0

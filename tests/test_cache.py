@@ -66,7 +66,9 @@ def test_corrupt_entry_is_a_miss(tmp_path):
     digest = hash_bytes(b"clip")
     path = cache.save(digest, np.ones(3), **KEYS)
     path.write_bytes(b"not an npy file")
-    assert cache.load(digest, **KEYS) is None
+    with pytest.warns(CacheWarning, match="unreadable"):
+        assert cache.load(digest, **KEYS) is None
+    assert not path.exists()
 
 
 def test_content_hash_is_memoised_and_invalidated_by_edits(tmp_path):
@@ -115,3 +117,48 @@ def test_clear_and_size(tmp_path):
     assert cache.size_bytes() > 800
     cache.clear()
     assert cache.size_bytes() == 0 and cache.load(hash_bytes(b"a"), **KEYS) is None
+
+
+# ---------------------------------------------------------------- verified entries (corruption on disk)
+import zipfile  # noqa: E402
+
+from conftest import speechlike  # noqa: E402
+from ser_core.cache import CacheWarning  # noqa: E402
+
+
+def _corrupt(path, how):
+    data = bytearray(path.read_bytes())
+    if how == "truncated":
+        path.write_bytes(bytes(data[: len(data) // 2]))
+    elif how == "random bytes":
+        path.write_bytes(np.random.default_rng(0).bytes(len(data)))
+    elif how == "data under a valid header":
+        with zipfile.ZipFile(path) as archive:
+            array_bytes = archive.read("array.npy")
+        offset = data.find(array_bytes)
+        noise = np.random.default_rng(1).bytes(len(array_bytes) - 128)
+        data[offset + 128:offset + len(array_bytes)] = noise  # keep the .npy header, randomise the values
+        path.write_bytes(bytes(data))
+    elif how == "wrong shape":
+        from ser_core.cache import _atomic_save
+
+        _atomic_save(path, np.ones(3, dtype=np.float32))  # a valid, checksummed entry of the wrong shape
+
+
+@pytest.mark.parametrize("how", ["truncated", "random bytes", "data under a valid header", "wrong shape"])
+def test_a_damaged_entry_is_discarded_with_a_warning_naming_it_and_recomputed(tmp_path, wav_file, how):
+    from ser_core.features import extract_corpus
+
+    paths = [wav_file(speechlike(seed=s), name=f"c{s}.wav") for s in range(3)]
+    cache = FeatureCache(tmp_path / "cache")
+    clean = extract_corpus(paths, spec="MFCC-16000-40", cache=cache, n_jobs=1)
+    for corpus_entry in (tmp_path / "cache" / "corpus").rglob("*.npz"):
+        corpus_entry.unlink()  # force the per-clip entries to be read
+    entry = next((tmp_path / "cache" / "clips").rglob("*.npz"))
+    _corrupt(entry, how)
+    with pytest.warns(CacheWarning, match=entry.name):
+        again = extract_corpus(paths, spec="MFCC-16000-40", cache=FeatureCache(cache.root), n_jobs=1)
+    np.testing.assert_array_equal(again, clean)
+    stacked = next((tmp_path / "cache" / "corpus").rglob("*.npz"))
+    with np.load(stacked) as saved:
+        np.testing.assert_array_equal(saved["array"], clean)  # the corpus-level entry never got the bad row

@@ -287,3 +287,32 @@ def test_real_48k_sample_with_stereo_files(ravdess_48k):
 def test_symlinked_tiny_corpus(tiny_ravdess):
     summary = summarize(index_corpus(tiny_ravdess))
     assert (summary["n_clips"], summary["n_actors"]) == (48, 3)
+
+
+# ---------------------------------------------------------------- one validity rule for index and extraction
+@pytest.mark.parametrize(("make", "reason"), [
+    (lambda: np.zeros(48000, dtype=np.float32), "silent"),
+    (lambda: np.full(48000, 0.5, dtype=np.float32), "constant"),
+    (lambda: np.full(48000, np.nan, dtype=np.float32), "NaN"),
+    (lambda: (0.5 * np.sin(np.arange(800) / 5)).astype(np.float32), "at least 0.1 s"),
+])
+def test_index_skips_what_extraction_would_refuse_with_the_same_reason(tmp_path, ravdess_16k, make, reason):
+    import soundfile as sf
+
+    from ser_core.corpus import index_corpus
+    from ser_core.features import extract_clips
+
+    folder = tmp_path / "Actor_01"
+    folder.mkdir()
+    for path in sorted((ravdess_16k / "Actor_01").glob("*.wav"))[:3]:
+        (folder / path.name).symlink_to(path)
+    bad = folder / "03-01-05-01-01-01-01.wav"
+    if bad.exists():
+        bad.unlink()
+    sf.write(bad, make(), 16000, subtype="FLOAT")
+    index = index_corpus(tmp_path)
+    skipped = {Path(s.path).name: s.reason for s in index.skipped}
+    assert bad.name in skipped and reason in skipped[bad.name]
+    assert bad.name not in set(Path(p).name for p in index.clips["path"])
+    result = extract_clips([bad], spec="MFCC-16000-13", cache=False, n_jobs=1)
+    assert reason in result.failures[0] and np.isnan(result.X).all()

@@ -210,4 +210,4 @@ def redact(text: str) -> str:
     for path, name in sorted(replacements, key=lambda item: -len(item[0])):
         if path and path != "/":
             text = text.replace(path, name)
-    return re.sub(r"(?<![\w<])/(?:[\w.@+-]+/)+[\w.@+-]*", "<path>", text)
+    return re.sub(r"(?:^|(?<=[\s'\"(=]))/(?:[\w.@+-]+/)+[\w.@+-]*", "<path>", text)

@@ -39,6 +39,8 @@ def format_record(record: dict) -> str:
     """One human-readable line for a predict record."""
     if "error" in record:
         where = f" [{record['start_s']:.1f}-{record['end_s']:.1f} s]" if "start_s" in record else ""
+        if not where and str(record["path"]) in record["error"]:
+            return f"error: {record['error']}"  # the message already names the file
         return f"{record['path']}{where}: error: {record['error']}"
     share = record["probabilities"][record["label"]]
     if record.get("summary"):

@@ -235,6 +235,8 @@ def run_batches(todo, spec, settings, cache_root, workers, augmentation=None):
 
 def _stack(results, *, spec: FeatureSpec, paths) -> np.ndarray:
     shapes = {r.shape for r in results if r is not None}
+    if not shapes and spec.shape is not None:
+        shapes = {spec.shape}  # every clip failed: all-NaN rows, the reasons are in the failures
     if not shapes:
         raise FeatureError(f"every one of the {len(paths)} clips failed to give {spec.name} features")
     if len(shapes) > 1:

@@ -1,0 +1,128 @@
+"""The dashboard as a hostile visitor sees it: public mode, names that become paths, zips, compute.
+
+Every attack from the public-hosting review is replayed here and must end with a clear
+message and nothing changed on disk.
+"""
+
+import io
+import zipfile
+
+import pytest
+
+from app_support import open_page, problems
+from ui import cache, hosting, jobs
+
+SUBMIT = "FormSubmitter:train_form-Start training"
+ATTACK_NAMES = ["../../victim", "../artifacts/compare-adaptive-lr", ".", "..", "a/b", ".hidden", "-flag", "/etc"]
+
+
+@pytest.fixture
+def public_env(app_env, monkeypatch, tmp_path):
+    """The app in public mode, with a private copy of the shared models folder."""
+    import shutil
+
+    models = tmp_path / "artifacts"
+    shutil.copytree(app_env["artifacts"], models)
+    monkeypatch.setenv("SER_MODE", "public")
+    monkeypatch.setenv("SER_ARTIFACTS_DIR", str(models))
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("keep me")
+    return {**app_env, "artifacts": models, "victim": victim}
+
+
+def _tree(root):
+    return sorted((p.relative_to(root).as_posix(), p.stat().st_size) for p in root.rglob("*") if p.is_file())
+
+
+def _submit(at, name, **values):
+    for label, value in {"Model name": name, **values}.items():
+        widget = next(w for w in [*at.selectbox, *at.number_input, *at.text_input] if w.label == label)
+        widget.set_value(value)
+    at.button(key=SUBMIT).click().run()
+    return at
+
+
+@pytest.mark.parametrize("mode", ["public", "local"])
+@pytest.mark.parametrize("name", ATTACK_NAMES)
+def test_a_model_name_cannot_become_a_path(public_env, monkeypatch, mode, name):
+    monkeypatch.setenv("SER_MODE", mode)
+    before = _tree(public_env["victim"].parent)
+    at = _submit(open_page("training"), name, Model="logistic_regression")
+    assert [e.value for e in at.exception] == []
+    assert any("cannot name a model folder" in e.value for e in at.error), [e.value for e in at.error]
+    assert cache.job_registry().jobs() == []
+    assert _tree(public_env["victim"].parent) == before
+
+
+def test_replacing_a_model_needs_explicit_consent_locally_and_is_impossible_in_public(public_env, monkeypatch):
+    from app_support import TINY_MODEL
+
+    monkeypatch.setenv("SER_MODE", "local")
+    at = _submit(open_page("training"), TINY_MODEL, Model="logistic_regression")
+    assert any("already exists" in e.value and "Replace" in e.value for e in at.error)
+    assert cache.job_registry().jobs() == []
+    monkeypatch.setenv("SER_MODE", "public")
+    at = open_page("training")
+    assert "train_replace" not in [c.key for c in at.checkbox]
+
+
+def test_public_training_is_limited_private_and_goes_to_the_visitor_scratch(public_env, monkeypatch):
+    before = _tree(public_env["artifacts"])
+    at = open_page("training")
+    assert problems(at) == []
+    offered = {option.split(":")[0] for option in at.selectbox(key="train_model").options}
+    assert offered == set(hosting.PUBLIC_MODELS)
+    assert next(w for w in at.number_input if w.label == "Epochs").max == hosting.policy().max_epochs == 30
+    _submit(at, "mine", Model="logistic_regression", **{"Folds (k-fold)": 2})
+    assert problems(at) == []
+    (job,) = cache.job_registry().jobs()
+    assert job.owner == "testsessionid"  # AppTest's browser session
+    _submit(at, "another", Model="logistic_regression")
+    assert any("at most 1" in e.value for e in at.error)  # one waiting or running run per visitor
+    monkeypatch.setattr(hosting, "visitor_id", lambda: "somebody-else")
+    stranger = open_page("training")
+    assert "No training run yet." in [c.value for c in stranger.caption]
+    assert f"cancel_{job.id}" not in [b.key for b in stranger.button]
+    monkeypatch.undo()
+    monkeypatch.setenv("SER_MODE", "public")
+    monkeypatch.setenv("SER_ARTIFACTS_DIR", str(public_env["artifacts"]))
+    assert job.wait(timeout_s=300) and job.status == jobs.SUCCEEDED, job.error
+    assert job.result.startswith(str(public_env["scratch"])) and "/models/mine" in job.result
+    assert _tree(public_env["artifacts"]) == before
+
+
+def test_the_public_dataset_explorer_takes_no_server_path(public_env):
+    at = open_page("dataset")
+    assert problems(at) == []
+    assert at.text_input == [] or all(t.key not in ("folder_path", "download_dest") for t in at.text_input)
+    shown = " ".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [e.label for e in at.expander])
+    assert str(public_env["data"]) not in shown and "/tmp" not in shown
+    assert "the corpus this server provides" in shown
+
+
+def _bomb() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("Actor_01/03-01-01-01-01-01-01.wav", b"\0" * (256 * 1024 * 1024))
+    return buffer.getvalue()
+
+
+def test_a_zip_bomb_upload_is_refused_and_nothing_is_kept(public_env):
+    at = open_page("dataset")
+    at.file_uploader(key="corpus_zip").upload("bomb.zip", _bomb(), "application/zip")
+    at.run()
+    [b for b in at.button if b.label == "Index this zip"][0].click().run()
+    assert [e.value for e in at.exception] == []
+    assert any("expands" in e.value and "SER_ZIP_MAX_RATIO" in e.value for e in at.error)
+    leftovers = [p for p in public_env["scratch"].rglob("*") if p.is_file()]
+    assert leftovers == []
+
+
+def test_public_error_messages_name_no_server_path(public_env):
+    at = open_page("predict")
+    at.radio(key="predict_source").set_value("Upload").run()
+    at.file_uploader(key="predict_upload").upload("fake.wav", b"%PDF-1.4 not audio at all", "audio/wav").run()
+    assert [e.value for e in at.exception] == []
+    message = at.error[0].value
+    assert "looks like a PDF document" in message and "/tmp" not in message and str(public_env["scratch"]) not in message
