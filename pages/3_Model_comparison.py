@@ -5,7 +5,7 @@ import streamlit as st
 
 from ser_core.artifacts import artifacts_root
 from ser_core.comparison import best_on_new_speakers, headline_rows
-from ser_core.formatting import MISSING, megabytes, number, percent, percent_spread
+from ser_core.formatting import megabytes, number, percent, percent_spread
 from ser_core.study import STUDY_PROTOCOL
 from ser_core import charts
 from ui import cache, hosting, nav, report, tables, widgets
@@ -86,9 +86,10 @@ with st.expander("Every protocol, size and speed"):
 # ---------------------------------------------------------------- the study's figures
 st.subheader("Beside the study's figures")
 side = tables.study_comparison(table, default_name=default)
-st.dataframe(side.apply(lambda column: column.map(lambda v: percent(v) if isinstance(v, float) and v <= 1 else
-                                                  (MISSING if v is None or (isinstance(v, float) and pd.isna(v)) else v))),
-             hide_index=True, width="stretch")
+shown_side = side.copy()
+for column in shown_side.columns[1:]:
+    shown_side[column] = shown_side[column].map(lambda v: number(v, decimals=2) if "F1" in column else percent(v))
+st.dataframe(shown_side, hide_index=True, width="stretch")
 st.caption(f"**study**: {STUDY_PROTOCOL}. **ours, as the study ran it**: the same split with early stopping watching "
            "the test clips (optimistic). **clean**: early stopping on training clips only. **new speakers**: "
            "5-fold by actor, the honest estimate. — means not trained here yet.")

@@ -29,8 +29,8 @@ st.info(prediction.track_record(model), icon=":material/verified:")
 
 index = widgets.load_current_corpus()
 clip_tab, live_tab, calibrate_tab = st.tabs([":material/upload_file: Upload or record",
-                                             ":material/settings_voice: Live microphone",
-                                             ":material/record_voice_over: Calibrate to this voice"])
+                                             ":material/settings_voice: Live",
+                                             ":material/record_voice_over: Calibrate"])
 
 # ---------------------------------------------------------------- one clip
 with clip_tab:

@@ -123,8 +123,9 @@ def playwright():
 class Page:
     """A browser tab on the app that records console errors and failed requests."""
 
-    def __init__(self, browser, *, permissions=()):
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=list(permissions))
+    def __init__(self, browser, *, permissions=(), viewport=None):
+        context = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000},
+                                      permissions=list(permissions))
         self.page = context.new_page()
         self.problems: list[str] = []
         self.page.on("console", lambda m: self.problems.append(f"console {m.text}")
@@ -230,7 +231,7 @@ def test_example_button_leads_to_a_prediction(server, browser):
 def _start_live_stream(tab: Page, server_url: str):
     """Open the Predict page's live tab, start the stream; return the component's frame locator."""
     tab.open(f"{server_url}/Predict", title="Predict")
-    tab.page.get_by_role("tab", name=re.compile("Live microphone")).click()
+    tab.page.get_by_role("tab", name=re.compile("Live")).click()
     tab.page.get_by_text("Open the microphone stream").click()
     frame = tab.page.frame_locator("iframe[title*='webrtc']").first
     frame.get_by_role("button", name=re.compile("START", re.I)).click()
@@ -405,3 +406,75 @@ def test_live_microphone_through_a_relay_only_turn_server(relay_server, turn_ser
         tab.assert_clean()
     finally:
         browser.close()
+
+
+# ---------------------------------------------------------------- presentation: projector and phone, public mode
+VIEWPORTS = {"projector": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
+HORIZONTAL_OVERFLOW = """
+() => {
+  const main = document.querySelector('[data-testid=stMain]') || document.body;
+  const wide = [...main.querySelectorAll('*')].filter(e => {
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && r.right > window.innerWidth + 2 && getComputedStyle(e).position !== 'fixed'
+      && !e.closest('[data-testid=stDataFrame], .js-plotly-plot, [data-testid=stSidebar], [role=tablist]');
+  });
+  return {scroll: main.scrollWidth - main.clientWidth, wide: wide.slice(0, 5).map(e => e.tagName + '.' + e.className)};
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def public_server(app_corpus, app_models, tmp_path_factory):
+    """The app as a hosted deploy with no settings but the operator's corpus: public mode."""
+    _chromium()
+    env = _app_env(app_corpus, app_models, tmp_path_factory, SER_SCRATCH_DIR=str(tmp_path_factory.mktemp("scratch")))
+    with streamlit_app(tmp_path_factory, env=env) as url:
+        yield url
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize(("path", "title"), PAGES, ids=[p or "home" for p, _ in PAGES])
+def test_every_page_fits_a_projector_and_a_phone(public_server, browser, path, title, viewport):
+    tab = Page(browser, viewport=VIEWPORTS[viewport])
+    tab.open(f"{public_server}/{path}", title=title)
+    overflow = tab.page.evaluate(HORIZONTAL_OVERFLOW)
+    tab.shot(f"{viewport}-{path or 'home'}")
+    assert overflow["scroll"] <= 2 and overflow["wide"] == [], overflow
+    tab.assert_clean()
+
+
+@pytest.mark.parametrize(("path", "title"), PAGES, ids=[p or "home" for p, _ in PAGES])
+def test_public_mode_shows_no_server_path_and_takes_none(public_server, browser, app_corpus, app_models, path, title):
+    tab = Page(browser)
+    tab.open(f"{public_server}/{path}", title=title)
+    text = tab.page.locator("body").inner_text()
+    for secret in (str(app_corpus), str(app_models), str(REPO), "/tmp/", "/root"):
+        assert secret not in text, f"{secret} shown on {path or 'home'}"
+    labels = [tab.page.locator("input[type=text]").nth(i).get_attribute("aria-label") or ""
+              for i in range(tab.page.locator("input[type=text]").count())]
+    assert not any(re.search(r"folder|path|download to", label, re.I) for label in labels), labels
+    assert "Public demo" in text
+    tab.assert_clean()
+
+
+def test_the_report_opens_offline_with_every_chart_drawn(browser, app_models, tmp_path):
+    from ser_core.report import build_report, html_to_pdf
+
+    report = tmp_path / "report.html"
+    report.write_text(build_report(root=app_models))
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, offline=True)
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("request", lambda r: problems.append(f"network {r.url}") if not r.url.startswith(("file:", "data:")) else None)
+    page.goto(report.as_uri())
+    page.wait_for_timeout(1500)
+    charts = page.locator(".plotly-graph-div")
+    assert charts.count() >= 2
+    assert all(charts.nth(i).locator(".main-svg").count() > 0 for i in range(charts.count()))
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "report.png"), full_page=True)
+    assert problems == []
+    pdf = html_to_pdf(report, tmp_path / "report.pdf", chromium=_chromium())
+    assert pdf.read_bytes()[:4] == b"%PDF" and pdf.stat().st_size > 10_000

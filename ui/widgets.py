@@ -31,6 +31,7 @@ div[data-testid="stMetric"] {
 .ser-chip {display:inline-block; padding:0.15rem 0.6rem; border-radius:1rem;
            color:white; font-weight:600; margin:0 0.2rem 0.2rem 0;}
 .block-container {max-width: 100%; overflow-x: hidden;}
+[data-testid="stMarkdownContainer"] table {display: block; max-width: 100%; overflow-x: auto;}
 </style>
 """
 

@@ -1,0 +1,125 @@
+"""Does one visitor's training starve another visitor's Predict? Round trips idle and with a training running.
+
+Starts the dashboard (``streamlit run app.py``, public mode) with headless Chromium (Debian's
+``chromium``). Visitor B uploads a 3-s clip on Predict and waits for the result, ``--trips``
+times with the server idle; visitor A then starts a training on the Training page (the
+study's CNN, 5-fold by actor on the corpus), and B repeats the round trips while it runs.
+Target (issue 9): B's median round trip with the training running is within 3x the idle one.
+Trainings run in their own process at a lower CPU priority (``ui.jobs``).
+
+Usage:
+    python bench/starvation.py                    # ../shared/data/ravdess-16k, 5 round trips each
+    python bench/starvation.py --trips 8 --data /path/to/ravdess
+"""
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "ravdess-16k"
+CHROMIUM = os.environ.get("SER_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(data: Path, folder: Path):
+    """The dashboard in public mode on a free port; returns (process, url)."""
+    port = _port()
+    env = {**os.environ, "SER_MODE": "public", "SER_DATA_DIR": str(data), "SER_RUNS_DIR": str(folder / "runs"),
+           "SER_SCRATCH_DIR": str(folder / "scratch")}
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                                "--server.port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+            return process, url
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise SystemExit("the dashboard did not start")
+
+
+def clip(folder: Path, n: int) -> Path:
+    """A 3-s voiced clip, different every time (so no cache answers for it)."""
+    rng = np.random.default_rng(n)
+    t = np.arange(48000) / 16000
+    phase = 2 * np.pi * np.cumsum(130 + 20 * rng.random() + 15 * np.sin(2 * np.pi * 3 * t)) / 16000
+    y = sum(np.sin(k * phase) / k for k in range(1, 8)) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t))
+    path = folder / f"clip-{n}.wav"
+    sf.write(path, (0.3 * y + 0.003 * rng.standard_normal(len(t))).astype(np.float32), 16000)
+    return path
+
+
+def round_trip(browser, url: str, path: Path) -> float:
+    """Seconds from choosing a file on Predict to the emotion on screen."""
+    page = browser.new_page()
+    page.goto(f"{url}/Predict")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.wait_for(state="attached", timeout=120_000)
+    start = time.perf_counter()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+    page.locator(".ser-chip").first.wait_for(timeout=300_000)
+    elapsed = time.perf_counter() - start
+    page.close()
+    return elapsed
+
+
+def start_training(browser, url: str):
+    """Visitor A queues the study's CNN (5-fold by actor, 30 epochs) on the Training page."""
+    page = browser.new_page()
+    page.goto(f"{url}/Training")
+    page.get_by_role("button", name="Start training").wait_for(timeout=120_000)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("fold 1 of 5").first.wait_for(timeout=600_000)  # features done, epochs under way
+    return page
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--trips", type=int, default=5)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as scratch, sync_playwright() as playwright:
+        folder = Path(scratch)
+        process, url = start_server(args.data, folder)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            round_trip(browser, url, clip(folder, 0))  # warm: model loaded, caches filled
+            idle = [round_trip(browser, url, clip(folder, n)) for n in range(1, args.trips + 1)]
+            trainer = start_training(browser, url)
+            busy = [round_trip(browser, url, clip(folder, 100 + n)) for n in range(args.trips)]
+            trainer.get_by_role("button", name="Cancel").first.click()
+        finally:
+            browser.close()
+            process.terminate()
+            process.wait(timeout=30)
+    ratio = statistics.median(busy) / statistics.median(idle)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
+    print(f"Predict round trip, idle:              median {statistics.median(idle):.2f} s "
+          f"(min {min(idle):.2f}, max {max(idle):.2f}, n={len(idle)})")
+    print(f"Predict round trip, training running:  median {statistics.median(busy):.2f} s "
+          f"(min {min(busy):.2f}, max {max(busy):.2f}, n={len(busy)})")
+    print(f"ratio {ratio:.2f}x (target: at most 3x) -> {'met' if ratio <= 3 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
