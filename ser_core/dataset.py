@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import InputError
-from .labels import ALL_EMOTIONS
+from .labels import label_order
 
 
 @dataclass
@@ -30,8 +30,7 @@ class Dataset:
     @property
     def label_order(self):
         """The labels present, in the shared emotion order (other labels after, sorted)."""
-        present = set(self.labels.tolist())
-        return [name for name in ALL_EMOTIONS if name in present] + sorted(present - set(ALL_EMOTIONS))
+        return label_order(self.labels.tolist())
 
 
 def load_dataset(data, *, feature_kind, settings=None, progress=None, augment=()):

@@ -10,27 +10,29 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from ser_core.errors import InputError
-from ser_core.labels import ALL_EMOTIONS, emotion_color
+from ser_core.labels import ALL_EMOTIONS, label_colors, label_order
 
 _FALLBACK_COLOR = "#4c5566"
 _LAYOUT = dict(margin=dict(l=10, r=10, t=48, b=10), template="plotly_white")
 
 
 def emotion_palette(labels: Sequence[str] = ALL_EMOTIONS) -> dict[str, str]:
-    """Map each emotion label to its colour (unknown labels get a neutral slate)."""
-    palette = {}
-    for label in labels:
-        try:
-            palette[str(label)] = emotion_color(str(label))
-        except InputError:
-            palette[str(label)] = _FALLBACK_COLOR
-    return palette
+    """Map each label to its colour (:func:`ser_core.labels.label_colors`: emotions fixed, others stable)."""
+    return label_colors(labels)
 
 
 def emotion_order(labels: Sequence[str]) -> list[str]:
     """Sort labels in the shared display order (RAVDESS codes first, others after)."""
-    rank = {name: i for i, name in enumerate(ALL_EMOTIONS)}
-    return sorted({str(x) for x in labels}, key=lambda x: (rank.get(x, len(rank)), x))
+    return label_order(labels)
+
+
+#: Timeline columns that are not a label's probability.
+TIMELINE_COLUMNS = ("time_s", "start_s", "end_s", "label", "error")
+
+
+def probability_columns(timeline: pd.DataFrame) -> list[str]:
+    """The label columns of a timeline table (any label set), in display order."""
+    return emotion_order([c for c in timeline.columns if c not in TIMELINE_COLUMNS])
 
 
 def _finish(fig: go.Figure, *, title: str, height: int | None = None) -> go.Figure:
@@ -148,8 +150,8 @@ def probabilities(probs: Mapping[str, float], *, title: str = "Emotion probabili
 
 
 def emotion_timeline(timeline: pd.DataFrame, *, title: str = "Emotion over time") -> go.Figure:
-    """Stacked probability areas over time; ``timeline`` has ``time_s`` plus one column per emotion."""
-    emotions = emotion_order([c for c in timeline.columns if c in set(ALL_EMOTIONS)])
+    """Stacked probability areas over time; ``timeline`` has ``time_s`` plus one column per label."""
+    emotions = probability_columns(timeline)
     palette = emotion_palette(emotions)
     fig = go.Figure()
     for name in emotions:
