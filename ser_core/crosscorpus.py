@@ -19,10 +19,12 @@ Accuracy, UAR, macro F1 and the confusion matrix are over the shared labels only
 Examples
 --------
 >>> import numpy as np
->>> score = score_shared(np.array([[0.5, 0.3, 0.2], [0.1, 0.2, 0.7]]), model_labels=["calm", "sad", "angry"],
-...                      y_true=["sad", "boredom"])
+>>> probabilities = np.array([[0.5, 0.3, 0.2], [0.1, 0.2, 0.7], [0.2, 0.2, 0.6]])
+>>> score = score_shared(probabilities, model_labels=["calm", "sad", "angry"], y_true=["sad", "angry", "boredom"])
 >>> score.metrics["shared_labels"], score.metrics["left_out"], score.metrics["accuracy"]
 (['sad', 'angry'], {'boredom': 1}, 1.0)
+>>> score.metrics["unrestricted_accuracy"]  # free to answer "calm", the first clip is wrong
+0.5
 """
 
 from __future__ import annotations

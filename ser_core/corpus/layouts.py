@@ -24,9 +24,12 @@ kinds the same way as for the known corpora.
 Examples
 --------
 >>> from ser_core.corpus import index_corpus
->>> index_corpus("my-corpus/")                     # doctest: +SKIP   angry/a.wav, calm/b.wav, ...
->>> index_corpus("my-corpus/clips.csv")            # doctest: +SKIP   path,label,speaker
->>> index_corpus("emodb/", label_map={"boredom": ""})  # doctest: +SKIP   drop a label
+>>> index_corpus("my-corpus/").corpus  # angry/a.wav, calm/spk1/b.wav, ...  # doctest: +SKIP
+'folders'
+>>> index_corpus("my-corpus/clips.csv").corpus  # path,label,speaker  # doctest: +SKIP
+'manifest'
+>>> index_corpus("emodb/", label_map={"boredom": ""}).labels  # drop a label  # doctest: +SKIP
+['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgust']
 """
 
 from __future__ import annotations
