@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from ser_core.corpus import summarize
-from ui import cache, charts, nav, paths, widgets
+from ui import cache, charts, leakage, nav, paths, widgets
 
 widgets.page_setup("Dataset explorer", icon=nav.BY_TITLE["Dataset explorer"].icon,
                    intro="Choose a corpus, see how it is balanced, and inspect any clip "
@@ -16,11 +16,14 @@ current = widgets.current_data_path()
 with st.expander("Data source" + (f": `{current}`" if current else " (none yet)"),
                  expanded=current is None or not current.exists()):
     st.markdown(f"The app opens with `${paths.DATA_ENV}` when it is set. "
-                "Or pick a folder (any depth, `Actor_XX/…` or flat), a zip, or download RAVDESS.")
+                "Or pick a folder (any depth, `Actor_XX/…` or flat), a zip, or download RAVDESS. "
+                "Your own corpus: one folder per label (`angry/…wav`, optionally `angry/<speaker>/…wav`) "
+                "or a CSV/Parquet manifest with columns `path,label` (optional `speaker`, `split`, `gender`, "
+                "`language`; paths relative to the manifest).")
     folder_tab, zip_tab, download_tab = st.tabs(["Folder path", "Upload a zip", "Download RAVDESS"])
     with folder_tab:
         with st.form("folder_form", border=False):
-            typed = st.text_input("Folder or zip on this machine", value=str(current or ""),
+            typed = st.text_input("Folder, zip or manifest on this machine", value=str(current or ""),
                                   key="folder_path",
                                   placeholder="/data/ravdess")
             if st.form_submit_button("Use this folder"):
@@ -64,7 +67,7 @@ if index is None:
 clips = index.clips
 summary = summarize(index)
 cols = st.columns(5)
-cols[0].metric("Corpus", index.corpus.upper())
+cols[0].metric("Corpus", index.title.upper())
 cols[1].metric("Clips", f"{summary['n_clips']:,}")
 cols[2].metric("Actors", summary["n_actors"])
 cols[3].metric("Hours of audio", f"{clips['duration_s'].sum() / 3600:.2f}")
@@ -104,14 +107,16 @@ st.plotly_chart(charts.duration_histogram(shown), key="durations")
 with st.expander("The clip table"):
     st.dataframe(shown.drop(columns=["corpus"]), width="stretch", hide_index=True)
 
+# ---------------------------------------------------------------- leakage
+leakage.render_leakage_check(index, path=widgets.current_data_path(), key="explorer_leakage")
+
 # ---------------------------------------------------------------- one clip
 st.subheader("One clip, before and after preprocessing")
 choice = widgets.corpus_clip_picker(shown, key="explorer")
 if choice is not None:
     row = shown[shown["path"] == str(choice.path)].iloc[0]
-    st.markdown(widgets.emotion_chip(str(row["emotion"]))
-                + f" actor {row['actor']} ({row['gender']}), {row['intensity']} intensity, "
-                  f"statement {row['statement']}, {row['duration_s']:.2f} s", unsafe_allow_html=True)
+    st.markdown(widgets.emotion_chip(str(row["emotion"])) + " " + widgets.clip_description(row),
+                unsafe_allow_html=True)
     st.audio(choice.raw_bytes(), format="audio/wav")
     with widgets.shown_errors(f"Could not read {choice.name}"):
         raw = cache.audio(str(choice.path), sample_rate=16000)

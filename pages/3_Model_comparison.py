@@ -24,19 +24,20 @@ table = table[table["error"].isna() & table["protocol"].notna()]
 if table.empty:
     st.info("No model folder has evaluation metrics yet.")
     st.stop()
+within, cross = tables.split_cross_corpus(table)  # cross-corpus rows get their own table below
 
 # ---------------------------------------------------------------- the table
-protocols = sorted(table["protocol"].unique())
+protocols = sorted(within["protocol"].unique())
 chosen = st.pills("Protocols", protocols, selection_mode="multi", default=protocols,
                   key="compare_protocols")
-shown = table[table["protocol"].isin(chosen or protocols)]
+shown = within[within["protocol"].isin(chosen or protocols)]
 percent = dict(format="percent", min_value=0, max_value=1)
 st.dataframe(
-    shown[["name", "model", "features", "protocol_description", "accuracy", "uar", "macro_f1",
+    shown[["name", "model", "features", "protocol_title", "accuracy", "uar", "macro_f1",
            "train_accuracy", "n_parameters", "size_mb", "training_time_s", "latency_ms", "default"]],
     hide_index=True, width="stretch",
     column_config={
-        "protocol_description": st.column_config.TextColumn("protocol", width="medium"),
+        "protocol_title": st.column_config.TextColumn("protocol", width="medium"),
         "accuracy": st.column_config.ProgressColumn("test accuracy", **percent),
         "uar": st.column_config.ProgressColumn("UAR", **percent),
         "macro_f1": st.column_config.NumberColumn("macro F1", format="%.3f"),
@@ -66,6 +67,17 @@ if len(missing) and st.button(f"Measure the latency of {len(missing)} model(s)",
 
 if shown["latency_ms"].notna().any():
     st.plotly_chart(charts.accuracy_vs_latency(shown), key="acc_latency")
+
+# ---------------------------------------------------------------- tested on another corpus
+if not cross.empty:
+    st.subheader("Tested on another corpus")
+    st.dataframe(tables.cross_corpus_view(cross), hide_index=True, width="stretch",
+                 column_config={"accuracy": st.column_config.ProgressColumn("accuracy", **percent),
+                                "uar": st.column_config.ProgressColumn("UAR", **percent),
+                                "macro_f1": st.column_config.NumberColumn("macro F1", format="%.3f"),
+                                "n_left_out": st.column_config.NumberColumn("clips left out")})
+    st.caption("Trained on one corpus, tested on another, on the labels both share: clips of other labels are "
+               "left out and the model chooses among the shared labels only. Not comparable with the table above.")
 
 # ---------------------------------------------------------------- the study's figures
 st.subheader("Beside the study's figures")
@@ -103,7 +115,7 @@ def render_detail(option: str, *, key: str) -> None:
                 f"{widgets.emotion_chip(worst)} (recall {evaluation['per_class'][worst]['recall']:.0%})",
                 unsafe_allow_html=True)
     st.plotly_chart(charts.confusion(evaluation["confusion"], labels=evaluation["labels"],
-                                     title=f"Confusion matrix, {row['protocol_description']}"),
+                                     title=f"Confusion matrix, {row['protocol_title']}"),
                     key=f"confusion_{key}")
     report = pd.DataFrame(evaluation["per_class"]).T.rename_axis("emotion").reset_index()
     st.dataframe(report, hide_index=True, width="stretch",

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from ser_core.errors import SERError
-from ui import cache, charts, jobs, nav, paths, widgets
+from ui import cache, charts, jobs, leakage, nav, paths, widgets
 
 #: Feature kinds offered in the form (any other kind can be typed in).
 FEATURE_CHOICES = ("MFCC-16000-40", "MFCC-16000-13", "FRAMES-16000-40-128", "LOGMEL-16000-64-256",
@@ -13,7 +13,8 @@ FEATURE_CHOICES = ("MFCC-16000-40", "MFCC-16000-13", "FRAMES-16000-40-128", "LOG
 AUGMENT_CHOICES = ("speed0.85", "speed0.9", "speed0.95", "speed1.05", "speed1.1", "speed1.15", "pitch-2", "pitch2")
 PROTOCOL_LABELS = {"random": "study's random 80/20 split (actors shared)",
                    "kfold": "speaker-independent k-fold by actor",
-                   "holdout": "held-out actors"}
+                   "holdout": "held-out actors",
+                   "cross_corpus": "train on this corpus, test on another"}
 STATUS_ICONS = {jobs.QUEUED: ":material/schedule:", jobs.RUNNING: ":material/autorenew:",
                 jobs.SUCCEEDED: ":green[:material/check_circle:]", jobs.FAILED: ":red[:material/error:]",
                 jobs.CANCELLED: ":material/stop_circle:"}
@@ -59,6 +60,7 @@ else:
             help="Each choice adds a perturbed copy of every training clip (never of validation or "
                  "test clips): speedF plays it F times faster (tempo and pitch together), pitchN shifts "
                  "it N semitones. Copies cost one feature extraction each, then come from the cache.")
+        test_data = widgets.cross_corpus_input(key="train_test_data")
         name = st.text_input("Model folder name", placeholder="e.g. my-cnn (default: model-protocol)")
         submitted = st.form_submit_button("Start training", type="primary", icon=":material/rocket_launch:")
 
@@ -69,7 +71,8 @@ else:
             config = TrainConfig(model=model_name, features=features, protocol=protocol,
                                  n_folds=int(n_folds), test_actors=tuple(test_actors), loss=loss,
                                  epochs=int(epochs), batch_size=int(batch_size),
-                                 learning_rate=float(learning_rate), seed=int(seed), augment=tuple(augment))
+                                 learning_rate=float(learning_rate), seed=int(seed), augment=tuple(augment),
+                                 test_data=test_data if protocol == "cross_corpus" else "")
             root = paths.artifacts_root()
             taken = [p.name for p in root.iterdir()] if root.is_dir() else []
             folder_name = registry.claim_name(name.strip() or f"{model_name}-{protocol}", taken=taken)
@@ -113,6 +116,7 @@ def render_job(job: jobs.Job) -> None:
         if not job.finished:
             if button.button("Cancel", key=f"cancel_{job.id}", disabled=job.cancel_requested):
                 job.cancel()
+        leakage.render_training_findings(history)
         fraction, text = stage_text(job, history)
         if not job.finished:
             st.progress(fraction, text="stopping…" if job.cancel_requested else text)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import cache, calibration, charts, live, nav, tables, widgets
+from ui import cache, calibration, charts, exports, live, nav, tables, widgets
 
 #: Longest upload or recording classified in one go (a clear error beyond it).
 MAX_DURATION_S = 600.0
@@ -44,10 +44,8 @@ with clip_tab:
             if duration_s > TIMELINE_MIN_S:
                 # A long recording can change emotion: its headline is the emotion heard for the most
                 # time, which agrees with the timeline below (one label for the whole file blurs the parts).
-                from ser_core.segments import summarize_timeline
-
                 timeline = cache.segments(y, model_path=str(model_path), sample_rate=SAMPLE_RATE)
-                summary = summarize_timeline(timeline.to_dict("records"), model.labels)
+                summary = tables.summarize_segments(timeline, model.labels)
             if summary is not None:
                 probs, label = summary["probabilities"], summary["label"]
             else:
@@ -62,6 +60,12 @@ with clip_tab:
                 if summary is not None:
                     st.caption(f"A long recording: mostly **{label}** ({summary['share']:.0%} of its voiced "
                                "3-s windows); the bars are the mean over those windows.")
+                st.download_button(
+                    "Download as CSV" if timeline is None else "Download the timeline as CSV",
+                    exports.prediction_csv(choice.name, labels=model.labels, probabilities=probs, timeline=timeline,
+                                           summary=summary, duration_s=duration_s),
+                    file_name=exports.file_name(choice.name), mime=exports.CSV_MIME, key="predict_csv",
+                    on_click="ignore", icon=":material/download:")
             with listen:
                 st.audio(choice.raw_bytes())
                 color = charts.emotion_palette([label])[label]
@@ -112,6 +116,9 @@ with live_tab:
                 cols[1].plotly_chart(charts.emotion_timeline(timeline.tail(120),
                                                              title="Live emotion (last 2 minutes)"),
                                      key="live_timeline")
+                cols[0].download_button("Download the session as CSV", exports.live_csv(timeline, labels=model.labels),
+                                        file_name="live-session-emotions.csv", mime=exports.CSV_MIME,
+                                        key="live_csv", on_click="ignore", icon=":material/download:")
 
         live_view()
 

@@ -26,13 +26,14 @@ def _training_time_s(config: dict, metrics: ModelMetrics):
 def comparison_rows(artifacts, *, default_name: str | None = None) -> list[dict]:
     """Rows for every protocol of every model folder (:func:`ser_core.artifacts.list_artifacts` entries).
 
-    A folder that cannot be read keeps one row whose ``error`` says why.
+    A folder that cannot be read keeps one row whose ``error`` says why (an error that is
+    not text, such as the NaN a table gives a readable folder, means none).
     """
     rows = []
     for artifact in artifacts:
         base = dict.fromkeys(COLUMNS)
         base.update(name=artifact.get("name"), path=artifact.get("path"), default=artifact.get("name") == default_name)
-        if artifact.get("error"):
+        if isinstance(artifact.get("error"), str) and artifact["error"]:
             rows.append({**base, "error": artifact["error"]})
             continue
         config, metrics = artifact["config"], artifact["metrics"]

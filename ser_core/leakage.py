@@ -376,6 +376,15 @@ def protocol_split(table: pd.DataFrame, protocol: str, *, n_folds: int = 5, seed
     return mapped
 
 
+def default_protocol(index, *, n_folds: int = 5) -> str:
+    """The split worth checking for a corpus: its manifest's split, else k-fold by speaker, else a random split."""
+    clips = index.clips
+    if "split" in clips and clips["split"].notna().any():
+        return "manifest"
+    speakers = clips["actor"].dropna().astype(str)
+    return "kfold" if speakers[~speakers.isin(UNKNOWN_SPEAKERS)].nunique() >= n_folds else "random"
+
+
 def _sides(splits, n: int) -> list[np.ndarray]:
     """Per split, each row's side: 1 train, 2 test, 0 neither."""
     sides = []

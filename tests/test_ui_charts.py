@@ -96,3 +96,11 @@ def test_other_figures_build():
     assert {t.name for t in charts.distribution(dist, value="v").data} == {"sad", "angry"}
     durations = pd.DataFrame({"duration_s": [3.1, 3.3], "emotion": ["sad", "calm"]})
     assert len(charts.duration_histogram(durations).data) == 2
+
+
+def test_a_timeline_of_any_label_set_is_drawn_in_distinct_colours():
+    timeline = pd.DataFrame({"time_s": [1.0, 2.0], "start_s": [0.0, 0.5], "label": ["ira", "calma"],
+                             "ira": [0.7, 0.2], "calma": [0.2, 0.7], "tristeza": [0.1, 0.1]})
+    fig = charts.emotion_timeline(timeline)
+    assert [t.name for t in fig.data] == ["calma", "ira", "tristeza"]
+    assert len({t.line.color for t in fig.data}) == 3

@@ -1,6 +1,7 @@
 """ui.tables: flattening model folders' metrics for the pages."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ui import tables
@@ -104,3 +105,15 @@ def test_mean_segment_probabilities_ignores_silent_segments():
 def test_mean_segment_probabilities_none_when_all_silent():
     timeline = tables.segment_timeline([{"start_s": 0.0, "end_s": 3.0, "label": None, "probabilities": None}])
     assert tables.mean_segment_probabilities(timeline, ["angry"]) is None
+
+
+def test_cross_corpus_rows_are_kept_apart():
+    table = pd.DataFrame([{"name": "a", "protocol": "kfold", "cross_corpus": False},
+                          {"name": "a", "protocol": "cross_corpus", "cross_corpus": True, "test_corpus": "emodb",
+                           "shared_labels": "sad, angry", "n_left_out": 81},
+                          {"name": "broken", "protocol": None, "cross_corpus": None}])
+    within, cross = tables.split_cross_corpus(table)
+    assert list(within["name"]) == ["a", "broken"] and list(cross["protocol"]) == ["cross_corpus"]
+    for column in ("model", "features", "accuracy", "uar", "macro_f1"):
+        cross = cross.assign(**{column: None})
+    assert list(tables.cross_corpus_view(cross).columns)[3:6] == ["test_corpus", "shared_labels", "n_left_out"]

@@ -8,7 +8,10 @@ from pathlib import Path
 import pandas as pd
 
 from ser_core.comparison import COLUMNS, comparison_rows
-from ser_core.study import STUDY_RESULTS, SYSTEM_TITLES
+from ser_core.study import STUDY_PROTOCOL, STUDY_RESULTS, SYSTEM_TITLES
+
+#: Where the study's figures come from, in words (the comparison page's caption).
+STUDY_LABEL = STUDY_PROTOCOL
 
 
 def comparison_table(artifacts: Iterable[Mapping], *, default_name: str | None = None) -> pd.DataFrame:
@@ -41,6 +44,32 @@ def study_comparison(table: pd.DataFrame, *, default_name: str | None = None) ->
     return pd.DataFrame(rows)
 
 
+def split_cross_corpus(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(within, cross)``: rows tested on the training corpus, and rows tested on another corpus.
+
+    Cross-corpus figures answer another question (the shared labels of another corpus),
+    so pages show them apart and never rank or average them with the others.
+    """
+    cross = table["cross_corpus"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return table[~cross], table[cross]
+
+
+def cross_corpus_view(cross: pd.DataFrame) -> pd.DataFrame:
+    """The columns a page shows for cross-corpus rows: model, test corpus, shared labels, clips left out, figures."""
+    return cross[["name", "model", "features", "test_corpus", "shared_labels", "n_left_out", "accuracy", "uar",
+                  "macro_f1"]].reset_index(drop=True)
+
+
+def protocol_results(metrics, protocol: str):
+    """The :class:`~ser_core.metrics.ProtocolResult` of one protocol of a model folder's metrics (None if absent)."""
+    return metrics.protocols.get(protocol) if metrics is not None else None
+
+
+def detailed_evaluation(result) -> dict | None:
+    """Per-class report and confusion matrix of one protocol result, folds pooled (None without any)."""
+    return result.evaluation() if result is not None else None
+
+
 def _value(table, name, protocol):
     match = table[(table["name"] == name) & (table["protocol"] == protocol)]
     return match["accuracy"].iloc[0] if not match.empty else None
@@ -69,6 +98,26 @@ def segment_timeline(entries: Iterable[Mapping]) -> pd.DataFrame:
         row.update(entry.get("probabilities") or {})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def timeline_entries(timeline: pd.DataFrame, labels: Iterable[str]) -> list[dict]:
+    """Rows of a :func:`segment_timeline` table back as timeline entries (``label`` None for silent windows)."""
+    entries = []
+    for row in timeline.to_dict("records"):
+        label = row.get("label")
+        voiced = isinstance(label, str) and bool(label)
+        entries.append({"start_s": row.get("start_s"), "end_s": row.get("end_s"), "label": label if voiced else None,
+                        "probabilities": {str(k): float(row[k]) for k in labels if k in row} if voiced else None,
+                        **({} if voiced else {"error": row.get("error") or "silent or too short to classify"})})
+    return entries
+
+
+def summarize_segments(timeline: pd.DataFrame, labels: Iterable[str]) -> dict | None:
+    """The headline of a long recording from its timeline table (:func:`ser_core.segments.summarize_timeline`)."""
+    from ser_core.segments import summarize_timeline
+
+    labels = list(labels)
+    return summarize_timeline(timeline_entries(timeline, labels), labels)
 
 
 def model_card(folder: str | Path) -> str | None:

@@ -172,23 +172,12 @@ def add_leakage_parser(subparsers) -> None:
     parser.set_defaults(handler=run_leakage)
 
 
-def choose_leakage_protocol(index, *, n_folds: int = 5) -> str:
-    """The split ``--protocol auto`` checks: the manifest's, else k-fold by speaker, else random."""
-    from ser_core.corpus.layouts import UNKNOWN
-
-    clips = index.clips
-    if "split" in clips and clips["split"].notna().any():
-        return "manifest"
-    speakers = clips["actor"].dropna().astype(str)
-    return "kfold" if speakers[speakers != UNKNOWN].nunique() >= n_folds else "random"
-
-
 def run_leakage(args) -> int:
-    from ser_core.leakage import format_report, leakage_report
+    from ser_core.leakage import default_protocol, format_report, leakage_report
 
     index = index_from_args(args, args.data)
     print_notes(index)
-    protocol = choose_leakage_protocol(index, n_folds=args.folds) if args.protocol == "auto" else args.protocol
+    protocol = default_protocol(index, n_folds=args.folds) if args.protocol == "auto" else args.protocol
     update, close = progress_bar(description="fingerprints", unit="clip")
     try:
         report = leakage_report(index, protocol=None if protocol == "none" else protocol, n_folds=args.folds,
