@@ -203,3 +203,12 @@ def test_leakage_command(tiny_ravdess, capsys):
     assert main(["leakage", "--data", str(tiny_ravdess), "--folds", "3"]) == 0  # auto: 3 speakers, k-fold
     out = capsys.readouterr().out
     assert "protocol kfold (3 folds)" in out and "no leak found" in out
+
+
+def test_features_of_a_manifest_keep_its_labels(tiny_manifest, tmp_path, capsys):
+    out = tmp_path / "feats.npz"
+    assert main(["features", "--data", str(tiny_manifest), "--kind", "MFCC-16000-13", "--out", str(out)]) == 0
+    saved = np.load(out)
+    assert saved["features"].shape == (24, 79)
+    assert sorted(set(saved["labels"])) == ["alegría", "calma", "ira", "tristeza"]
+    assert sorted(set(saved["actors"])) == ["s01", "s02", "s03"]
