@@ -180,3 +180,9 @@ def test_leakage_check_warns_or_stops_before_training(tiny_ravdess):
         train(stop, data=tiny_ravdess, progress=records.append)
     off = TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="random", leakage="off")
     assert train(off, data=tiny_ravdess).training["leakage"] is None
+
+
+def test_the_card_says_what_the_leakage_check_found(tiny_ravdess, tmp_path):
+    config = TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="random")
+    folder = save_result(train(config, data=tiny_ravdess), tmp_path / "leaky", latency=False)
+    assert "leakage check before training found: random: 3 of 3 speakers" in (folder / "MODEL_CARD.md").read_text()
