@@ -4,7 +4,7 @@ import streamlit as st
 
 from ser_core.corpus import summarize
 from ser_core import charts
-from ui import cache, hosting, nav, paths, widgets
+from ui import cache, hosting, leakage, nav, paths, widgets
 
 widgets.page_setup("Dataset explorer", icon=nav.BY_TITLE["Dataset explorer"].icon,
                    intro="Choose a corpus, see how it is balanced, and inspect any clip before and after "
@@ -16,7 +16,7 @@ def folder_source() -> None:
     """Local mode only: any folder or zip on this machine."""
     current = widgets.current_data_path()
     with st.form("folder_form", border=False):
-        typed = st.text_input("Folder or zip on this machine", value=str(current or ""), key="folder_path",
+        typed = st.text_input("Folder, zip or manifest on this machine", value=str(current or ""), key="folder_path",
                               placeholder="/data/ravdess")
         if st.form_submit_button("Use this folder"):
             widgets.set_data_path(typed.strip() or None)
@@ -84,7 +84,9 @@ with st.expander(f"Data source: {widgets.describe_data_path(current)}", expanded
                    "or the official download.")
     else:
         st.markdown(f"The app opens with `${paths.DATA_ENV}` when it is set. Or pick a folder (any depth, "
-                    "`Actor_XX/…` or flat), a zip, or download RAVDESS.")
+                    "`Actor_XX/…` or flat), a zip, or download RAVDESS. Your own corpus: one folder per label "
+                    "(`angry/…wav`, optionally `angry/<speaker>/…wav`) or a CSV/Parquet manifest with columns "
+                    "`path,label` (optional `speaker`, `split`, `gender`, `language`; paths relative to the manifest).")
         tabs = st.tabs(["Folder path", "Upload a zip", "Download RAVDESS"])
         with tabs[0]:
             folder_source()
@@ -102,7 +104,7 @@ clips = index.clips
 summary = summarize(index)
 duplicates = int(clips["duplicate_of"].notna().sum()) if "duplicate_of" in clips else 0
 cols = st.columns(5)
-cols[0].metric("Corpus", index.corpus.upper())
+cols[0].metric("Corpus", index.title.upper())
 cols[1].metric("Clips", f"{summary['n_clips']:,}",
                help=f"{duplicates} byte-identical duplicate(s) are left out of training and features" if duplicates else None)
 cols[2].metric("Actors", summary["n_actors"])
@@ -144,14 +146,16 @@ with st.expander("The clip table"):
         table["duplicate_of"] = table["duplicate_of"].map(lambda p: index.relative(p) if isinstance(p, str) else "—")
     st.dataframe(table, width="stretch", hide_index=True)
 
+# ---------------------------------------------------------------- leakage
+leakage.render_leakage_check(index, path=widgets.current_data_path(), key="explorer_leakage")
+
 # ---------------------------------------------------------------- one clip
 st.subheader("One clip, before and after preprocessing")
 choice = widgets.corpus_clip_picker(shown, key="explorer")
 if choice is not None:
     row = shown[shown["path"] == str(choice.path)].iloc[0]
-    st.markdown(widgets.emotion_chip(str(row["emotion"]))
-                + f" actor {row['actor']} ({row['gender']}), {row['intensity']} intensity, "
-                  f"statement {row['statement']}, {row['duration_s']:.2f} s", unsafe_allow_html=True)
+    st.markdown(widgets.emotion_chip(str(row["emotion"])) + " " + widgets.clip_description(row),
+                unsafe_allow_html=True)
     st.audio(choice.raw_bytes(), format="audio/wav")
     with widgets.shown_errors(f"Could not read {choice.name}"):
         raw = cache.audio(str(choice.path), sample_rate=16000)

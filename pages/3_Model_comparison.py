@@ -28,6 +28,7 @@ table = table[table["error"].isna() & table["protocol"].notna()]
 if table.empty:
     st.info("No model has evaluation figures yet.")
     st.stop()
+table, cross = tables.split_cross_corpus(table)  # cross-corpus rows get their own table below
 rows = table.to_dict("records")
 headline = pd.DataFrame(headline_rows(rows))
 
@@ -82,6 +83,17 @@ with st.expander("Every protocol, size and speed"):
     st.dataframe(details, hide_index=True, width="stretch")
     if headline["latency_ms"].notna().any():
         st.plotly_chart(charts.accuracy_vs_latency(headline), key="acc_latency")
+
+# ---------------------------------------------------------------- tested on another corpus
+if not cross.empty:
+    st.subheader("Tested on another corpus")
+    view = tables.cross_corpus_view(cross)
+    for column in ("accuracy", "uar"):
+        view[column] = view[column].map(percent)
+    view["macro_f1"] = view["macro_f1"].map(lambda v: number(v, decimals=3))
+    st.dataframe(view, hide_index=True, width="stretch")
+    st.caption("Trained on one corpus, tested on another, on the labels both share: clips of other labels are "
+               "left out and the model chooses among the shared labels only. Not comparable with the figures above.")
 
 # ---------------------------------------------------------------- the study's figures
 st.subheader("Beside the study's figures")

@@ -37,8 +37,10 @@ else:
                                       index=None, placeholder=f"the model's own: {defaults['features']}",
                                       accept_new_options=not policy.public, key="train_features",
                                       help="Any kind ser_core knows, e.g. MFCC-16000-40 (the study's 160 values).")
-        protocol = first[1].selectbox("Protocol", ["kfold", "random", "holdout"],
-                                      format_func=lambda p: protocol_title(p, n_folds=5, test_actors=["…"]),
+        protocols = ["kfold", "random", "holdout"] + ([] if policy.public else ["cross_corpus"])
+        protocol = first[1].selectbox("Protocol", protocols,
+                                      format_func=lambda p: protocol_title(p, n_folds=5, test_actors=["…"],
+                                                                           corpus="another, named below"),
                                       key="train_protocol")
         loss = first[2].selectbox("Loss (the study's networks)", ["crossentropy", "focal"], key="train_loss")
         second = st.columns(4)
@@ -62,6 +64,7 @@ else:
             "Augment the training clips", SUGGESTED_AUGMENTATIONS, key="train_augment", max_selections=policy.max_augment or None,
             help="Each choice adds a perturbed copy of every training clip (never of test clips): speedF plays it F "
                  "times faster (tempo and pitch together), pitchN shifts it N semitones.")
+        test_data = "" if policy.public else widgets.cross_corpus_input(key="train_test_data")
         name = st.text_input("Model name", placeholder="e.g. my-model (letters, digits, . _ -)", max_chars=64,
                              key="train_name")
         replace = False if policy.public else st.checkbox("Replace a model of the same name", key="train_replace")
@@ -72,7 +75,8 @@ else:
             job = training.submit(registry, index=index, model=model_name, features=features, protocol=protocol,
                                   n_folds=int(n_folds), test_actors=tuple(test_actors), loss=loss, epochs=int(epochs),
                                   seed=int(seed), augment=tuple(augment), name=name, replace=replace,
-                                  batch_size=batch_size, learning_rate=learning_rate)
+                                  batch_size=batch_size, learning_rate=learning_rate,
+                                  test_data=test_data if protocol == "cross_corpus" else "")
             st.toast(f"Queued {job.name}", icon=":material/rocket_launch:")
 
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ser_core import charts
-from ui import cache, calibration, hosting, live, nav, prediction, tables, webrtc, widgets
+from ui import cache, calibration, exports, hosting, live, nav, prediction, tables, webrtc, widgets
 
 #: Longest upload or recording classified in one go (a clear error beyond it).
 MAX_DURATION_S = 600.0
@@ -50,7 +50,7 @@ with clip_tab:
             timeline = summary = None
             if duration_s > TIMELINE_MIN_S:
                 timeline = cache.segments(y, model_path=str(model_path), sample_rate=SAMPLE_RATE)
-                summary = tables.timeline_summary(timeline, model.labels)
+                summary = tables.summarize_segments(timeline, model.labels)
             if summary is not None:
                 probs, label = summary["probabilities"], summary["label"]
             else:
@@ -66,6 +66,12 @@ with clip_tab:
                     st.markdown(f"### {widgets.emotion_chip(label, score=probs[label])}", unsafe_allow_html=True)
                     st.caption(prediction.score_caption(probs[label]))
                 st.plotly_chart(charts.probabilities(probs), key="predict_probs")
+                st.download_button(
+                    "Download as CSV" if timeline is None else "Download the timeline as CSV",
+                    exports.prediction_csv(choice.name, labels=model.labels, probabilities=probs, timeline=timeline,
+                                           summary=summary, duration_s=duration_s),
+                    file_name=exports.file_name(choice.name), mime=exports.CSV_MIME, key="predict_csv",
+                    on_click="ignore", icon=":material/download:")
             with listen:
                 st.audio(choice.raw_bytes())
                 color = charts.emotion_palette([label])[label]
@@ -107,6 +113,10 @@ with live_tab:
             cols = st.columns([1, 3])
             cols[0].metric("Heard", f"{monitor.received_s:.0f} s")
             cols[0].markdown(f"Now: **{monitor.status}**")
+            if not timeline.empty:
+                cols[0].download_button("Download the session as CSV", exports.live_csv(timeline, labels=model.labels),
+                                        file_name="live-session-emotions.csv", mime=exports.CSV_MIME,
+                                        key="live_csv", on_click="ignore", icon=":material/download:")
             if not timeline.empty:
                 cols[1].plotly_chart(charts.emotion_timeline(timeline.tail(120), title="Live emotion (last 2 minutes)"),
                                      key="live_timeline")

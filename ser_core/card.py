@@ -33,6 +33,15 @@ def _calibration_line(config: dict, metrics: ModelMetrics) -> str | None:
     return line
 
 
+def _leakage_line(leakage: dict | None) -> str | None:
+    """What the leakage check before training found (None when it did not run)."""
+    if not leakage:
+        return None
+    if leakage.get("ok"):
+        return "- leakage check before training: no leak found"
+    return "- leakage check before training found: " + "; ".join(leakage.get("leaks", []))
+
+
 def model_card(config: dict, metrics: ModelMetrics) -> str:
     """Return the Markdown model card of a model folder's config and metrics."""
     training = config.get("training") or {}
@@ -54,6 +63,9 @@ def model_card(config: dict, metrics: ModelMetrics) -> str:
     calibration = _calibration_line(config, metrics)
     if calibration:
         lines.append(calibration)
+    leakage = _leakage_line(training.get("leakage"))
+    if leakage:
+        lines.append(leakage)
     if training.get("command"):
         lines.append(f"- rebuilt by: `{training['command']}`")
     lines += ["", "## Evaluation", "", "| protocol | accuracy | UAR | macro F1 | train accuracy |", "|---|---|---|---|---|"]

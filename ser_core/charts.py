@@ -19,7 +19,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from ser_core.errors import InputError
-from ser_core.labels import ALL_EMOTIONS, emotion_color
+from ser_core.labels import ALL_EMOTIONS, label_colors, label_order
 
 _FALLBACK_COLOR = "#4c5566"
 _LAYOUT = dict(margin=dict(l=10, r=10, t=48, b=10), template="plotly_white")
@@ -42,20 +42,22 @@ def safe_colorscale(name: str) -> list:
 
 
 def emotion_palette(labels: Sequence[str] = ALL_EMOTIONS) -> dict[str, str]:
-    """Map each emotion label to its colour (labels of other label sets get stable colours of their own)."""
-    palette = {}
-    for label in labels:
-        try:
-            palette[str(label)] = emotion_color(str(label))
-        except InputError:
-            palette[str(label)] = _FALLBACK_COLOR
-    return palette
+    """Map each label to its colour (:func:`ser_core.labels.label_colors`: emotions fixed, others stable)."""
+    return label_colors(labels)
 
 
 def emotion_order(labels: Sequence[str]) -> list[str]:
     """Sort labels in the shared display order (RAVDESS codes first, others after)."""
-    rank = {name: i for i, name in enumerate(ALL_EMOTIONS)}
-    return sorted({str(x) for x in labels}, key=lambda x: (rank.get(x, len(rank)), x))
+    return label_order(labels)
+
+
+#: Timeline columns that are not a label's probability.
+TIMELINE_COLUMNS = ("time_s", "start_s", "end_s", "label", "error")
+
+
+def probability_columns(timeline: pd.DataFrame) -> list[str]:
+    """The label columns of a timeline table (any label set), in display order."""
+    return emotion_order([c for c in timeline.columns if c not in TIMELINE_COLUMNS])
 
 
 def _finish(fig: go.Figure, *, title: str, height: int | None = None) -> go.Figure:
@@ -178,7 +180,7 @@ def emotion_timeline(timeline: pd.DataFrame, *, title: str = "Emotion over time"
     ``timeline`` has ``time_s`` (window centre) plus one column per emotion; bars are as
     wide as the step between windows (or ``window_s``).
     """
-    emotions = emotion_order([c for c in timeline.columns if c in set(ALL_EMOTIONS)])
+    emotions = probability_columns(timeline)
     palette = emotion_palette(emotions)
     times = np.asarray(timeline["time_s"], dtype=float)
     width = window_s or (float(np.median(np.diff(times))) if len(times) > 1 else 1.0)

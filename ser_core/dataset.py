@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import InputError
-from .labels import ALL_EMOTIONS
+from .labels import label_order
 
 
 @dataclass
@@ -22,6 +22,8 @@ class Dataset:
     settings: object
     corpus: str = ""
     source: str = ""
+    title: str = ""
+    """A short name of the corpus for screens and reports (:attr:`ser_core.corpus.CorpusIndex.title`)."""
     augmented: dict = field(default_factory=dict)
     """Features of augmented copies of every clip, by augmentation key (same row order as X)."""
     skipped: list = field(default_factory=list)
@@ -30,19 +32,19 @@ class Dataset:
     @property
     def label_order(self):
         """The labels present, in the shared emotion order (other labels after, sorted)."""
-        present = set(self.labels.tolist())
-        return [name for name in ALL_EMOTIONS if name in present] + sorted(present - set(ALL_EMOTIONS))
+        return label_order(self.labels.tolist())
 
 
-def load_dataset(data, *, feature_kind, settings=None, progress=None, augment=()):
-    """Return a :class:`Dataset`: index ``data`` (folder, zip or CorpusIndex) and extract features.
+def load_dataset(data, *, feature_kind, settings=None, progress=None, augment=(), label_map=None):
+    """Return a :class:`Dataset`: index ``data`` (folder, zip, manifest or CorpusIndex) and extract features.
 
     Byte-identical duplicate clips (two files of RAVDESS actor 07) are dropped so a
     clip can never be in training and test at once. A clip that gives no features
     (silent, too short, undecodable) is left out and listed in ``skipped`` with its
     reason, as is a clip whose augmented copy fails. Features come from the cache when
     they were extracted before. ``augment``: augmentation keys (e.g. ``speed0.9``) whose
-    copies of every clip are extracted too.
+    copies of every clip are extracted too. ``label_map`` renames labels when ``data`` is a
+    path (:func:`ser_core.corpus.index_corpus`); an index is used as it is.
 
     Examples
     --------
@@ -62,7 +64,7 @@ def load_dataset(data, *, feature_kind, settings=None, progress=None, augment=()
         return data
     spec = parse_kind(feature_kind)
     settings = replace(settings or PreprocessSettings(), sample_rate=spec.sample_rate)
-    index = data if isinstance(data, CorpusIndex) else index_corpus(data)
+    index = data if isinstance(data, CorpusIndex) else index_corpus(data, label_map=label_map)
     clips = index.clips
     if "duplicate_of" in clips:
         clips = clips[clips["duplicate_of"].isna()]
@@ -85,7 +87,8 @@ def load_dataset(data, *, feature_kind, settings=None, progress=None, augment=()
         feature_kind=spec.name,
         settings=settings,
         corpus=index.corpus,
-        source="" if isinstance(data, CorpusIndex) else str(data),
+        source=index.source or str(index.root),
+        title=index.title,
         augmented={key: result.X[keep] for key, result in zip(augment, extracted[1:])},
         skipped=[{"path": paths[i], "reason": why} for i, why in sorted(reasons.items())],
     )

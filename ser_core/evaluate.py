@@ -124,21 +124,32 @@ def format_report(metrics):
     return "\n".join(lines)
 
 
-def evaluate_model(model, data, *, progress=None):
-    """Evaluate a loaded model on every clip of a corpus (folder, zip or CorpusIndex).
+def evaluate_model(model, data, *, progress=None, label_map=None):
+    """Evaluate a loaded model on every clip of a corpus (folder, zip, manifest or CorpusIndex).
 
     Features are extracted with the model's own preprocessing and feature settings
-    (through the cache). Returns :func:`evaluate_predictions`' dict plus ``model`` and
-    ``data``.
-    """
-    from .dataset import load_dataset
-    from .labels import ALL_EMOTIONS
+    (through the cache). Only the labels the model and the corpus share are compared
+    (:mod:`ser_core.crosscorpus`): clips of other labels are left out and counted, and
+    the model's choice is restricted to the shared labels. On the corpus it was trained
+    on, with every label present, that is the plain evaluation. ``label_map`` renames the
+    corpus's labels first (when ``data`` is a path).
 
-    dataset = load_dataset(data, feature_kind=model.spec.name, settings=model.settings, progress=progress)
+    Returns :func:`evaluate_predictions`' dict over the shared labels plus
+    ``shared_labels``, ``left_out``, ``n_left_out``, ``model_only_labels``,
+    ``unrestricted_accuracy``, ``n_outside``, ``model``, ``data`` and ``corpus``.
+
+    Examples
+    --------
+    >>> metrics = evaluate_model(load_model("artifacts/compare-adaptive-lr"), "emodb/")  # doctest: +SKIP
+    >>> metrics["shared_labels"], metrics["left_out"]  # doctest: +SKIP
+    (['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgust'], {'boredom': 81})
+    """
+    from .crosscorpus import score_shared
+    from .dataset import load_dataset
+
+    dataset = load_dataset(data, feature_kind=model.spec.name, settings=model.settings, progress=progress,
+                           label_map=label_map)
     probabilities = model.predict_proba_features(dataset.X)
-    predicted = np.asarray(model.labels)[np.argmax(probabilities, axis=1)]
-    known = set(model.labels) | set(dataset.labels.tolist())
-    labels = [name for name in ALL_EMOTIONS if name in known] + sorted(known - set(ALL_EMOTIONS))
-    metrics = evaluate_predictions(dataset.labels, predicted, labels=labels)
-    metrics.update(model=model.name, data=str(data))
+    metrics = score_shared(probabilities, model_labels=model.labels, y_true=dataset.labels).metrics
+    metrics.update(model=model.name, data=dataset.source or str(data), corpus=dataset.title)
     return metrics

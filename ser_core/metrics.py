@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .errors import InputError
-from .protocols import SPEAKER_INDEPENDENT, protocol_explanation, protocol_rank, protocol_title
+from .protocols import CROSS_CORPUS, SPEAKER_INDEPENDENT, protocol_explanation, protocol_rank, protocol_title
 
 METRICS_VERSION = 2
 #: Headline metrics, each summarised over folds as ``{"mean", "std", "n"}``.
@@ -49,13 +49,21 @@ class ProtocolResult:
     def title(self) -> str:
         """Plain name of the protocol, e.g. ``new speakers (5-fold by actor)``."""
         return protocol_title(self.protocol, n_folds=self.settings.get("n_folds"),
-                              test_actors=self.settings.get("test_actors"), corpus=self.settings.get("corpus"))
+                              test_actors=self.settings.get("test_actors"), corpus=self.settings.get("corpus"),
+                              shared_labels=self.settings.get("shared_labels"))
 
     @property
     def explanation(self) -> str:
         """What the protocol measures, in a sentence or two."""
         return protocol_explanation(self.protocol, n_folds=self.settings.get("n_folds"),
-                                    test_actors=self.settings.get("test_actors"), corpus=self.settings.get("corpus"))
+                                    test_actors=self.settings.get("test_actors"), corpus=self.settings.get("corpus"),
+                                    shared_labels=self.settings.get("shared_labels"),
+                                    left_out=self.settings.get("left_out"))
+
+    @property
+    def cross_corpus(self) -> bool:
+        """True when the test clips came from another corpus (never averaged with within-corpus figures)."""
+        return self.protocol in CROSS_CORPUS
 
     @property
     def speaker_independent(self) -> bool:
@@ -119,10 +127,14 @@ class ModelMetrics:
 
     @property
     def headline(self) -> ProtocolResult | None:
-        """The protocol a model is judged by: new speakers first, the random split last."""
-        if not self.protocols:
+        """The protocol a model is judged by on its own corpus: new speakers first, the random split last.
+
+        None when the model has no within-corpus figure (cross-corpus figures answer another question).
+        """
+        within = [result for result in self.protocols.values() if not result.cross_corpus]
+        if not within:
             return None
-        return min(self.protocols.values(), key=lambda result: protocol_rank(result.protocol))
+        return min(within, key=lambda result: protocol_rank(result.protocol))
 
     def ordered(self) -> list[ProtocolResult]:
         """Every protocol result in display order."""

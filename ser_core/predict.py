@@ -107,14 +107,32 @@ def predict_long_file(path, model, *, segment_s: float | None = None, hop_s: flo
         yield {"path": str(path), "summary": True, "duration_s": round(end_s, 3), **summary}
 
 
-def iter_predictions(paths, model, *, long_s: float = LONG_RECORDING_S):
-    """Yield prediction records for files and folders (recursive), in order.
+def _sources(paths, *, allow_outside: bool):
+    """``(file, None)`` for each audio file to classify, ``(where, reason)`` for each manifest row left out."""
+    from .corpus.layouts import is_manifest, read_manifest
+
+    for path in paths:
+        if is_manifest(path):
+            listing = read_manifest(path, allow_outside=allow_outside)
+            yield from listing.skipped
+            yield from ((file, None) for file, _ in listing.entries)
+        else:
+            yield from ((file, None) for file in iter_audio_files([path]))
+
+
+def iter_predictions(paths, model, *, long_s: float = LONG_RECORDING_S, allow_outside: bool = False):
+    """Yield prediction records for files, folders (recursive) and manifests, in order.
 
     A short file gives one record (:func:`predict_file`); a file longer than ``long_s``
     gives its window records and a summary (:func:`predict_long_file`). A file that cannot
-    be read or classified gives ``{"path", "error"}`` and the others go on.
+    be read or classified gives ``{"path", "error"}`` and the others go on. A CSV or
+    Parquet manifest (:mod:`ser_core.corpus.layouts`) stands for the files it lists;
+    ``allow_outside`` reads rows whose path leaves the manifest's folder.
     """
-    for path in iter_audio_files(paths):
+    for path, reason in _sources(paths, allow_outside=allow_outside):
+        if reason is not None:
+            yield {"path": str(path), "error": reason}
+            continue
         try:
             duration_s = _duration_s(path)
             if duration_s is not None and duration_s > long_s:

@@ -9,7 +9,10 @@ training and test, which rewards memorising voices), or another corpus.
 from __future__ import annotations
 
 #: Protocols a training run can be evaluated with (``TrainConfig.protocol``).
-TRAINING_PROTOCOLS = ("random", "kfold", "holdout")
+TRAINING_PROTOCOLS = ("random", "kfold", "holdout", "cross_corpus")
+
+#: Protocols whose test clips come from another corpus: their figures are never averaged or ranked with the others.
+CROSS_CORPUS = ("cross_corpus",)
 
 #: Every protocol a model folder may report, in the order tables show them.
 PROTOCOL_ORDER = ("kfold", "holdout", "kfold_speaker_adapted", "random", "random_as_written", "cross_corpus")
@@ -23,7 +26,7 @@ _TITLES = {
     "kfold_speaker_adapted": "calibrated to the speaker ({n}-fold by actor)",
     "random": "study's random split (speakers shared)",
     "random_as_written": "study's protocol as written (stopped on the test set: optimistic)",
-    "cross_corpus": "another corpus ({corpus})",
+    "cross_corpus": "another corpus ({corpus}{shared})",
 }
 
 _EXPLANATIONS = {
@@ -36,25 +39,38 @@ _EXPLANATIONS = {
               "so it rewards recognising voices as much as emotions.",
     "random_as_written": "The study's random split with early stopping watching the test clips, as the "
                          "study did: the test set chose the epoch, so the figure is optimistic.",
-    "cross_corpus": "Trained on one corpus, tested on {corpus}, on the emotions both share.",
+    "cross_corpus": "Trained on one corpus, tested on {corpus}, on the labels both share{shared_list}{left_out}.",
 }
 
 
-def protocol_title(protocol: str, *, n_folds: int | None = None, test_actors=None, corpus: str | None = None) -> str:
+def _fields(n_folds, test_actors, corpus, shared_labels, left_out) -> dict:
+    shared = list(shared_labels or ())
+    left = dict(left_out or {})
+    return {
+        "n": n_folds or 5,
+        "actors": ", ".join(str(actor) for actor in (test_actors or ())) or "?",
+        "corpus": corpus or "?",
+        "shared": f", {len(shared)} shared labels" if shared else "",
+        "shared_list": f" ({', '.join(shared)})" if shared else "",
+        "left_out": (f"; {sum(left.values())} clips of labels the model does not know were left out ("
+                     + ", ".join(f"{label} {count}" for label, count in left.items()) + ")") if left else "",
+    }
+
+
+def protocol_title(protocol: str, *, n_folds: int | None = None, test_actors=None, corpus: str | None = None,
+                   shared_labels=None) -> str:
     """Short human name of a protocol, e.g. ``new speakers (5-fold by actor)``."""
     template = _TITLES.get(protocol)
     if template is None:
         return protocol.replace("_", " ")
-    actors = ", ".join(str(actor) for actor in (test_actors or ())) or "?"
-    return template.format(n=n_folds or 5, actors=actors, corpus=corpus or "?")
+    return template.format(**_fields(n_folds, test_actors, corpus, shared_labels, None))
 
 
 def protocol_explanation(protocol: str, *, n_folds: int | None = None, test_actors=None,
-                         corpus: str | None = None) -> str:
+                         corpus: str | None = None, shared_labels=None, left_out=None) -> str:
     """One or two plain sentences on what a protocol measures."""
     template = _EXPLANATIONS.get(protocol, "")
-    actors = ", ".join(str(actor) for actor in (test_actors or ())) or "?"
-    return template.format(n=n_folds or 5, actors=actors, corpus=corpus or "?")
+    return template.format(**_fields(n_folds, test_actors, corpus, shared_labels, left_out))
 
 
 def protocol_rank(protocol: str) -> int:

@@ -2,6 +2,8 @@
 
 Every function returns integer index arrays into the clip table. Validation data for
 early stopping always comes out of the training indices (never the test set).
+:func:`protocol_splits` is the one place a protocol's name becomes its splits;
+:func:`declared_split` reads the split a manifest states.
 """
 
 from __future__ import annotations
@@ -183,3 +185,38 @@ def _stratified_mask(labels: np.ndarray, *, n_val: int, rng: np.random.Generator
     mask = np.zeros(len(labels), dtype=bool)
     mask[val] = True
     return mask
+
+
+def protocol_splits(protocol: str, *, labels, groups, n_folds: int = 5, seed: int = 42, test_size: float = 0.2,
+                    test_actors=()) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The ``[(train_idx, test_idx), ...]`` of a protocol by name (``random``, ``kfold`` or ``holdout``).
+
+    Raises InputError for a protocol with no split of one corpus (``cross_corpus``
+    tests on another corpus) or an unknown name.
+    """
+    if protocol == "random":
+        return [random_split(labels, test_size=test_size, seed=seed)]
+    if protocol == "kfold":
+        return grouped_kfold(groups, n_splits=int(n_folds), labels=labels, seed=seed)
+    if protocol == "holdout":
+        return [holdout_actors(groups, test_actors=test_actors)]
+    if protocol == "cross_corpus":
+        raise InputError("the cross_corpus protocol has no split of the training corpus: its test clips come "
+                         "from another corpus")
+    raise InputError(f"unknown protocol {protocol!r}; expected random, kfold or holdout")
+
+
+def declared_split(values) -> tuple[np.ndarray, np.ndarray]:
+    """``(train_idx, test_idx)`` from a manifest's split column: train and validation rows train, test rows test.
+
+    Rows with no split are on neither side. Raises InputError when no row is on one of the sides.
+    """
+    import pandas as pd
+
+    values = np.asarray(["" if pd.isna(value) else str(value) for value in values])
+    train_idx = np.flatnonzero(np.isin(values, ("train", "validation")))
+    test_idx = np.flatnonzero(values == "test")
+    if not len(train_idx) or not len(test_idx):
+        raise InputError(f"the split column puts {len(train_idx)} clips in training and {len(test_idx)} in test; "
+                         "expected some of each (values train, validation, test)")
+    return train_idx, test_idx

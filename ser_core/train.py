@@ -5,7 +5,15 @@ Protocols (plain names in :mod:`ser_core.protocols`):
 * ``random``: the study's stratified random 80/20 split (same actors in train and
   test: it measures voice memorisation as much as emotion);
 * ``kfold``: speaker-independent grouped k-fold by actor, reported as mean ± std;
-* ``holdout``: fixed held-out test actors.
+* ``holdout``: fixed held-out test actors;
+* ``cross_corpus``: train on one corpus, test on another (``TrainConfig.test_data``) on
+  the labels both share (:mod:`ser_core.crosscorpus`); the model scored is the shipped
+  one, fitted on every training clip.
+
+Before any fitting, the corpus and the protocol's split are checked for leakage
+(:mod:`ser_core.leakage`: duplicate audio across the split, speakers on both sides,
+one speaker dominating a class); ``TrainConfig.leakage`` says whether a leak only warns
+(through ``progress``, and recorded with the model) or stops the run.
 
 Validation data for early stopping always comes out of the training part of a fold
 (:func:`ser_core.splits.validation_split`), never from its test part, except in the
@@ -50,7 +58,10 @@ class TrainConfig:
     ``preprocess`` overrides :class:`~ser_core.audio.PreprocessSettings` fields on top of
     the model's own (e.g. ``{"top_db": 30.0}``). ``extra_protocols`` are scored after the
     main one (e.g. ``("random",)`` to compare with the study); the shipped model is fitted
-    once, on every clip.
+    once, on every clip. ``test_data`` is the corpus the ``cross_corpus`` protocol tests
+    on; ``label_map`` renames labels of corpora given as paths (both sides);
+    ``leakage`` is ``"warn"``, ``"stop"`` (a leak raises :class:`ser_core.leakage.LeakageError`)
+    or ``"off"``.
     """
 
     model: str = "cnn"
@@ -72,6 +83,9 @@ class TrainConfig:
     augment: tuple = ()
     preprocess: dict = field(default_factory=dict)
     extra_protocols: tuple = ()
+    test_data: str = ""
+    label_map: dict = field(default_factory=dict)
+    leakage: str = "warn"
 
     def __post_init__(self):
         from .augment import parse_augmentation
@@ -91,6 +105,15 @@ class TrainConfig:
                 raise InputError(f"unknown protocol {protocol!r}; expected one of {', '.join(TRAINING_PROTOCOLS)}")
         if "holdout" in (self.protocol, *self.extra_protocols) and not self.test_actors:
             raise InputError("the holdout protocol needs test_actors (e.g. (1, 2))")
+        self.test_data = str(self.test_data or "")
+        if "cross_corpus" in (self.protocol, *self.extra_protocols) and not self.test_data:
+            raise InputError("the cross_corpus protocol needs test_data: the corpus to test on (folder, zip or manifest)")
+        from .corpus.layouts import normalize_label_map
+        from .leakage import LEAKAGE_MODES
+
+        self.label_map = normalize_label_map(dict(self.label_map or {}))
+        if self.leakage not in LEAKAGE_MODES:
+            raise InputError(f"leakage is {self.leakage!r}; expected one of {', '.join(LEAKAGE_MODES)}")
         if self.stop_on not in STOP_ON:
             raise InputError(f"stop_on is {self.stop_on!r}; expected one of {', '.join(STOP_ON)}")
         if self.stop_on == "test" and (self.protocol != "random" or self.extra_protocols):
@@ -169,14 +192,11 @@ class TrainResult:
 
 def protocol_splits(config, dataset, protocol=None):
     """Return the ``[(train_idx, test_idx), ...]`` of a protocol (default: the config's)."""
-    from .splits import grouped_kfold, holdout_actors, random_split
+    from .splits import protocol_splits as splits_of
 
-    protocol = protocol or config.protocol
-    if protocol == "random":
-        return [random_split(dataset.labels, test_size=config.test_size, seed=config.seed)]
-    if protocol == "kfold":
-        return grouped_kfold(dataset.groups, n_splits=int(config.n_folds), labels=dataset.labels, seed=config.seed)
-    return [holdout_actors(dataset.groups, test_actors=config.test_actors)]
+    return splits_of(protocol or config.protocol, labels=dataset.labels, groups=dataset.groups,
+                     n_folds=int(config.n_folds), seed=config.seed, test_size=config.test_size,
+                     test_actors=config.test_actors)
 
 
 def _fit_and_validation_parts(config, dataset, train_idx, test_idx, *, speaker_independent):
@@ -359,6 +379,33 @@ def fit_final(config, dataset, *, progress=None, should_stop=None):
     )
 
 
+def cross_corpus_result(config, model, dataset, test_set, *, time_s=None):
+    """Score the fitted ``model`` on another corpus's clips, on the labels both share.
+
+    Returns ``{"cross_corpus": (ProtocolResult, predictions)}``. The result's settings
+    state the test corpus, the shared labels and the clips left out; no calibration
+    temperature is fitted on it (that would fit the other corpus's label shift).
+    """
+    from .crosscorpus import score_shared
+    from .evaluate import summarize_folds
+
+    start = time.perf_counter()
+    model_labels = [str(label) for label in model.classes_]
+    score = score_shared(model.predict_proba(test_set.X), model_labels=model_labels, y_true=test_set.labels)
+    kept = np.flatnonzero(score.kept)
+    fold = {**score.metrics, "fold": 1, "n_train_clips": int(len(dataset.labels)), "n_test_clips": int(len(kept)),
+            "test_actors": sorted(set(test_set.groups[kept].tolist())),
+            "train_accuracy": float(np.mean(model.predict(dataset.X) == dataset.labels))}
+    settings = {key: score.metrics[key] for key in ("shared_labels", "left_out", "n_left_out", "model_only_labels")}
+    settings.update(corpus=test_set.title, data=test_set.source, seed=config.seed)
+    result = ProtocolResult(protocol="cross_corpus", folds=[fold], summary=summarize_folds([fold]), pooled=score.metrics,
+                            settings=settings, time_s=round(time_s or (time.perf_counter() - start), 1))
+    predictions = {"paths": [test_set.paths[i] for i in kept], "labels": test_set.labels[kept],
+                   "fold": np.ones(len(kept), dtype=int), "probabilities": score.probabilities.astype(np.float32),
+                   "label_order": list(score.metrics["shared_labels"])}
+    return {"cross_corpus": (result, predictions)}
+
+
 def _calibration_for_shipping(results):
     """Temperatures for the shipped model, from the most honest protocol's out-of-fold predictions."""
     from .protocols import protocol_rank
@@ -374,14 +421,16 @@ def _calibration_for_shipping(results):
     return calibration
 
 
-def train(config, *, data, progress=None, should_stop=None):
+def train(config, *, data, test_data=None, progress=None, should_stop=None):
     """Evaluate ``config`` under its protocol(s), then fit the shipping model on all the data.
 
     Parameters
     ----------
     config : TrainConfig
     data : path, CorpusIndex or Dataset
-        The corpus (folder or zip), an index of it, or already extracted features.
+        The corpus (folder, zip or manifest), an index of it, or already extracted features.
+    test_data : path, CorpusIndex or Dataset, optional
+        The other corpus of the ``cross_corpus`` protocol (default: ``config.test_data``).
     progress : callable, optional
         ``progress(dict)`` per epoch with epoch, loss, accuracy, val_loss,
         val_accuracy, lr, plus protocol, fold and n_folds; and once per fold with
@@ -392,17 +441,35 @@ def train(config, *, data, progress=None, should_stop=None):
     Returns
     -------
     TrainResult
+
+    Raises
+    ------
+    ser_core.leakage.LeakageError
+        With ``config.leakage == "stop"``, when the check before training finds a leak.
     """
+    from .leakage import check_training_leakage
+
     start = time.perf_counter()
     dataset = load_dataset(data, feature_kind=config.features, settings=config.preprocess_settings(),
-                           augment=config.augment)
+                           augment=config.augment, label_map=config.label_map)
+    protocols = (config.protocol, *config.extra_protocols)
+    test_set = None
+    if "cross_corpus" in protocols:
+        test_set = load_dataset(config.test_data if test_data is None else test_data, feature_kind=config.features,
+                                settings=config.preprocess_settings(), label_map=config.label_map)
+    leakage = check_training_leakage(config, dataset, test_set=test_set, progress=progress)
     results = {}
-    for protocol in (config.protocol, *config.extra_protocols):
-        results.update(run_protocol(config, dataset, protocol=protocol, progress=progress, should_stop=should_stop))
+    for protocol in protocols:
+        if protocol != "cross_corpus":
+            results.update(run_protocol(config, dataset, protocol=protocol, progress=progress, should_stop=should_stop))
     model, facts = fit_final(config, dataset, progress=progress, should_stop=should_stop)
+    if test_set is not None:
+        results.update(cross_corpus_result(config, model, dataset, test_set))
     training = {
         "data": dataset.source,
-        "corpus": dataset.corpus,
+        "corpus": dataset.title or dataset.corpus,
+        "layout": dataset.corpus,
+        "leakage": leakage,
         "n_clips": int(len(dataset.labels)),
         "n_actors": int(len(np.unique(dataset.groups))),
         "skipped_clips": dataset.skipped,
@@ -433,5 +500,5 @@ def save_result(result, folder, *, description="", latency=True):
     )
 
 
-__all__ = ["Dataset", "TrainConfig", "TrainResult", "fit_final", "load_dataset", "protocol_splits", "run_protocol",
-           "save_result", "train"]
+__all__ = ["Dataset", "TrainConfig", "TrainResult", "cross_corpus_result", "fit_final", "load_dataset",
+           "protocol_splits", "run_protocol", "save_result", "train"]

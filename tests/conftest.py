@@ -125,6 +125,51 @@ def tiny_ravdess(tmp_path, ravdess_16k):
     return root
 
 
+#: EmoDB's emotion letters for RAVDESS emotions; RAVDESS's calm stands in for EmoDB's boredom (L).
+EMODB_LETTERS = {"neutral": "N", "happy": "F", "sad": "T", "angry": "W", "fearful": "A", "disgust": "E", "calm": "L"}
+
+
+@pytest.fixture
+def tiny_emodb(tmp_path, ravdess_16k):
+    """An EmoDB-named folder of 28 real clips (actors 04, 05 renamed as speakers 03, 08); calm clips become boredom."""
+    root = tmp_path / "tiny_emodb" / "wav"
+    root.mkdir(parents=True)
+    emotions = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust")
+    for actor, speaker in (("04", "03"), ("05", "08")):
+        for code, emotion in enumerate(emotions, start=1):
+            clips = sorted((ravdess_16k / f"Actor_{actor}").glob(f"03-01-{code:02d}-*.wav"))[:2]
+            for take, path in zip("ab", clips):
+                (root / f"{speaker}a0{code}{EMODB_LETTERS[emotion]}{take}.wav").symlink_to(path)
+    return root.parent
+
+
+#: The four labels of the tiny manifest corpus, from the RAVDESS emotion each stands for.
+MANIFEST_LABELS = {"happy": "alegría", "sad": "tristeza", "angry": "ira", "calm": "calma"}
+
+
+@pytest.fixture
+def tiny_manifest(tmp_path, ravdess_16k):
+    """A CSV manifest (relative paths, 4 labels in Spanish, speaker column) over 24 real clips of actors 01-03."""
+    import csv
+
+    root = tmp_path / "tiny_manifest"
+    (root / "audio").mkdir(parents=True)
+    codes = {"calm": 2, "happy": 3, "sad": 4, "angry": 5}
+    rows = []
+    for actor in ("01", "02", "03"):
+        for emotion, label in MANIFEST_LABELS.items():
+            for path in sorted((ravdess_16k / f"Actor_{actor}").glob(f"03-01-{codes[emotion]:02d}-*.wav"))[:2]:
+                link = root / "audio" / f"take_{len(rows):03d}.wav"
+                link.symlink_to(path)
+                rows.append({"path": f"audio/{link.name}", "label": label, "speaker": f"s{actor}"})
+    manifest = root / "clips.csv"
+    with open(manifest, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["path", "label", "speaker"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return manifest
+
+
 @pytest.fixture
 def http_file_server():
     """A local HTTP server on 127.0.0.1 serving in-memory files, with HTTP Range support.

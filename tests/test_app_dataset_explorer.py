@@ -119,3 +119,35 @@ def test_download_failure_is_an_error_not_a_traceback(app_env, monkeypatch, tmp_
     assert [e.value for e in at.exception] == []
     assert at.error[0].value.startswith("Download failed:")
     assert _metrics(at)["Clips"] == "48", "the page still shows the corpus it had"
+
+
+# ---------------------------------------------------------------- your own data
+def test_a_manifest_corpus_is_explored_and_checked_for_leakage(app_env, tiny_manifest, monkeypatch):
+    monkeypatch.setenv("SER_DATA_DIR", str(tiny_manifest))
+    at = _page()
+    assert problems(at) == []
+    metrics = _metrics(at)
+    assert (metrics["Corpus"], metrics["Clips"], metrics["Actors"]) == ("CLIPS", "24", "3")
+    assert at.multiselect(key="filter_emotion").options == ["alegría", "calma", "ira", "tristeza"]
+    assert at.selectbox(key="explorer_leakage_protocol").value == "kfold"  # 3 speakers: 3 folds
+    [b for b in at.button if b.label == "Check for leakage"][0].click().run()
+    assert problems(at) == []
+    assert _metrics(at)["Leaks"] == "0" and "No leak found" in at.success[0].value
+    at.selectbox(key="explorer_leakage_protocol").set_value("random").run()
+    assert _metrics(at)["Leaks"] == "1" and "speakers are in both" in at.error[0].value
+
+
+def test_a_folder_per_label_corpus_from_the_folder_form(app_env, tiny_ravdess, tmp_path):
+    from ser_core.corpus.naming import PARSERS
+
+    for number, path in enumerate(sorted(tiny_ravdess.rglob("*.wav"))):
+        target = tmp_path / "mine" / PARSERS["ravdess"](path)["emotion"] / f"take{number:02d}.wav"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(path.resolve())
+    at = _page()
+    at.text_input(key="folder_path").input(str(tmp_path / "mine"))
+    at.button(key="FormSubmitter:folder_form-Use this folder").click().run()
+    assert problems(at) == []
+    metrics = _metrics(at)
+    assert (metrics["Corpus"], metrics["Clips"], metrics["Actors"]) == ("MINE", "48", "0")
+    assert at.selectbox(key="explorer_leakage_protocol").value == "random"  # no speakers: no k-fold

@@ -196,3 +196,40 @@ def test_a_bad_enrolment_clip_is_named_in_an_error(adaptive_env):
     assert [e.value for e in at.exception] == []
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "silence.wav" in errors[0] and "silent" in errors[0].lower()
+
+
+# ---------------------------------------------------------------- CSV downloads
+def _downloads(at) -> list[str]:
+    return [element.proto.label for element in at.get("download_button")]
+
+
+def test_short_and_long_clips_offer_a_csv_download(app_env):
+    at = _page()
+    at.file_uploader[0].upload("clip.wav", wav_bytes(speechlike(duration_s=3.0)), "audio/wav")
+    at.run()
+    assert problems(at) == [] and _downloads(at) == ["Download as CSV"]
+    y = np.concatenate([speechlike(duration_s=3.0, seed=s) for s in range(4)])
+    at.file_uploader[0].upload("long.wav", wav_bytes(y), "audio/wav")
+    at.run()
+    assert problems(at) == [] and _downloads(at) == ["Download the timeline as CSV"]
+
+
+def test_a_four_label_model_shows_its_own_labels(app_env, tiny_manifest, tmp_path, monkeypatch):
+    from app_support import train_tiny_model
+
+    root = tmp_path / "artifacts"
+    train_tiny_model(root, tiny_manifest, name="spanish")
+    monkeypatch.setenv("SER_ARTIFACTS_DIR", str(root))
+    at = _page()
+    assert "labels: alegría, calma, ira, tristeza" in " ".join(c.value for c in at.caption)
+    at.file_uploader[0].upload("clip.wav", wav_bytes(speechlike(duration_s=3.0)), "audio/wav")
+    at.run()
+    assert problems(at) == []
+    chip = _prediction(at)
+    assert any(label in chip for label in ("alegría", "calma", "ira", "tristeza"))
+    import json
+
+    figures = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    (bars,) = [figure["data"] for figure in figures if "probabilities" in str(figure["layout"].get("title"))]
+    assert [bar["name"] for bar in bars] == ["alegría", "calma", "ira", "tristeza"]
+    assert len({bar["marker"]["color"] for bar in bars}) == 4

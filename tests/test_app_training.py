@@ -113,3 +113,24 @@ def test_augmented_run_says_so_and_records_it(app_env):
     assert job.wait(timeout_s=600) and job.status == jobs.SUCCEEDED, job.error
     at.run()
     assert any("augmented with speed0.9" in m.value for m in at.markdown)
+
+
+def test_train_on_this_corpus_test_on_another(app_env, tiny_emodb):
+    at = _page()
+    protocol = next(w for w in at.selectbox if w.label == "Protocol")
+    assert "train on this corpus, test on another" in protocol.options
+    at.text_input(key="train_test_data").set_value(str(tiny_emodb))
+    _fill(at, **{"Model": "logistic_regression", "Features": "MFCC-16000-13", "Protocol": "cross_corpus",
+                 "Model folder name": "ui-cross"})
+    assert problems(at) == []
+    job = _only_job()
+    assert job.settings["protocol"] == "cross_corpus" and job.settings["test_data"] == str(tiny_emodb)
+    assert job.wait(timeout_s=600) and job.status == jobs.SUCCEEDED, job.error
+    comparison = open_page("comparison")
+    assert problems(comparison) == []
+    assert "Tested on another corpus" in [h.value for h in comparison.subheader]
+    within, cross = comparison.dataframe[0].value, comparison.dataframe[1].value
+    assert "ui-cross" not in list(within["name"])
+    row = cross[cross["name"] == "ui-cross"].iloc[0]
+    assert (row["test_corpus"], row["n_left_out"]) == ("emodb", 4)
+    assert row["shared_labels"] == "neutral, happy, sad, angry, fearful, disgust"

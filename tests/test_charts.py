@@ -135,3 +135,11 @@ def test_twenty_actors_get_twenty_colours():
 def test_side_by_side_pitch_charts_can_share_one_range():
     frame = pd.DataFrame({"time_s": [0, 0.1], "pitch (Hz)": [120, 180], "energy (dB)": [-3, -10]})
     assert list(charts.contours(frame, pitch_range=(0, 400)).layout.yaxis.range) == [0, 400]
+
+
+def test_a_timeline_of_any_label_set_is_drawn_in_distinct_colours():
+    timeline = pd.DataFrame({"time_s": [1.0, 2.0], "start_s": [0.0, 0.5], "label": ["ira", "calma"],
+                             "ira": [0.7, 0.2], "calma": [0.2, 0.7], "tristeza": [0.1, 0.1]})
+    fig = charts.emotion_timeline(timeline)
+    assert [t.name for t in fig.data] == ["calma", "ira", "tristeza"]
+    assert len({t.marker.color for t in fig.data}) == 3

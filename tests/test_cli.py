@@ -169,3 +169,46 @@ def test_features_command_with_the_real_extractor(tmp_path, tiny_ravdess):
         assert data["features"].shape == (48, 160)
         assert np.isfinite(data["features"]).all()
         assert len(data["labels"]) == 48
+
+
+# ---------------------------------------------------------------- your own data
+def test_index_a_manifest_with_a_labels_map(tiny_manifest, tmp_path, capsys):
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("from,to\nalegría,happy\ntristeza,sad\nira,angry\ncalma,\n")
+    summary = index_json(tiny_manifest, capsys, "--labels-map", str(mapping))
+    assert (summary["corpus"], summary["n_clips"], summary["n_actors"]) == ("manifest", 18, 3)
+    assert summary["by_emotion"] == {"happy": 6, "sad": 6, "angry": 6}
+    assert [s["reason"] for s in summary["skipped"]] == ["label 'calma' is dropped by the label map"] * 6
+
+
+def test_index_refuses_manifest_paths_outside_unless_allowed(tmp_path, tiny_manifest, capsys):
+    outside = tmp_path / "outside.csv"
+    outside.write_text(f"path,label\n{tiny_manifest.parent.name}/audio/take_000.wav,x\n"
+                       f"{tiny_manifest.parent.name}/audio/take_001.wav,y\n")
+    inner = tiny_manifest.parent / "audio" / "up.csv"
+    inner.write_text("path,label\n../audio/take_000.wav,x\n../audio/take_001.wav,y\n")
+    assert main(["index", str(inner)]) == 2
+    assert "leaves the manifest's folder" in capsys.readouterr().err
+    assert index_json(inner, capsys, "--allow-outside")["n_clips"] == 2
+    assert index_json(outside, capsys)["n_clips"] == 2  # below the manifest's folder is inside
+
+
+def test_leakage_command(tiny_ravdess, capsys):
+    assert main(["leakage", "--data", str(tiny_ravdess), "--protocol", "random", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["corpus"] == "ravdess" and not report["ok"] and report["n_clips"] == 48
+    assert [f["kind"] for f in report["findings"] if f["severity"] == "leak"] == ["shared_speakers"]
+    assert main(["leakage", "--data", str(tiny_ravdess), "--protocol", "random", "--strict"]) == 1
+    assert "LEAK" in capsys.readouterr().out
+    assert main(["leakage", "--data", str(tiny_ravdess), "--folds", "3"]) == 0  # auto: 3 speakers, k-fold
+    out = capsys.readouterr().out
+    assert "protocol kfold (3 folds)" in out and "no leak found" in out
+
+
+def test_features_of_a_manifest_keep_its_labels(tiny_manifest, tmp_path, capsys):
+    out = tmp_path / "feats.npz"
+    assert main(["features", "--data", str(tiny_manifest), "--kind", "MFCC-16000-13", "--out", str(out)]) == 0
+    saved = np.load(out)
+    assert saved["features"].shape == (24, 79)
+    assert sorted(set(saved["labels"])) == ["alegría", "calma", "ira", "tristeza"]
+    assert sorted(set(saved["actors"])) == ["s01", "s02", "s03"]

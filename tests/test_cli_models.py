@@ -129,3 +129,65 @@ def test_train_with_an_unknown_augmentation_is_a_clear_error(tiny_ravdess, tmp_p
     assert code == 2
     assert "unknown augmentation 'reverb'" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+# ---------------------------------------------------------------- your own data
+def test_train_cross_corpus_then_evaluate_predict_csv_and_compare(tiny_ravdess, tiny_emodb, tmp_path, capsys):
+    import csv
+    import io
+
+    out = tmp_path / "models" / "ravdess-lr"
+    assert main(["train", "--data", str(tiny_ravdess), "--model", "logistic_regression", "--features",
+                 "MFCC-16000-13", "--protocol", "kfold", "--folds", "3", "--also", "cross_corpus",
+                 "--test-data", str(tiny_emodb), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "another corpus (emodb, 6 shared labels)" in printed
+    assert "left out 4 clips whose label the model does not know (boredom 4)" in printed
+
+    assert main(["evaluate", "--model", str(out), "--data", str(tiny_emodb), "--trust"]) == 0
+    text = capsys.readouterr().out
+    assert "compared on 6 shared labels (neutral, happy, sad, angry, fearful, disgust)" in text
+    assert "not offered: calm, surprised" in text and "boredom" not in text.split("\n\n", 1)[1]
+
+    clip = sorted(tiny_emodb.rglob("*.wav"))[0]
+    assert main(["predict", str(clip), "--model", str(out), "--trust", "--csv", "-"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 1 and rows[0]["row"] == "clip" and f"prob_{rows[0]['label']}" in rows[0]
+    table = tmp_path / "out" / "predictions.csv"
+    assert main(["predict", str(tiny_emodb), "--model", str(out), "--trust", "--csv", str(table)]) == 0
+    captured = capsys.readouterr()
+    assert "wrote 28 rows" in captured.err and len(captured.out.splitlines()) == 28
+    assert len(table.read_text().splitlines()) == 29
+
+    assert main(["compare", "--root", str(out.parent)]) == 0
+    text = capsys.readouterr().out
+    within, cross = text.split("tested on another corpus")
+    assert "new speakers (3-fold by actor)" in within and "another corpus" not in within
+    assert "another corpus (emodb, 6 shared labels)" in cross and "left out: 4 clips" in cross
+
+
+def test_train_strict_leakage_stops_with_an_error(tiny_ravdess, tmp_path, capsys):
+    out = tmp_path / "models" / "leaky"
+    assert main(["train", "--data", str(tiny_ravdess), "--model", "logistic_regression", "--features",
+                 "MFCC-16000-13", "--protocol", "random", "--strict-leakage", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "warning: leakage (random): 3 of 3 speakers" in err and "error: the leakage check found" in err
+    assert not out.exists()
+
+
+def test_predict_csv_of_a_long_recording_has_segments_and_a_summary(app_models, tmp_path, capsys):
+    import csv
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from conftest import speechlike
+
+    long_clip = tmp_path / "long.wav"
+    sf.write(long_clip, np.concatenate([speechlike(duration_s=3.0, seed=s) for s in range(22)]), 16000)
+    assert main(["predict", str(long_clip), "--model", str(app_models / "tiny-logreg"), "--trust",
+                 "--csv", "-"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert {row["row"] for row in rows[:-1]} == {"segment"} and rows[-1]["row"] == "summary"
+    assert rows[0]["start_s"] == "0.0" and rows[0]["end_s"] == "3.0" and float(rows[-1]["end_s"]) > 60

@@ -30,3 +30,21 @@ def test_unknown_emotion_raises_input_error(bad):
         emotion_color(bad)
     assert isinstance(caught.value, (SERError, ValueError))
     assert "neutral" in str(caught.value)
+
+
+def test_any_label_set_gets_distinct_stable_colours():
+    from ser_core.labels import label_colors
+
+    custom = ["joy", "anger", "sadness", "calm", "Wut", "ärger"]
+    colors = label_colors(custom)
+    assert colors["calm"] == emotion_color("calm")
+    assert len(set(colors.values())) == len(custom)
+    assert all(re.fullmatch(r"#[0-9a-f]{6}", c) for c in colors.values())
+    assert label_colors(["joy"])["joy"] == label_colors(["joy", "zzz"])["joy"] == colors["joy"]
+    assert not set(colors[name] for name in custom if name != "calm") & set(map(emotion_color, ALL_EMOTIONS))
+
+
+def test_label_order_puts_known_emotions_first():
+    from ser_core.labels import label_order
+
+    assert label_order(["zeta", "sad", "alpha", "neutral", "sad"]) == ["neutral", "sad", "alpha", "zeta"]

@@ -47,3 +47,14 @@ def test_a_truncated_wav_is_classified_with_a_warning(tmp_path, wav_file):
     record = predict_file(truncated, LoudnessModel())
     assert "truncated" in record["warning"] and "header declares" in record["warning"]
     assert "warning" not in predict_file(path, LoudnessModel())
+
+
+def test_a_manifest_stands_for_its_clips_and_its_bad_rows(tmp_path, wav_file):
+    wav_file(speechlike(), name="a.wav")
+    wav_file(speechlike(seed=1), name="b.wav")
+    manifest = tmp_path / "clips.csv"
+    manifest.write_text("path,label\na.wav,x\nmissing.wav,y\n../outside.wav,z\nb.wav,y\n")
+    records = list(iter_predictions([manifest], LoudnessModel()))
+    assert [r["path"].split("/")[-1] for r in records] == ["missing.wav", "outside.wav", "a.wav", "b.wav"]
+    assert "no file at" in records[0]["error"] and "leaves the manifest's folder" in records[1]["error"]
+    assert records[2]["label"] == "loud" and "error" not in records[3]

@@ -108,3 +108,81 @@ def test_a_prepared_dataset_without_the_copies_is_refused(tiny_ravdess):
     dataset = load_dataset(tiny_ravdess, feature_kind="MFCC-16000-13")
     with pytest.raises(InputError, match="no features for augmentations"):
         load_dataset(dataset, feature_kind="MFCC-16000-13", augment=("speed0.9",))
+
+
+# ---------------------------------------------------------------- your own data (labels, corpora, leakage)
+def test_a_four_label_manifest_gives_a_four_label_model(tiny_manifest, tmp_path):
+    from conftest import MANIFEST_LABELS
+    from ser_core.artifacts import list_artifacts
+    from ser_core.comparison import comparison_rows
+
+    config = TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="kfold", n_folds=3)
+    result = train(config, data=tiny_manifest)
+    labels = ["alegría", "calma", "ira", "tristeza"]  # not emotions of ours: sorted
+    assert sorted(labels) == sorted(MANIFEST_LABELS.values()) and result.metrics.headline.pooled["labels"] == labels
+    assert result.training["corpus"] == "clips" and result.training["layout"] == "manifest"
+    folder = save_result(result, tmp_path / "models" / "spanish", latency=False)
+    model = load_model(folder, trust=True)
+    clip = sorted((tiny_manifest.parent / "audio").iterdir())[0]
+    assert sorted(model.labels) == sorted(labels) and set(model.probabilities(clip)) == set(labels)
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert "- labels: " in card and all(label in card for label in labels)
+    (row,) = comparison_rows(list_artifacts(folder.parent))
+    assert row["n_labels"] == 4 and not row["cross_corpus"]
+
+
+def test_cross_corpus_protocol_trains_on_one_corpus_and_tests_on_the_shared_labels_of_another(
+        tiny_ravdess, tiny_emodb, tmp_path):
+    from ser_core.artifacts import list_artifacts
+    from ser_core.comparison import comparison_rows, headline_rows
+
+    records = []
+    config = TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="kfold", n_folds=3,
+                         extra_protocols=("cross_corpus",), test_data=str(tiny_emodb))
+    result = train(config, data=tiny_ravdess, progress=records.append)
+    cross = result.metrics.protocols["cross_corpus"]
+    assert cross.cross_corpus and cross.title == "another corpus (emodb, 6 shared labels)"
+    assert cross.settings["left_out"] == {"boredom": 4} and cross.settings["model_only_labels"] == ["calm", "surprised"]
+    assert "left out (boredom 4)" in cross.explanation
+    assert cross.pooled["labels"] == cross.settings["shared_labels"] and cross.pooled["n_clips"] == 24
+    assert cross.calibration is None and result.metrics.headline.protocol == "kfold"
+    assert result.predictions["cross_corpus"]["probabilities"].shape == (24, 6)
+    leakage = [r for r in records if r.get("stage") == "leakage check"]
+    assert len(leakage) == 1 and leakage[0]["ok"]
+    folder = save_result(result, tmp_path / "models" / "ravdess-to-emodb", latency=False)
+    rows = comparison_rows(list_artifacts(folder.parent))
+    assert [(row["protocol"], row["cross_corpus"]) for row in rows] == [("kfold", False), ("cross_corpus", True)]
+    assert rows[1]["shared_labels"].startswith("neutral, happy") and rows[1]["n_left_out"] == 4
+    assert [row["protocol"] for row in headline_rows(rows)] == ["kfold"]
+    assert "another corpus (emodb" in (folder / "MODEL_CARD.md").read_text()
+
+
+@pytest.mark.parametrize("settings, match", [
+    ({"protocol": "cross_corpus"}, "needs test_data"),
+    ({"leakage": "maybe"}, "leakage is 'maybe'"),
+    ({"label_map": {"": "x"}}, "empty 'from' label"),
+])
+def test_config_rejects_bad_own_data_settings(settings, match):
+    with pytest.raises(InputError, match=match):
+        TrainConfig(model="logistic_regression", **settings)
+
+
+def test_leakage_check_warns_or_stops_before_training(tiny_ravdess):
+    from ser_core.leakage import LeakageError
+
+    records = []
+    config = TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="random")
+    result = train(config, data=tiny_ravdess, progress=records.append)
+    assert not result.training["leakage"]["ok"] and "speakers are in both" in result.training["leakage"]["leaks"][0]
+    assert records[0]["stage"] == "leakage check"
+    stop = TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="random", leakage="stop")
+    with pytest.raises(LeakageError, match="random: 3 of 3 speakers"):
+        train(stop, data=tiny_ravdess, progress=records.append)
+    off = TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="random", leakage="off")
+    assert train(off, data=tiny_ravdess).training["leakage"] is None
+
+
+def test_the_card_says_what_the_leakage_check_found(tiny_ravdess, tmp_path):
+    config = TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="random")
+    folder = save_result(train(config, data=tiny_ravdess), tmp_path / "leaky", latency=False)
+    assert "leakage check before training found: random: 3 of 3 speakers" in (folder / "MODEL_CARD.md").read_text()

@@ -54,6 +54,7 @@ def test_frames_of_any_rate_and_layout_become_16k_mono(sample_rate, layout, fmt)
     assert monitor.received_s == pytest.approx(len(y) / sample_rate, abs=0.05)  # 4.8 s with padding
     timeline = monitor.timeline()
     assert list(timeline["time_s"].round()) == [1, 2, 3, 4]
+    assert list(timeline["start_s"].round()) == [0, 0, 0, 1]  # windows grow to 3 s, then roll
     # the window grows to 3 s, then rolls (within a frame or two of resampler latency)
     assert np.allclose([len(w) for w in recorder.windows], [16000, 32000, 48000, 48000], atol=800)
     assert max(len(w) for w in recorder.windows) == 48000

@@ -38,7 +38,7 @@ def test_segment_timeline_keeps_silent_windows_empty_and_summarises():
     timeline = tables.segment_timeline(entries)
     assert list(timeline["time_s"]) == [1.5, 2.5]
     assert timeline.loc[0, "sad"] == 0.8 and np.isnan(timeline.loc[1, "sad"])
-    summary = tables.timeline_summary(timeline, ["angry", "sad"])
+    summary = tables.summarize_segments(timeline, ["angry", "sad"])
     assert summary["label"] == "sad" and summary["n_silent"] == 1 and summary["probabilities"]["sad"] == pytest.approx(0.8)
 
 
@@ -47,3 +47,17 @@ def test_default_name_and_model_card(app_models, tmp_path):
     assert tables.default_name(tmp_path) is None
     assert tables.model_card(app_models / "tiny-logreg").startswith("# tiny-logreg")
     assert tables.model_card(tmp_path) is None
+
+
+def test_cross_corpus_rows_are_kept_apart():
+    import pandas as pd
+
+    table = pd.DataFrame([{"name": "a", "protocol": "kfold", "cross_corpus": False},
+                          {"name": "a", "protocol": "cross_corpus", "cross_corpus": True, "test_corpus": "emodb",
+                           "shared_labels": "sad, angry", "n_left_out": 81},
+                          {"name": "broken", "protocol": None, "cross_corpus": None}])
+    within, cross = tables.split_cross_corpus(table)
+    assert list(within["name"]) == ["a", "broken"] and list(cross["protocol"]) == ["cross_corpus"]
+    for column in ("model", "features", "accuracy", "uar", "macro_f1"):
+        cross = cross.assign(**{column: None})
+    assert list(tables.cross_corpus_view(cross).columns)[3:6] == ["test_corpus", "shared_labels", "n_left_out"]

@@ -45,6 +45,18 @@ def corpus_index(path: str):
     return _corpus_index(str(path), path_signature(path))
 
 
+@st.cache_data(show_spinner="Fingerprinting the clips and checking the split…", max_entries=8)
+def _leakage_report(path: str, signature: tuple, protocol: str | None, n_folds: int):
+    from ser_core.leakage import leakage_report as report_of
+
+    return report_of(_corpus_index(path, signature), protocol=protocol, n_folds=n_folds)
+
+
+def leakage_report(path: str, *, protocol: str | None, n_folds: int = 5):
+    """The :func:`ser_core.leakage.leakage_report` of a corpus under one protocol (None: the corpus alone)."""
+    return _leakage_report(str(path), path_signature(path), protocol, int(n_folds))
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def audio(payload: bytes | str, *, sample_rate: int = 16000,
           max_duration_s: float | None = None) -> np.ndarray:

@@ -153,7 +153,9 @@ class LiveEmotionMonitor:
                 self.last_update = time.monotonic()
             return
         label = max(probs, key=probs.get)
-        row = {"time_s": round(end_s, 3), "label": label, **{k: float(v) for k, v in probs.items()}}
+        start_s = max(0.0, end_s - len(window) / self.sample_rate)
+        row = {"time_s": round(end_s, 3), "start_s": round(start_s, 3), "label": label,
+               **{k: float(v) for k, v in probs.items()}}
         with self._lock:
             self._rows.append(row)
             del self._rows[:-self._history_rows]
@@ -167,7 +169,7 @@ class LiveEmotionMonitor:
             return self._windows.received / self.sample_rate
 
     def timeline(self) -> pd.DataFrame:
-        """Return a copy of the timeline: ``time_s``, ``label`` and one probability column per emotion."""
+        """Return a copy of the timeline: ``time_s`` (window end), ``start_s``, ``label`` and one column per label."""
         with self._lock:
             return pd.DataFrame(list(self._rows))
 

@@ -41,6 +41,22 @@ def study_comparison(table: pd.DataFrame, *, default_name: str | None = None) ->
     return pd.DataFrame(rows)
 
 
+def split_cross_corpus(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(within, cross)``: rows tested on the training corpus, and rows tested on another corpus.
+
+    Cross-corpus figures answer another question (the shared labels of another corpus),
+    so pages show them apart and never rank or average them with the others.
+    """
+    cross = table["cross_corpus"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return table[~cross], table[cross]
+
+
+def cross_corpus_view(cross: pd.DataFrame) -> pd.DataFrame:
+    """The columns a page shows for cross-corpus rows: model, test corpus, shared labels, clips left out, figures."""
+    return cross[["name", "model", "features", "test_corpus", "shared_labels", "n_left_out", "accuracy", "uar",
+                  "macro_f1"]].reset_index(drop=True)
+
+
 def _value(table, name, protocol):
     match = table[(table["name"] == name) & (table["protocol"] == protocol)]
     return match["accuracy"].iloc[0] if not match.empty else None
@@ -71,14 +87,24 @@ def segment_timeline(entries: Iterable[Mapping]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def timeline_summary(timeline: pd.DataFrame, labels) -> dict | None:
-    """The headline of a timeline table (:func:`segment_timeline`): see ``ser_core.segments.summarize_timeline``."""
+def timeline_entries(timeline: pd.DataFrame, labels: Iterable[str]) -> list[dict]:
+    """Rows of a :func:`segment_timeline` table back as timeline entries (``label`` None for silent windows)."""
+    entries = []
+    for row in timeline.to_dict("records"):
+        label = row.get("label")
+        voiced = isinstance(label, str) and bool(label)
+        entries.append({"start_s": row.get("start_s"), "end_s": row.get("end_s"), "label": label if voiced else None,
+                        "probabilities": {str(k): float(row[k]) for k in labels if k in row} if voiced else None,
+                        **({} if voiced else {"error": row.get("error") or "silent or too short to classify"})})
+    return entries
+
+
+def summarize_segments(timeline: pd.DataFrame, labels: Iterable[str]) -> dict | None:
+    """The headline of a long recording from its timeline table (:func:`ser_core.segments.summarize_timeline`)."""
     from ser_core.segments import summarize_timeline
 
-    entries = [{"label": row["label"] if isinstance(row["label"], str) else None,
-                "probabilities": {label: float(row[label]) for label in labels if label in row}}
-               for row in timeline.to_dict("records")]
-    return summarize_timeline(entries, labels)
+    labels = list(labels)
+    return summarize_timeline(timeline_entries(timeline, labels), labels)
 
 
 def model_card(folder: str | Path) -> str | None:

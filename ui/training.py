@@ -7,7 +7,7 @@ import streamlit as st
 
 from ser_core import charts
 from ser_core.errors import InputError
-from ui import hosting, jobs, widgets
+from ui import hosting, jobs, leakage, widgets
 
 STATUS_ICONS = {jobs.QUEUED: ":material/schedule:", jobs.RUNNING: ":material/autorenew:",
                 jobs.SUCCEEDED: ":green[:material/check_circle:]", jobs.FAILED: ":red[:material/error:]",
@@ -39,7 +39,7 @@ def target_folder(name: str, *, model: str, protocol: str, replace: bool):
 
 
 def submit(registry, *, index, model, features, protocol, n_folds, test_actors, loss, epochs, seed, augment, name,
-           replace, batch_size=None, learning_rate=None):
+           replace, batch_size=None, learning_rate=None, test_data=""):
     """Validate a run against this server's limits and queue it for this visitor; return the job."""
     from ser_core.train import TrainConfig
 
@@ -47,7 +47,7 @@ def submit(registry, *, index, model, features, protocol, n_folds, test_actors, 
     _check_limits(policy, model=model, features=features, epochs=epochs, n_folds=n_folds, augment=augment)
     config = TrainConfig(model=model, features=features or None, protocol=protocol, n_folds=n_folds,
                          test_actors=test_actors, loss=loss, epochs=epochs, seed=seed, augment=augment,
-                         batch_size=batch_size, learning_rate=learning_rate)
+                         batch_size=batch_size, learning_rate=learning_rate, test_data=test_data)
     folder = target_folder(name, model=model, protocol=protocol, replace=replace and not policy.public)
     claimed = registry.claim_name(folder.name, taken=[p.name for p in folder.parent.iterdir()] if not replace else [])
     if claimed != folder.name:
@@ -132,6 +132,7 @@ def render_job(job, registry) -> None:
             st.warning(job.error)
         else:
             st.error(f"Training failed: {hosting.redact(str(job.error))}. No model was saved.")
+        leakage.render_training_findings(history)
         epochs = pd.DataFrame([h for h in history if "epoch" in h and "loss" in h])
         if not epochs.empty and epochs["epoch"].max() > 1:
             current = epochs[epochs["fold"].astype(str) == str(epochs["fold"].iloc[-1])]

@@ -224,6 +224,35 @@ def corpus_clip_picker(clips, *, key: str) -> AudioChoice | None:
     return AudioChoice(name=path.name, path=path, source="corpus")
 
 
+def clip_description(row) -> str:
+    """One line about a corpus clip, leaving out what its corpus does not say (speaker, intensity, statement)."""
+    import pandas as pd
+
+    def known(value) -> bool:
+        return not pd.isna(value) and str(value) not in ("unknown", "unspecified", "")
+
+    parts = []
+    if known(row.get("actor")):
+        parts.append(f"speaker {row['actor']}" + (f" ({row['gender']})" if known(row.get("gender")) else ""))
+    if known(row.get("intensity")):
+        parts.append(f"{row['intensity']} intensity")
+    if known(row.get("statement")):
+        parts.append(f"statement {row['statement']}")
+    if known(row.get("duration_s")):
+        parts.append(f"{row['duration_s']:.2f} s")
+    return ", ".join(parts)
+
+
+def cross_corpus_input(*, key: str = "train_test_data") -> str:
+    """The other corpus of the cross-corpus protocol: a folder, zip or manifest on this machine (stripped text)."""
+    typed = st.text_input("Test corpus (cross-corpus protocol)", key=key,
+                          placeholder="/data/emodb or /data/mine/clips.csv",
+                          help="Train on the current corpus and test on this one, on the labels both share: a "
+                               "known corpus, one folder per label, a zip, or a CSV/Parquet manifest with columns "
+                               "path,label. Clips of labels the model does not learn are left out and counted.")
+    return typed.strip()
+
+
 def example_clip(clips) -> AudioChoice:
     """A clear example from the corpus: a strong 'angry' clip, else any 'angry' one, else the first."""
     angry = clips[clips["emotion"] == "angry"]

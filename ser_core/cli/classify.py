@@ -15,11 +15,13 @@ def add_predict_parser(subparsers) -> None:
 
     parser = subparsers.add_parser(
         "predict", help="classify audio files or folders",
-        description="Classify audio files (folders are searched recursively) with a saved model; an "
-        f"unreadable file is reported and the others go on. A file longer than {LONG_RECORDING_S:g} s is "
-        "classified per 3-s window (one record each) followed by a summary record.",
+        description="Classify audio files (folders are searched recursively; a CSV/Parquet manifest stands for "
+        "the files it lists) with a saved model; an unreadable file is reported and the others go on. A file "
+        f"longer than {LONG_RECORDING_S:g} s is classified per 3-s window (one record each) followed by a summary "
+        "record. --csv writes the same records as a table: path, row (clip, segment or summary), start_s, "
+        "end_s, label, one prob_<label> column per label of the model, error.",
     )
-    parser.add_argument("paths", nargs="+", help="audio files or folders")
+    parser.add_argument("paths", nargs="+", help="audio files, folders or manifests")
     parser.add_argument("--model", type=Path, default=None, help="model folder (default: artifacts/DEFAULT)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--trust", action="store_true", help="allow pickled weights from outside artifacts/")
@@ -32,6 +34,10 @@ def add_predict_parser(subparsers) -> None:
     parser.add_argument("--prior-clips", type=float, default=DEFAULT_PRIOR_CLIPS,
                         help="with --speaker-adapt: shrink each speaker's statistics toward the training "
                         f"population by this many clips (default {DEFAULT_PRIOR_CLIPS:g}; 0 = the speaker's clips only)")
+    parser.add_argument("--csv", default=None, metavar="FILE",
+                        help="also write the records as CSV to FILE ('-': to stdout, instead of the lines)")
+    parser.add_argument("--allow-outside", action="store_true",
+                        help="read manifest rows whose path leaves the manifest's folder")
     parser.set_defaults(handler=run_predict)
 
 
@@ -60,6 +66,7 @@ def format_record(record: dict) -> str:
 def run_predict(args) -> int:
     from ser_core.adapt import predict_speakers
     from ser_core.artifacts import default_model_dir, load_model
+    from ser_core.exports import PredictionsCsv
     from ser_core.predict import iter_predictions
 
     model = load_model(args.model if args.model is not None else default_model_dir(), trust=args.trust)
@@ -68,11 +75,25 @@ def run_predict(args) -> int:
         for note in sorted({f"{r['speaker']}: {r['note']}" for r in records if "note" in r}):
             print(f"warning: {note}", file=sys.stderr)
     else:
-        records = iter_predictions(args.paths, model)
+        records = iter_predictions(args.paths, model, allow_outside=args.allow_outside)
+    to_stdout = args.csv == "-"
+    handle = None
+    if args.csv and not to_stdout:
+        Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+        handle = open(args.csv, "w", encoding="utf-8", newline="")
+    table = PredictionsCsv(sys.stdout if to_stdout else handle, labels=model.labels) if args.csv else None
     failures = 0
-    for record in records:
-        failures += "error" in record and "start_s" not in record
-        print(json.dumps(record) if args.json else format_record(record), flush=True)
+    try:
+        for record in records:
+            failures += "error" in record and "start_s" not in record
+            if table is not None:
+                table.write(record)
+            if not to_stdout:
+                print(json.dumps(record) if args.json else format_record(record), flush=True)
+    finally:
+        if handle is not None:
+            handle.close()
+            print(f"wrote {table.rows} rows to {args.csv}", file=sys.stderr)
     return EXIT_ERROR if failures else EXIT_OK
 
 

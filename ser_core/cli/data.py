@@ -1,21 +1,51 @@
-"""CLI commands about data: ``index``, ``download`` and ``features``."""
+"""CLI commands about data: ``index``, ``download``, ``features`` and ``leakage``."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from ser_core.cli import EXIT_OK, progress_bar
 
+#: What ``--data`` (or ``index PATH``) may be.
+DATA_HELP = ("corpus: a folder (a known corpus, or one folder per label: <label>/[<speaker>/]<clip>), a .zip, "
+             "or a CSV/Parquet manifest with columns path,label[,speaker,split,gender,language]")
+
+
+def add_corpus_arguments(parser) -> None:
+    """The options every command that reads a corpus shares: ``--corpus``, ``--labels-map``, ``--allow-outside``."""
+    parser.add_argument("--corpus", default="auto", help="how to read it: auto (default), ravdess, crema-d, tess, "
+                        "savee, emodb, folders (one folder per label) or manifest")
+    parser.add_argument("--labels-map", default=None, metavar="FILE",
+                        help="rename labels: JSON {\"from\": \"to\"} or CSV from,to; an empty 'to' drops the label, "
+                        "labels not named stay as they are")
+    parser.add_argument("--allow-outside", action="store_true",
+                        help="read manifest rows whose path leaves the manifest's folder (.., absolute paths)")
+
+
+def index_from_args(args, path):
+    """The :class:`~ser_core.corpus.CorpusIndex` of ``path`` under the shared corpus options."""
+    from ser_core.corpus import index_corpus
+
+    return index_corpus(path, corpus=args.corpus, label_map=args.labels_map, allow_outside=args.allow_outside)
+
+
+def print_notes(index) -> None:
+    """Print an index's notes (ignored manifest columns) on stderr."""
+    for note in index.notes:
+        print(f"note: {note}", file=sys.stderr)
+
 
 def add_index_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "index", help="list and label the clips of a corpus folder or zip",
-        description="Index a corpus (RAVDESS, CREMA-D, TESS, SAVEE or EmoDB; folder or zip) "
-        "and print a summary per emotion plus every skipped file with its reason.",
+        "index", help="list and label the clips of a corpus folder, zip or manifest",
+        description="Index a corpus (RAVDESS, CREMA-D, TESS, SAVEE or EmoDB by their file names; or any "
+        "labelled corpus as one folder per label or a CSV/Parquet manifest) and print a summary per label "
+        "plus every skipped file or manifest row with its reason.",
     )
-    parser.add_argument("path", help="corpus folder (any depth) or .zip")
-    parser.add_argument("--corpus", default="auto", help="auto (default), ravdess, crema-d, tess, savee or emodb")
+    parser.add_argument("path", help=DATA_HELP)
+    add_corpus_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.set_defaults(handler=run_index)
 
@@ -26,10 +56,11 @@ def _format_summary(summary: dict) -> str:
         f"clips: {summary['n_clips']}",
         f"actors: {summary['n_actors']}",
         "",
-        f"{'emotion':<12}{'clips':>7}",
+        f"{'label':<16}{'clips':>7}",
     ]
-    lines += [f"{emotion:<12}{count:>7}" for emotion, count in summary["by_emotion"].items()]
-    lines.append(f"{'total':<12}{summary['n_clips']:>7}")
+    lines += [f"{emotion:<16}{count:>7}" for emotion, count in summary["by_emotion"].items()]
+    lines.append(f"{'total':<16}{summary['n_clips']:>7}")
+    lines += [f"note: {note}" for note in summary.get("notes", [])]
     skipped = summary["skipped"]
     lines += ["", f"skipped: {len(skipped)} file(s)"]
     lines += [f"  {item['path']}: {item['reason']}" for item in skipped]
@@ -37,9 +68,9 @@ def _format_summary(summary: dict) -> str:
 
 
 def run_index(args) -> int:
-    from ser_core.corpus import index_corpus, summarize
+    from ser_core.corpus import summarize
 
-    summary = summarize(index_corpus(args.path, corpus=args.corpus))
+    summary = summarize(index_from_args(args, args.path))
     print(json.dumps(summary) if args.json else _format_summary(summary))
     return EXIT_OK
 
@@ -79,24 +110,23 @@ def add_features_parser(subparsers) -> None:
         "labels, actors and paths in an .npz file. A clip that gives no features is left out "
         "and reported with its reason.",
     )
-    parser.add_argument("--data", required=True, help="corpus folder or .zip")
+    parser.add_argument("--data", required=True, help=DATA_HELP)
     parser.add_argument("--kind", required=True, help="feature kind, e.g. MFCC-16000-40")
     parser.add_argument("--out", type=Path, default=None, help="output .npz (default: <kind>.npz)")
     parser.add_argument("--jobs", type=int, default=None, help="parallel workers (default: all cores)")
-    parser.add_argument("--corpus", default="auto", help="corpus naming (default: auto)")
+    add_corpus_arguments(parser)
     parser.set_defaults(handler=run_features)
 
 
 def run_features(args) -> int:
-    import sys
-
     import numpy as np
 
-    from ser_core.corpus import index_corpus
     from ser_core.features import extract_clips, parse_kind
 
     spec = parse_kind(args.kind)
-    clips = index_corpus(args.data, corpus=args.corpus).clips
+    corpus = index_from_args(args, args.data)
+    print_notes(corpus)
+    clips = corpus.clips
     out = args.out if args.out is not None else Path(f"{spec.name}.npz")
     if out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")  # np.savez would append it anyway
@@ -117,4 +147,49 @@ def run_features(args) -> int:
     return EXIT_OK
 
 
-PARSERS = (add_index_parser, add_download_parser, add_features_parser)
+#: Protocols the leakage command checks (``auto``: the manifest's split, else k-fold, else a random split).
+LEAKAGE_PROTOCOLS = ("auto", "random", "kfold", "holdout", "manifest", "none")
+
+
+def add_leakage_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "leakage", help="check a corpus and a split for leakage",
+        description="Look for byte-identical and near-duplicate audio (re-encoded, resampled, another gain) on "
+        "both sides of a protocol's split, speakers in both training and test, one speaker holding most of a "
+        "class, and class imbalance. Exit code 0; with --strict, 1 when a leak is found.",
+    )
+    parser.add_argument("--data", required=True, help=DATA_HELP)
+    add_corpus_arguments(parser)
+    parser.add_argument("--protocol", default="auto", choices=LEAKAGE_PROTOCOLS,
+                        help="the split to check: auto (the manifest's split column when there is one, else "
+                        "k-fold by speaker when there are enough speakers, else random), random, kfold, holdout, "
+                        "manifest, or none (the corpus alone)")
+    parser.add_argument("--folds", type=int, default=5, help="folds of the kfold protocol (default 5)")
+    parser.add_argument("--test-actors", default="", help="held-out speakers, e.g. 1,2 (holdout protocol)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--strict", action="store_true", help="exit with code 1 when a leak is found")
+    parser.set_defaults(handler=run_leakage)
+
+
+def run_leakage(args) -> int:
+    from ser_core.leakage import default_protocol, format_report, leakage_report
+
+    index = index_from_args(args, args.data)
+    print_notes(index)
+    protocol = default_protocol(index, n_folds=args.folds) if args.protocol == "auto" else args.protocol
+    update, close = progress_bar(description="fingerprints", unit="clip")
+    try:
+        report = leakage_report(index, protocol=None if protocol == "none" else protocol, n_folds=args.folds,
+                                seed=args.seed, test_actors=tuple(a.strip() for a in args.test_actors.split(",")
+                                                                  if a.strip()), progress=update)
+    finally:
+        close()
+    if args.json:
+        print(json.dumps({"data": str(args.data), "corpus": index.title, **report.to_dict()}))
+    else:
+        print(format_report(report, title=index.title))
+    return 1 if args.strict and not report.ok else EXIT_OK
+
+
+PARSERS = (add_index_parser, add_download_parser, add_features_parser, add_leakage_parser)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ser_core.cli import EXIT_OK
+from ser_core.cli.data import DATA_HELP, add_corpus_arguments, index_from_args, print_notes
 
 _STUDY_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ravdess-16k"
 
@@ -23,15 +24,24 @@ def add_train_parser(subparsers) -> None:
 
     parser = subparsers.add_parser(
         "train", help="train a model under a protocol and save it as a model folder",
-        description="Evaluate a model under a protocol (random split, grouped k-fold by actor or held-out "
-        "actors), then fit it on all the data and save it with its metrics and model card.",
+        description="Evaluate a model under a protocol (random split, grouped k-fold by actor, held-out "
+        "actors, or another corpus), then fit it on all the data and save it with its metrics and model card. "
+        "The corpus and the protocol's split are checked for leakage first (a warning; --strict-leakage stops).",
     )
-    parser.add_argument("--data", required=True, help="corpus folder or .zip")
+    parser.add_argument("--data", required=True, help=DATA_HELP)
+    add_corpus_arguments(parser)
     parser.add_argument("--model", required=True, choices=MODEL_NAMES, help="model name")
     parser.add_argument("--features", default=None, help="feature kind (default: the model's, e.g. MFCC-16000-40 "
                         "for the study's networks, LOGMEL-16000-64-300 for logmel_cnn)")
     parser.add_argument("--protocol", default="random", choices=TRAINING_PROTOCOLS)
     parser.add_argument("--also", default="", help="more protocols to score, e.g. random (comma-separated)")
+    parser.add_argument("--test-data", default=None, metavar="PATH",
+                        help="the other corpus of the cross_corpus protocol (train on --data, test on this; read "
+                        "with the same --corpus auto-detection, --labels-map and --allow-outside)")
+    leakage = parser.add_mutually_exclusive_group()
+    leakage.add_argument("--strict-leakage", action="store_true",
+                         help="stop before training when the leakage check finds a leak")
+    leakage.add_argument("--no-leakage-check", action="store_true", help="skip the leakage check")
     parser.add_argument("--folds", type=int, default=5, help="folds of the kfold protocol (default 5)")
     parser.add_argument("--test-actors", default="", help="held-out actors, e.g. 1,2 (holdout protocol)")
     parser.add_argument("--loss", default="crossentropy", choices=("crossentropy", "focal"))
@@ -45,8 +55,23 @@ def add_train_parser(subparsers) -> None:
     parser.set_defaults(handler=run_train)
 
 
+def print_leakage(record) -> None:
+    """The training leakage check's leaks and warnings, on stderr."""
+    seen = set()
+    for finding in record.get("findings", []):
+        if finding["severity"] == "note" or (finding["protocol"], finding["message"]) in seen:
+            continue
+        seen.add((finding["protocol"], finding["message"]))
+        print(f"warning: leakage ({finding['protocol']}): {finding['message']}", file=sys.stderr, flush=True)
+    if not record.get("ok", True) and record.get("mode") == "warn":
+        print("warning: training goes on; --strict-leakage would stop here", file=sys.stderr, flush=True)
+
+
 def print_progress(record) -> None:
-    """One line per epoch and per finished fold."""
+    """One line per epoch and per finished fold; the leakage check's findings."""
+    if record.get("stage") == "leakage check":
+        print_leakage(record)
+        return
     if record.get("stage") == "fold done":
         print(f"[{record['protocol']} fold {record['fold']}/{record['n_folds']}] test accuracy "
               f"{record['test_accuracy']:.4f}, UAR {record['test_uar']:.4f}", flush=True)
@@ -63,6 +88,8 @@ def _split(text: str) -> tuple:
 
 
 def run_train(args) -> int:
+    from ser_core.corpus.layouts import as_label_map
+    from ser_core.crosscorpus import describe
     from ser_core.formatting import percent_spread
     from ser_core.train import TrainConfig, save_result, train
 
@@ -70,13 +97,23 @@ def run_train(args) -> int:
         model=args.model, features=args.features, protocol=args.protocol, extra_protocols=_split(args.also),
         n_folds=args.folds, test_actors=_split(args.test_actors), loss=args.loss, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed, augment=_split(args.augment),
+        test_data=args.test_data or "", label_map=as_label_map(args.labels_map),
+        leakage="stop" if args.strict_leakage else "off" if args.no_leakage_check else "warn",
     )
-    result = train(config, data=args.data, progress=print_progress)
+    data = index_from_args(args, args.data)
+    print_notes(data)
+    test_data = None
+    if config.test_data:
+        test_data = index_from_args(args, config.test_data)
+        print_notes(test_data)
+    result = train(config, data=data, test_data=test_data, progress=print_progress)
     result.training["command"] = _command_line()
     folder = save_result(result, args.out)
     for protocol in result.metrics.ordered():
         print(f"{protocol.title}: accuracy {percent_spread(protocol.mean('accuracy'), protocol.std('accuracy'))}, "
               f"UAR {percent_spread(protocol.mean('uar'), protocol.std('uar'))}")
+        if protocol.cross_corpus:
+            print(f"  {describe(protocol.pooled)}")
     for skipped in result.training.get("skipped_clips", []):
         print(f"skipped {skipped['path']}: {skipped['reason']}", file=sys.stderr)
     print(f"saved {folder}")
@@ -113,7 +150,8 @@ def add_evaluate_parser(subparsers) -> None:
         "macro F1, the classification report and the confusion matrix (rows = true labels).",
     )
     parser.add_argument("--model", required=True, type=Path, help="model folder")
-    parser.add_argument("--data", required=True, help="corpus folder or .zip")
+    parser.add_argument("--data", required=True, help=DATA_HELP)
+    add_corpus_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--trust", action="store_true", help="allow pickled weights from outside artifacts/")
     parser.set_defaults(handler=run_evaluate)
@@ -121,14 +159,20 @@ def add_evaluate_parser(subparsers) -> None:
 
 def run_evaluate(args) -> int:
     from ser_core.artifacts import load_model
+    from ser_core.crosscorpus import describe
     from ser_core.evaluate import evaluate_model, format_report
 
-    metrics = evaluate_model(load_model(args.model, trust=args.trust), args.data)
+    model = load_model(args.model, trust=args.trust)
+    data = index_from_args(args, args.data)
+    print_notes(data)
+    metrics = evaluate_model(model, data)
     if args.json:
         keys = ("accuracy", "uar", "macro_f1", "labels", "confusion", "per_class", "n_clips",
-                "best_emotion", "worst_emotion", "ranked_by", "model", "data")
+                "best_emotion", "worst_emotion", "ranked_by", "shared_labels", "left_out", "n_left_out",
+                "model_only_labels", "unrestricted_accuracy", "n_outside", "model", "data", "corpus")
         print(json.dumps({key: metrics[key] for key in keys if key in metrics}))
     else:
+        print(f"{model.name} on {metrics['corpus']}: {describe(metrics)}.\n")
         print(format_report(metrics))
         print("\nconfusion (rows = true, columns = predicted): " + " ".join(metrics["labels"]))
         for label, row in zip(metrics["labels"], metrics["confusion"]):
@@ -158,16 +202,26 @@ def run_compare(args) -> int:
     if args.json:
         print(json.dumps(rows))
         return EXIT_OK
-    print(f"{'model folder':<24}{'protocol':<46}{'accuracy':>15}{'UAR':>15}{'macro F1':>10}{'params':>11}"
-          f"{'MB':>6}{'ms/3s':>8}")
-    for row in rows:
+    print(f"{'model folder':<24}{'protocol':<46}{'accuracy':>15}{'UAR':>15}{'macro F1':>10}{'labels':>7}"
+          f"{'params':>11}{'MB':>6}{'ms/3s':>8}")
+    within = [row for row in rows if not row.get("cross_corpus")]
+    cross = [row for row in rows if row.get("cross_corpus")]
+    for row in within:
         name = row["name"] + (" *" if row["default"] else "")
         if row.get("error"):
             print(f"{name:<24}error: {row['error']}")
             continue
         print(f"{name:<24}{row['protocol_title']:<46}{percent_spread(row['accuracy'], row['accuracy_std']):>15}"
               f"{percent_spread(row['uar'], row['uar_std']):>15}{number(row['macro_f1'], decimals=3):>10}"
-              f"{number(row['n_parameters'], decimals=0):>11}{number(row['size_mb']):>6}{number(row['latency_ms']):>8}")
+              f"{number(row['n_labels'], decimals=0):>7}{number(row['n_parameters'], decimals=0):>11}"
+              f"{number(row['size_mb']):>6}{number(row['latency_ms']):>8}")
+    if cross:
+        print("\ntested on another corpus (shared labels only; not comparable with the figures above)")
+        for row in cross:
+            name = row["name"] + (" *" if row["default"] else "")
+            print(f"{name:<24}{row['protocol_title']:<46}{percent_spread(row['accuracy'], None):>15}"
+                  f"{percent_spread(row['uar'], None):>15}{number(row['macro_f1'], decimals=3):>10}"
+                  f"  shared: {row['shared_labels']}; left out: {row['n_left_out']} clips")
     if default:
         print("\n* the default model")
     return EXIT_OK

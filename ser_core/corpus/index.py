@@ -1,7 +1,9 @@
-"""Index a corpus folder (any depth) or zip into a labelled table of usable clips.
+"""Index a corpus folder (any depth), zip or manifest into a labelled table of usable clips.
 
-Files that are not usable speech clips are skipped and reported with a reason; one bad
-file never aborts an index. A clip counts as usable by the same rule feature extraction
+A corpus is read by the naming convention of a known corpus (:mod:`.naming`), or by its
+layout (:mod:`.layouts`): one folder per label, or a CSV/Parquet manifest. Files that
+are not usable speech clips are skipped and reported with a reason; one bad file never
+aborts an index. A clip counts as usable by the same rule feature extraction
 applies (:func:`ser_core.audio.clip_problem`): decodable, finite, not silent once its DC
 offset is removed, and long enough after trimming silence.
 """
@@ -19,9 +21,12 @@ from typing import Callable
 import pandas as pd
 
 from ser_core.audio import AUDIO_SUFFIXES
+from ser_core.corpus.layouts import (FOLDERS, MANIFEST, UNKNOWN, Listing, apply_label_map, as_label_map,
+                                     is_manifest, list_label_folders, looks_like_label_folders, read_manifest)
+from ser_core.corpus.naming import (CORPORA, EXAMPLES, LANGUAGES, PARSERS, classify, naming_votes,
+                                    normalize_corpus_name)
 from ser_core.errors import CorpusError
-from ser_core.labels import ALL_EMOTIONS
-from ser_core.corpus.naming import EXAMPLES, PARSERS, classify, detect_corpus, normalize_corpus_name
+from ser_core.labels import label_order
 
 #: Columns of :attr:`CorpusIndex.clips`, in order.
 COLUMNS = (
@@ -33,6 +38,8 @@ COLUMNS = (
     "repetition",
     "actor",
     "gender",
+    "language",
+    "split",
     "duration_s",
     "sample_rate",
     "channels",
@@ -54,15 +61,35 @@ class SkippedFile:
 
 @dataclass
 class CorpusIndex:
-    """The labelled clips of one corpus, the files that were skipped, and the folder it was read from."""
+    """The labelled clips of one corpus, the files that were skipped, and where it was read from.
+
+    ``corpus`` is a known corpus (``ravdess``, ...) or a layout (``folders``,
+    ``manifest``); ``root`` the folder paths are relative to; ``source`` the folder, zip
+    or manifest the caller named; ``notes`` what was ignored without leaving a clip out.
+    """
 
     corpus: str
     clips: pd.DataFrame
     skipped: list[SkippedFile] = field(default_factory=list)
     root: str = ""
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.clips)
+
+    @property
+    def title(self) -> str:
+        """A short name for screens and reports: the known corpus, else the folder or manifest name."""
+        if self.corpus in CORPORA:
+            return self.corpus
+        named = Path(self.source or self.root)
+        return (named.stem if named.suffix else named.name) or self.corpus
+
+    @property
+    def labels(self) -> list[str]:
+        """The labels of the clips, in display order (:func:`ser_core.labels.label_order`)."""
+        return label_order(self.clips["emotion"].astype(str))
 
     def relative(self, path) -> str:
         """A clip's path relative to the corpus folder (what a screen shows instead of a server path)."""
@@ -199,24 +226,92 @@ def _as_table(rows: list[dict]) -> pd.DataFrame:
     return table
 
 
+def _named_listing(candidates: list[Path], root: Path, corpus: str) -> Listing:
+    """A :class:`Listing` of files named after a known corpus's convention."""
+    listing = Listing(corpus=corpus, root=root)
+    parser = PARSERS[corpus]
+    for file in candidates:
+        kind, payload = classify(file, parser)
+        if kind == "foreign":
+            listing.skipped.append((str(file), f"name does not follow the {corpus} naming (e.g. {EXAMPLES[corpus]})"))
+        elif kind == "excluded":
+            listing.skipped.append((str(file), payload))
+        else:
+            listing.entries.append((file, {**payload, "language": LANGUAGES[corpus], "split": pd.NA}))
+    return listing
+
+
+def detect_layout(candidates: list[Path], root: Path) -> str:
+    """The corpus or layout of a folder's audio files, conservatively.
+
+    A known naming followed by at least half the files wins; else a folder-per-label
+    tree; else the known naming most files follow. CorpusError when none fits.
+    """
+    votes = naming_votes(candidates)
+    best, count = votes.most_common(1)[0] if votes else (None, 0)
+    if best is not None and 2 * count >= len(candidates):
+        return best
+    if looks_like_label_folders(candidates, root):
+        return FOLDERS
+    if best is not None:
+        return best
+    examples = "; ".join(f"{name}: {example}" for name, example in EXAMPLES.items())
+    raise CorpusError(
+        f"none of {len(candidates)} audio file names follows a known corpus naming ({examples}), and they do not "
+        "lie in one folder per label (<label>/<clip>.wav); point at a folder per label or at a CSV/Parquet "
+        "manifest with columns path,label"
+    )
+
+
+def _folder_listing(root: Path, corpus: str) -> Listing:
+    """The listing of a folder: every file under it, junk skipped, read by naming or as label folders."""
+    files = _walk_files(root)
+    junk = []
+    candidates = []
+    for file in files:
+        reason = _junk_reason(file)
+        if reason is None:
+            candidates.append(file)
+        else:
+            junk.append((str(file), reason))
+    if not candidates:
+        raise CorpusError(f"no audio files found in the chosen corpus folder ({len(files)} other files)")
+    if corpus == "auto":
+        corpus = detect_layout(candidates, root)
+    listing = list_label_folders(candidates, root) if corpus == FOLDERS else _named_listing(candidates, root, corpus)
+    listing.skipped = junk + listing.skipped
+    return listing
+
+
 def index_corpus(
     path,
     *,
     corpus: str = "auto",
+    label_map=None,
+    allow_outside: bool = False,
     probe_audio: bool = True,
     check_audio: bool = True,
     progress: ProgressCallback | None = None,
 ) -> CorpusIndex:
-    """Index the clips of a corpus folder (any depth) or zip into a labelled table.
+    """Index the clips of a corpus folder (any depth), zip or manifest into a labelled table.
 
     Parameters
     ----------
     path : str or Path
-        A folder holding the corpus at any depth, or a ``.zip`` of it (unpacked once
-        into the cache folder, within :class:`ser_core.corpus.archive.ZipLimits`).
+        A folder holding the corpus at any depth, a ``.zip`` of it (unpacked once
+        into the cache folder, within :class:`ser_core.corpus.archive.ZipLimits`), or a
+        CSV/Parquet manifest (:mod:`ser_core.corpus.layouts`).
     corpus : str
-        ``"auto"`` (the naming convention most file names follow) or one of
-        :data:`~ser_core.corpus.naming.CORPORA`.
+        ``"auto"`` (a manifest by its suffix; for a folder the naming convention most
+        file names follow, else one folder per label), one of
+        :data:`~ser_core.corpus.naming.CORPORA`, ``"folders"`` or ``"manifest"``.
+    label_map : mapping, path or None
+        Renames labels (``{"Wut": "angry"}``; an empty value drops the label), as a
+        mapping or a JSON/CSV file (:func:`~ser_core.corpus.layouts.read_label_map`).
+        Labels it does not name stay as they are.
+    allow_outside : bool
+        Read manifest rows whose path leaves the manifest's folder (``..``, absolute
+        paths). Off by default, and never on in the dashboard.
     probe_audio : bool
         Read each file's header for ``duration_s``, ``sample_rate`` and ``channels``
         and skip files that cannot be decoded. When False those columns are empty.
@@ -230,57 +325,64 @@ def index_corpus(
     Returns
     -------
     CorpusIndex
-        ``clips`` has the columns :data:`COLUMNS` sorted by path; ``skipped`` lists
-        every file left out with the reason.
+        ``clips`` has the columns :data:`COLUMNS` sorted by path (``actor`` holds the
+        speaker, ``"unknown"`` when nobody said); ``skipped`` lists every file or
+        manifest row left out with the reason.
 
     Examples
     --------
     >>> index = index_corpus("../shared/data/ravdess-16k")  # doctest: +SKIP
     >>> len(index), index.corpus  # doctest: +SKIP
     (1200, 'ravdess')
+    >>> index_corpus("my-corpus/clips.csv", label_map={"Wut": "angry"}).corpus  # doctest: +SKIP
+    'manifest'
     """
     corpus = normalize_corpus_name(corpus)
-    root = resolve_root(path).absolute()
-    files = _walk_files(root)
-    skipped: list[SkippedFile] = []
-    candidates = []
-    for file in files:
-        reason = _junk_reason(file)
-        if reason is None:
-            candidates.append(file)
-        else:
-            skipped.append(SkippedFile(str(file), reason))
-    if not candidates:
-        raise CorpusError(f"no audio files found in the chosen corpus folder ({len(files)} other files)")
-    if corpus == "auto":
-        corpus = detect_corpus(candidates)
-    parser = PARSERS[corpus]
+    mapping = as_label_map(label_map)
+    named = Path(path).expanduser()
+    if corpus == MANIFEST or (corpus == "auto" and is_manifest(named)):
+        if named.is_dir():
+            raise CorpusError(f"{named} is a folder; the manifest layout needs the path of a CSV or Parquet file")
+        if not named.is_file():
+            raise CorpusError(f"manifest {named} does not exist; expected a CSV or Parquet file")
+        listing = read_manifest(named, allow_outside=allow_outside)
+    else:
+        listing = _folder_listing(resolve_root(path).absolute(), corpus)
+    corpus = listing.corpus
+    skipped = [SkippedFile(where, reason) for where, reason in listing.skipped]
     memo = _ValidityMemo() if (check_audio and probe_audio) else None
     rows = []
-    done = len(files) - len(candidates)
-    for file in candidates:
-        kind, payload = classify(file, parser)
-        if kind == "foreign":
-            skipped.append(SkippedFile(str(file), f"name does not follow the {corpus} naming (e.g. {EXAMPLES[corpus]})"))
-        elif kind == "excluded":
-            skipped.append(SkippedFile(str(file), payload))
+    total = len(listing.entries) + len(skipped)
+    done = len(skipped)
+    for file, labels in listing.entries:
+        label = apply_label_map(labels["emotion"], mapping)
+        if label is None:
+            skipped.append(SkippedFile(str(file), f"label {labels['emotion']!r} is dropped by the label map"))
         else:
-            row = _labelled_row(file, corpus, payload, probe_audio=probe_audio, memo=memo, skipped=skipped)
-            if row is not None:
-                rows.append(row)
+            junk = _junk_reason(file) if corpus == MANIFEST else None
+            if junk is not None:
+                skipped.append(SkippedFile(str(file), junk))
+            else:
+                row = _labelled_row(file, corpus, {**labels, "emotion": label}, probe_audio=probe_audio, memo=memo,
+                                    skipped=skipped)
+                if row is not None:
+                    rows.append(row)
         done += 1
         if progress is not None:
-            progress(done, len(files))
+            progress(done, total)
     if memo is not None:
         memo.save()
     if not rows:
         reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:3])
-        raise CorpusError(f"no usable {corpus} speech clips in the chosen folder ({len(skipped)} files skipped: {reasons})")
+        what = f"{corpus} speech clips" if corpus in CORPORA else f"clips in the {corpus} layout"
+        raise CorpusError(f"no usable {what} in the chosen {'manifest' if corpus == MANIFEST else 'folder'} "
+                          f"({len(skipped)} files skipped: {reasons})")
     rows.sort(key=lambda row: row["path"])
     for row, original in zip(rows, _mark_duplicates([row["path"] for row in rows])):
         row["duplicate_of"] = original
     skipped.sort(key=lambda item: item.path)
-    return CorpusIndex(corpus=corpus, clips=_as_table(rows), skipped=skipped, root=str(root))
+    return CorpusIndex(corpus=corpus, clips=_as_table(rows), skipped=skipped, root=str(listing.root),
+                       source=str(named), notes=list(listing.notes))
 
 
 def _labelled_row(file: Path, corpus: str, labels: dict, *, probe_audio: bool, memo, skipped: list) -> dict | None:
@@ -310,14 +412,20 @@ def _labelled_row(file: Path, corpus: str, labels: dict, *, probe_audio: bool, m
 
 
 def summarize(index: CorpusIndex) -> dict:
-    """Return the JSON-ready summary: corpus, n_clips, n_actors, by_emotion and skipped."""
+    """Return the JSON-ready summary: corpus, n_clips, n_actors, by_emotion, skipped (and notes when any).
+
+    ``n_actors`` counts the known speakers (a folder-per-label tree without speaker
+    folders has none).
+    """
     counts = index.clips["emotion"].value_counts()
-    order = [name for name in ALL_EMOTIONS if name in counts.index]
-    order += sorted(set(counts.index) - set(order))
-    return {
+    actors = index.clips["actor"].dropna().astype(str)
+    summary = {
         "corpus": index.corpus,
         "n_clips": int(len(index.clips)),
-        "n_actors": int(index.clips["actor"].nunique()),
-        "by_emotion": {name: int(counts[name]) for name in order},
+        "n_actors": int(actors[actors != UNKNOWN].nunique()),
+        "by_emotion": {name: int(counts[name]) for name in label_order(counts.index)},
         "skipped": [{"path": item.path, "reason": item.reason} for item in index.skipped],
     }
+    if index.notes:
+        summary["notes"] = list(index.notes)
+    return summary

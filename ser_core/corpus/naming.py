@@ -22,8 +22,10 @@ import pandas as pd
 from ser_core.errors import CorpusError
 from ser_core.labels import EMOTIONS
 
-#: Corpus names accepted by ``index_corpus(..., corpus=...)`` (besides ``"auto"``).
+#: The known corpora, named by their file-name conventions.
 CORPORA = ("ravdess", "crema-d", "tess", "savee", "emodb")
+#: The language each known corpus is spoken in (ISO 639-1).
+LANGUAGES = {"ravdess": "en", "crema-d": "en", "tess": "en", "savee": "en", "emodb": "de"}
 
 
 class Excluded(Exception):
@@ -219,7 +221,8 @@ EXAMPLES = {
     "emodb": "03a01Fa.wav",
 }
 
-_ALIASES = {"cremad": "crema-d", "crema": "crema-d", "emo-db": "emodb", "berlin": "emodb"}
+_ALIASES = {"cremad": "crema-d", "crema": "crema-d", "emo-db": "emodb", "berlin": "emodb", "folder": "folders",
+            "folder-per-label": "folders", "labels": "folders", "csv": "manifest", "parquet": "manifest"}
 
 
 
@@ -230,11 +233,18 @@ def ravdess_actor(path) -> str | None:
 
 
 def normalize_corpus_name(name: str) -> str:
-    """Return the canonical corpus name (``"auto"`` or one of :data:`CORPORA`) for ``name``."""
+    """Return the canonical corpus name for ``name``: ``"auto"``, one of :data:`CORPORA`, or a layout.
+
+    Layouts (:data:`ser_core.corpus.layouts.LAYOUTS`): ``folders`` (one folder per label)
+    and ``manifest`` (a CSV or Parquet table).
+    """
+    from ser_core.corpus.layouts import LAYOUTS
+
     key = str(name).strip().lower().replace("_", "-")
     key = _ALIASES.get(key, key)
-    if key != "auto" and key not in PARSERS:
-        raise CorpusError(f"unknown corpus {name!r}; expected 'auto' or one of {', '.join(CORPORA)}")
+    if key != "auto" and key not in PARSERS and key not in LAYOUTS:
+        raise CorpusError(f"unknown corpus {name!r}; expected 'auto', one of {', '.join(CORPORA)}, "
+                          f"or a layout: {', '.join(LAYOUTS)}")
     return key
 
 
@@ -247,13 +257,20 @@ def classify(path: Path, parser) -> tuple[str, object]:
     return ("foreign", None) if labels is None else ("clip", labels)
 
 
-def detect_corpus(paths) -> str:
-    """Return the corpus whose naming convention most of the given audio file names follow."""
+def naming_votes(paths) -> Counter:
+    """How many of the given file names follow each known naming convention."""
     votes = Counter()
     for path in map(Path, paths):
         for name, parser in PARSERS.items():
             if classify(path, parser)[0] != "foreign":
                 votes[name] += 1
+    return votes
+
+
+def detect_corpus(paths) -> str:
+    """Return the corpus whose naming convention most of the given audio file names follow."""
+    paths = list(paths)
+    votes = naming_votes(paths)
     if not votes:
         examples = "; ".join(f"{name}: {example}" for name, example in EXAMPLES.items())
         raise CorpusError(
