@@ -40,7 +40,7 @@ else:
         protocols = ["kfold", "random", "holdout"] + ([] if policy.public else ["cross_corpus"])
         protocol = first[1].selectbox("Protocol", protocols,
                                       format_func=lambda p: protocol_title(p, n_folds=5, test_actors=["…"],
-                                                                           corpus="another, named below"),
+                                                                           corpus="named below"),
                                       key="train_protocol")
         loss = first[2].selectbox("Loss (the study's networks)", ["crossentropy", "focal"], key="train_loss")
         second = st.columns(4)

@@ -221,7 +221,7 @@ def test_a_four_label_model_shows_its_own_labels(app_env, tiny_manifest, tmp_pat
     train_tiny_model(root, tiny_manifest, name="spanish")
     monkeypatch.setenv("SER_ARTIFACTS_DIR", str(root))
     at = _page()
-    assert "labels: alegría, calma, ira, tristeza" in " ".join(c.value for c in at.caption)
+    assert "emotions: alegría, calma, ira, tristeza" in " ".join(c.value for c in at.caption)
     at.file_uploader[0].upload("clip.wav", wav_bytes(speechlike(duration_s=3.0)), "audio/wav")
     at.run()
     assert problems(at) == []
@@ -230,6 +230,6 @@ def test_a_four_label_model_shows_its_own_labels(app_env, tiny_manifest, tmp_pat
     import json
 
     figures = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-    (bars,) = [figure["data"] for figure in figures if "probabilities" in str(figure["layout"].get("title"))]
+    (bars,) = [figure["data"] for figure in figures if "score per emotion" in str(figure["layout"].get("title"))]
     assert [bar["name"] for bar in bars] == ["alegría", "calma", "ira", "tristeza"]
     assert len({bar["marker"]["color"] for bar in bars}) == 4

@@ -231,7 +231,7 @@ def _connection_app(mode):
 
 
 def _run(mode, *, secrets=None):
-    at = AppTest.from_function(_connection_app, args=(mode,), default_timeout=30)
+    at = AppTest.from_function(_connection_app, args=(mode,), default_timeout=120)
     if secrets is not None:
         at.secrets["webrtc"] = secrets
     return at.run()

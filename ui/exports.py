@@ -61,7 +61,7 @@ def live_csv(timeline: pd.DataFrame, *, labels: Sequence[str] | None = None) -> 
     One ``segment`` row per classified window: ``start_s`` and ``end_s`` are seconds since
     the stream (or the last reset) began.
     """
-    from ui.charts import probability_columns
+    from ser_core.charts import probability_columns
 
     labels = list(labels) if labels is not None else probability_columns(timeline)
     frame = timeline.rename(columns={"time_s": "end_s"})
