@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ser_core.cli import EXIT_OK, progress_bar
+from ser_core.cli import EXIT_OK, add_scheduler_argument, progress_bar
 
 
 def add_index_parser(subparsers) -> None:
@@ -82,8 +82,9 @@ def add_features_parser(subparsers) -> None:
     parser.add_argument("--data", required=True, help="corpus folder or .zip")
     parser.add_argument("--kind", required=True, help="feature kind, e.g. MFCC-16000-40")
     parser.add_argument("--out", type=Path, default=None, help="output .npz (default: <kind>.npz)")
-    parser.add_argument("--jobs", type=int, default=None, help="parallel workers (default: all cores)")
+    parser.add_argument("--jobs", type=int, default=None, help="parallel workers on this machine (default: all cores)")
     parser.add_argument("--corpus", default="auto", help="corpus naming (default: auto)")
+    add_scheduler_argument(parser, what="the extraction (features come back to this machine's cache)")
     parser.set_defaults(handler=run_features)
 
 
