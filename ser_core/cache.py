@@ -4,7 +4,7 @@ Layout under the root folder (``$SER_CACHE_DIR`` or ``~/.cache/ser_studio``)::
 
     clips/<spec>/<settings>/<hh>/<content hash>.npz    one array per clip
     corpus/<spec>/<settings>/<listing hash>.npz        one stacked array per clip listing
-    hashes.json                                        (path, size, mtime_ns) -> content hash
+    hashes.json                                        (path, size, mtime_ns) or (URL, size, ETag) -> content hash
 
 A clip is identified by the blake2b hash of its bytes, so renaming or copying a file
 reuses its entry, while editing it (or changing a feature or preprocessing setting)
@@ -32,6 +32,8 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from .storage import is_url, read_url, url_signature
 
 _HASH_BYTES = 20
 _READ_BLOCK = 1 << 20
@@ -164,9 +166,15 @@ class FeatureCache:
             return {}
 
     def content_hash(self, path: str | os.PathLike) -> str:
-        """Return the blake2b hash of a file's bytes, memoised by (path, size, mtime_ns)."""
+        """Return the blake2b hash of a file's bytes, memoised by (path, size, mtime_ns).
+
+        A URL (:mod:`ser_core.storage`) is memoised by (URL, size, the store's ETag or
+        modification time) and read once through fsspec to hash it.
+        """
         if self._hashes is None:
             self._hashes = self._read_hash_memo()
+        if is_url(path):
+            return self._url_hash(path)
         real = os.path.realpath(path)
         stat = os.stat(real)
         known = self._hashes.get(real)
@@ -174,6 +182,18 @@ class FeatureCache:
             return known[2]
         digest = hash_file(real)
         self._hashes[real] = [stat.st_size, stat.st_mtime_ns, digest]
+        self._hashes_dirty = True
+        return digest
+
+    def _url_hash(self, url: str) -> str:
+        signature = url_signature(url)
+        if signature is None:
+            raise FileNotFoundError(f"no object at '{url}'")
+        known = self._hashes.get(url)
+        if known is not None and known[:2] == list(signature):
+            return known[2]
+        digest = hash_bytes(read_url(url))
+        self._hashes[url] = [*signature, digest]
         self._hashes_dirty = True
         return digest
 

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, Union
 import numpy as np
 
 from ser_core.errors import AudioError, DecodeError, EmptyAudioError, InputError, TooLongError
+from ser_core.storage import is_url
 
 AudioSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
 
@@ -67,6 +68,8 @@ def _normalise_source(source: AudioSource) -> str | BinaryIO:
     """Return a path string or a seekable binary file object; reject empty and unreadable sources."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
+        if is_url(path):
+            return _open_url(path)
         if os.path.isdir(path):
             raise AudioError(f"'{path}' is a folder; expected an audio file")
         if not os.path.isfile(path):
@@ -92,6 +95,23 @@ def _normalise_source(source: AudioSource) -> str | BinaryIO:
     raise AudioError(
         f"cannot read audio from a {type(source).__name__}; expected a path, bytes or a binary file object"
     )
+
+
+def _open_url(url: str) -> BinaryIO:
+    """The bytes at an fsspec URL as a named in-memory file (clips are small; a worker reads each once)."""
+    from .storage import read_url
+
+    try:
+        data = read_url(url)
+    except FileNotFoundError:
+        raise AudioError(f"no audio file at '{url}'; expected an existing file") from None
+    except OSError as error:
+        raise AudioError(f"cannot read '{url}': {error}") from None
+    if not data:
+        raise EmptyAudioError(f"'{url}' is 0 bytes; expected an audio file")
+    handle = io.BytesIO(data)
+    handle.name = url
+    return handle
 
 
 def _head(src: str | BinaryIO, n: int = 64) -> bytes:
@@ -320,8 +340,10 @@ def load_audio(
 
     Parameters
     ----------
-    source : path, bytes or binary file object
-        wav, flac, ogg, mp3 (soundfile) or webm, m4a, mp4 and more (PyAV/ffmpeg).
+    source : path, URL, bytes or binary file object
+        wav, flac, ogg, mp3 (soundfile) or webm, m4a, mp4 and more (PyAV/ffmpeg). A URL
+        (``s3://``, ``https://``, ``file://``, ...) is read whole through fsspec
+        (:mod:`ser_core.storage`).
     sample_rate : int
         Target rate in Hz; stereo is averaged to mono, then resampled with soxr (HQ).
     max_duration_s : float or None

@@ -71,3 +71,7 @@ class OfflineError(DownloadError):
 
 class TrainingCancelled(SERError):
     """Training stopped because the caller asked it to."""
+
+
+class ClusterError(SERError):
+    """A Dask scheduler that cannot be reached, has no workers, or lost a job."""

@@ -6,6 +6,12 @@ A model here is a :class:`ser_core.inference.LoadedModel` (anything with ``label
 window (:mod:`ser_core.segments`), each window is one record, and a summary record gives
 the emotion heard for the most time. Memory stays bounded whatever the length.
 
+Given a Dask scheduler (or ``$SER_DASK_SCHEDULER``), :func:`iter_predictions` sends
+batches of files to the cluster (:mod:`ser_core.distributed`); each worker loads the model
+once, and the records come back in input order, the same as on this machine. A long file
+stays one task: its windows come from one streaming decode, and a long recording is
+already minutes of work for one worker.
+
 Examples
 --------
 >>> from ser_core.artifacts import default_model_dir, load_model
@@ -27,6 +33,10 @@ from .errors import InputError, SERError
 
 #: Files longer than this (seconds) are classified as a timeline of windows.
 LONG_RECORDING_S = 60.0
+#: On a cluster, a task holds at most this many files (fewer when there are few per worker thread),
+#: or this many bytes (a larger file is a task alone).
+FILES_PER_TASK = 16
+BYTES_PER_TASK = 16 << 20
 
 
 def _record(path, model, probabilities) -> dict:
@@ -120,7 +130,29 @@ def _sources(paths, *, allow_outside: bool):
             yield from ((file, None) for file in iter_audio_files([path]))
 
 
-def iter_predictions(paths, model, *, long_s: float = LONG_RECORDING_S, allow_outside: bool = False):
+def file_records(path, model, *, long_s: float = LONG_RECORDING_S):
+    """Yield the records of one file: one for a short file, windows and a summary for a long one, or an error."""
+    try:
+        duration_s = _duration_s(path)
+        if duration_s is not None and duration_s > long_s:
+            yield from predict_long_file(path, model)
+        else:
+            yield predict_file(path, model)
+    except (SERError, OSError) as error:
+        yield {"path": str(path), "error": str(error)}
+
+
+def predict_batch(paths, shipped_model, *, long_s: float = LONG_RECORDING_S) -> list[list[dict]]:
+    """Worker: the records of each file (:func:`file_records`), one list per file.
+
+    ``shipped_model``: a :class:`ser_core.distributed.ShippedModel`, loaded once per process.
+    """
+    model = shipped_model.load()
+    return [list(file_records(path, model, long_s=long_s)) for path in paths]
+
+
+def iter_predictions(paths, model, *, long_s: float = LONG_RECORDING_S, allow_outside: bool = False,
+                     scheduler=None, progress=None):
     """Yield prediction records for files, folders (recursive) and manifests, in order.
 
     A short file gives one record (:func:`predict_file`); a file longer than ``long_s``
@@ -128,16 +160,64 @@ def iter_predictions(paths, model, *, long_s: float = LONG_RECORDING_S, allow_ou
     be read or classified gives ``{"path", "error"}`` and the others go on. A CSV or
     Parquet manifest (:mod:`ser_core.corpus.layouts`) stands for the files it lists;
     ``allow_outside`` reads rows whose path leaves the manifest's folder.
+
+    ``scheduler``: a Dask scheduler (``tcp://HOST:PORT``) to classify on; None means
+    ``$SER_DASK_SCHEDULER`` when set, else this machine; ``"local"`` this machine. The
+    workers must reach the files; the records are the same, in the same order (a
+    manifest's skipped rows come first there). ``progress(done, total)`` is called after
+    each file (``total`` is None on this machine, where files are classified as found).
     """
+    from .distributed import resolve_scheduler
+
+    address = resolve_scheduler(scheduler)
+    if address is not None:
+        sources = list(_sources(paths, allow_outside=allow_outside))
+        yield from ({"path": str(where), "error": reason} for where, reason in sources if reason is not None)
+        files = [path for path, reason in sources if reason is None]
+        yield from _predict_on_cluster(files, model, long_s=long_s, scheduler=address, progress=progress)
+        return
+    done = 0
     for path, reason in _sources(paths, allow_outside=allow_outside):
         if reason is not None:
             yield {"path": str(path), "error": reason}
             continue
+        yield from file_records(path, model, long_s=long_s)
+        done += 1
+        if progress is not None:
+            progress(done, None)
+
+
+def _file_batches(files, *, max_files: int = FILES_PER_TASK, max_bytes: int = BYTES_PER_TASK) -> list[list]:
+    batches, size = [], 0
+    for path in files:
         try:
-            duration_s = _duration_s(path)
-            if duration_s is not None and duration_s > long_s:
-                yield from predict_long_file(path, model)
-            else:
-                yield predict_file(path, model)
-        except (SERError, OSError) as error:
-            yield {"path": str(path), "error": str(error)}
+            n_bytes = os.path.getsize(path)
+        except OSError:
+            n_bytes = 0  # the worker reports why
+        if not batches or len(batches[-1]) >= max_files or size + n_bytes > max_bytes:
+            batches.append([])
+            size = 0
+        batches[-1].append(path)
+        size += n_bytes
+    return batches
+
+
+def _predict_on_cluster(files, model, *, long_s, scheduler, progress):
+    from . import distributed
+
+    client = distributed.connect(scheduler)
+    shipped = distributed.ship_model(client, model)
+    per_task = distributed.items_per_task(len(files), n_threads=distributed.n_threads(client))
+    batches = _file_batches(files, max_files=min(FILES_PER_TASK, per_task))
+
+    def counted(finished, done=0):  # progress as batches finish, whatever their order
+        for number, batch in finished:
+            done += len(batch)
+            if progress is not None:
+                progress(done, len(files))
+            yield number, batch
+
+    finished = distributed.map_batches(client, predict_batch, batches, shipped_model=shipped, long_s=long_s)
+    for batch in distributed.in_input_order(counted(finished)):
+        for records in batch:
+            yield from records

@@ -5,6 +5,8 @@ one ``run_<name>(args) -> int`` that runs it, grouped by job: :mod:`.data` (inde
 download, features), :mod:`.models` (train, build-default, evaluate, compare,
 reproduce) and :mod:`.classify` (predict). Every :class:`~ser_core.errors.SERError`
 ends as one ``error: <message>`` line on stderr with exit code 2, never a traceback.
+Commands that take ``--scheduler`` (:func:`add_scheduler_argument`) run under
+:func:`ser_core.distributed.use_scheduler`.
 """
 
 from __future__ import annotations
@@ -46,6 +48,17 @@ def progress_bar(*, description: str, unit: str = "it", unit_scale: bool = False
     return update, close
 
 
+def add_scheduler_argument(parser, *, what: str) -> None:
+    """``--scheduler tcp://HOST:PORT``: run ``what`` on a Dask cluster (default: ``$SER_DASK_SCHEDULER``)."""
+    from ser_core.distributed import LOCAL, SCHEDULER_ENV
+
+    parser.add_argument(
+        "--scheduler", default=None, metavar="tcp://HOST:PORT",
+        help=f"Dask scheduler to run {what} on; the workers must reach the same paths "
+        f"(default: ${SCHEDULER_ENV} when set, else this machine; '{LOCAL}': this machine)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
     from ser_core.cli import classify, data, models
@@ -64,9 +77,11 @@ def main(argv=None) -> int:
     """Run one command; return its exit code (2 and ``error: ...`` on stderr for a SERError)."""
     import warnings
 
+    from ser_core.distributed import use_scheduler
+
     args = build_parser().parse_args(argv)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), use_scheduler(getattr(args, "scheduler", None)):
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.simplefilter("ignore", FutureWarning)
             return args.handler(args)

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from ser_core.cli import EXIT_ERROR, EXIT_OK
+from ser_core.cli import EXIT_ERROR, EXIT_OK, add_scheduler_argument, progress_bar
 
 
 def add_predict_parser(subparsers) -> None:
@@ -38,6 +38,7 @@ def add_predict_parser(subparsers) -> None:
                         help="also write the records as CSV to FILE ('-': to stdout, instead of the lines)")
     parser.add_argument("--allow-outside", action="store_true",
                         help="read manifest rows whose path leaves the manifest's folder")
+    add_scheduler_argument(parser, what="the classification (batches of files; --speaker-adapt always runs here)")
     parser.set_defaults(handler=run_predict)
 
 
@@ -66,16 +67,24 @@ def format_record(record: dict) -> str:
 def run_predict(args) -> int:
     from ser_core.adapt import predict_speakers
     from ser_core.artifacts import default_model_dir, load_model
+    from ser_core.distributed import LOCAL, resolve_scheduler
+    from ser_core.errors import InputError
     from ser_core.exports import PredictionsCsv
     from ser_core.predict import iter_predictions
 
+    if args.speaker_adapt and args.scheduler not in (None, LOCAL):
+        raise InputError("--speaker-adapt runs on this machine (each speaker's clips are calibrated together); "
+                         "drop --scheduler")
     model = load_model(args.model if args.model is not None else default_model_dir(), trust=args.trust)
+    update, close = None, lambda: None
     if args.speaker_adapt:
         records = predict_speakers(args.paths, model, speaker_of_file=args.speaker_of, prior_clips=args.prior_clips)
         for note in sorted({f"{r['speaker']}: {r['note']}" for r in records if "note" in r}):
             print(f"warning: {note}", file=sys.stderr)
     else:
-        records = iter_predictions(args.paths, model, allow_outside=args.allow_outside)
+        if resolve_scheduler() is not None:  # a bar for cluster jobs; locally each record prints as it comes
+            update, close = progress_bar(description="predict", unit="file")
+        records = iter_predictions(args.paths, model, allow_outside=args.allow_outside, progress=update)
     to_stdout = args.csv == "-"
     handle = None
     if args.csv and not to_stdout:
@@ -91,6 +100,7 @@ def run_predict(args) -> int:
             if not to_stdout:
                 print(json.dumps(record) if args.json else format_record(record), flush=True)
     finally:
+        close()
         if handle is not None:
             handle.close()
             print(f"wrote {table.rows} rows to {args.csv}", file=sys.stderr)

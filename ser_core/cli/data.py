@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from ser_core.cli import EXIT_OK, progress_bar
+from ser_core.cli import EXIT_OK, add_scheduler_argument, progress_bar
 
 #: What ``--data`` (or ``index PATH``) may be.
 DATA_HELP = ("corpus: a folder (a known corpus, or one folder per label: <label>/[<speaker>/]<clip>), a .zip, "
@@ -113,8 +113,9 @@ def add_features_parser(subparsers) -> None:
     parser.add_argument("--data", required=True, help=DATA_HELP)
     parser.add_argument("--kind", required=True, help="feature kind, e.g. MFCC-16000-40")
     parser.add_argument("--out", type=Path, default=None, help="output .npz (default: <kind>.npz)")
-    parser.add_argument("--jobs", type=int, default=None, help="parallel workers (default: all cores)")
+    parser.add_argument("--jobs", type=int, default=None, help="parallel workers on this machine (default: all cores)")
     add_corpus_arguments(parser)
+    add_scheduler_argument(parser, what="the extraction (features come back to this machine's cache)")
     parser.set_defaults(handler=run_features)
 
 

@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ser_core.cli import EXIT_OK
+from ser_core.cli import EXIT_OK, add_scheduler_argument
 from ser_core.cli.data import DATA_HELP, add_corpus_arguments, index_from_args, print_notes
 
 _STUDY_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ravdess-16k"
@@ -52,6 +52,7 @@ def add_train_parser(subparsers) -> None:
     parser.add_argument("--augment", default="", help="augmented copies of the training clips, e.g. "
                         "speed0.9,speed1.1 or pitch-2,pitch2 (default: none; never applied to test clips)")
     parser.add_argument("--out", required=True, type=Path, help="model folder to write")
+    add_scheduler_argument(parser, what="the feature extraction only (training stays on this machine)")
     parser.set_defaults(handler=run_train)
 
 
@@ -242,6 +243,7 @@ def add_reproduce_parser(subparsers) -> None:
     parser.add_argument("--wav2vec2", default=None, help="local Wav2Vec2 model folder (default: the hub's wav2vec2-base)")
     parser.add_argument("--loss", default="focal", choices=("focal", "crossentropy"), help="training loss (study: focal)")
     parser.add_argument("--seed", type=int, default=42)
+    add_scheduler_argument(parser, what="the feature extraction only (training stays on this machine)")
     parser.set_defaults(handler=run_reproduce)
 
 

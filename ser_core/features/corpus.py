@@ -1,8 +1,10 @@
-"""Features of a whole corpus: in parallel processes, through the verified disk cache.
+"""Features of a whole corpus: in parallel processes or on a Dask cluster, through the verified disk cache.
 
 :func:`extract_clips` loads and preprocesses each clip (:func:`ser_core.audio.load_clip`),
 optionally augments it, extracts one feature kind, and reports every clip that failed
 with its reason; :func:`extract_corpus` is the same for callers that want the array only.
+Given a scheduler (or ``$SER_DASK_SCHEDULER``), the clips the cache lacks are extracted
+on the cluster (:mod:`ser_core.distributed`) and their features saved in this machine's cache.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ser_core import storage
 from ser_core.audio import PreprocessSettings, load_clip
 from ser_core.cache import FeatureCache
+from ser_core.distributed import resolve_scheduler
 from ser_core.errors import FeatureError, SERError
 from ser_core.features.extract import extract
 from ser_core.features.names import FeatureSpec, parse_kind
@@ -107,13 +111,15 @@ def extract_clips(
     progress: Callable[[int, int], None] | None = None,
     on_error: str = "skip",
     augmentation: Callable[..., np.ndarray] | None = None,
+    scheduler=None,
 ) -> CorpusFeatures:
     """Extract one feature kind for many clips, in parallel, through the cache.
 
     Parameters
     ----------
-    paths : sequence of paths
-        Audio files; the output keeps their order (first axis = clips).
+    paths : sequence of paths or URLs
+        Audio files; the output keeps their order (first axis = clips). URLs
+        (``s3://...``, ``file://...``) are read through fsspec (:mod:`ser_core.storage`).
     spec : FeatureSpec or str
         The feature kind, e.g. ``"MFCC-16000-40"``.
     settings : PreprocessSettings
@@ -123,7 +129,7 @@ def extract_clips(
         False disables caching.
     n_jobs : int or None
         Worker processes; None or -1 means every available core, 1 runs in this process.
-        Wav2Vec2 always runs in this process (torch uses the cores itself).
+        Wav2Vec2 always runs in this process (torch uses the cores itself). Not used on a cluster.
     progress : callable(done, total) or None
         Called with the number of clips finished so far, at least once at the end.
     on_error : {"skip", "raise"}
@@ -133,6 +139,10 @@ def extract_clips(
     augmentation : callable or None
         Applied to each preprocessed clip before extraction, e.g.
         :class:`ser_core.augment.SpeedPerturbation`; its ``key`` names it in the cache.
+    scheduler : str, distributed.Client or None
+        A Dask scheduler (``tcp://HOST:PORT``) to extract on; None means
+        ``$SER_DASK_SCHEDULER`` when set, else this machine; ``"local"`` this machine.
+        The workers must reach the paths; the results are the same, in the same order.
 
     Returns
     -------
@@ -158,7 +168,7 @@ def extract_clips(
     failures: dict[int, str] = {}
     hashes = [""] * len(paths)
     for index, path in enumerate(paths):
-        if not os.path.isfile(path):
+        if not storage.exists(path):
             failures[index] = f"no audio file at '{path}'"
         elif cache is not None:
             hashes[index] = cache.content_hash(path)
@@ -184,7 +194,8 @@ def extract_clips(
     done = len(paths) - len(todo)
     _report(progress, done, len(paths))
     cache_root = str(cache.root) if cache is not None else None
-    for batch in run_batches(todo, spec, settings, cache_root, workers, augmentation):
+    for batch in run_batches(todo, spec, settings, cache_root, workers, augmentation,
+                             scheduler=resolve_scheduler(scheduler)):
         for index, array, exc in batch:
             if exc is not None:
                 if on_error == "raise":
@@ -216,9 +227,16 @@ def _report(progress, done: int, total: int) -> None:
         progress(done, total)
 
 
-def run_batches(todo, spec, settings, cache_root, workers, augmentation=None):
-    """Yield lists of per-clip results (:func:`extract_batch`), batch by batch, in order."""
+def run_batches(todo, spec, settings, cache_root, workers, augmentation=None, *, scheduler=None):
+    """Yield lists of per-clip results (:func:`extract_batch`), batch by batch.
+
+    In order on this machine; on a cluster (``scheduler``: an address or a Client) as
+    the batches finish, with their features saved here in ``cache_root``.
+    """
     if not todo:
+        return
+    if scheduler is not None:
+        yield from _run_on_cluster(todo, spec, settings, cache_root, augmentation, scheduler=scheduler)
         return
     if workers == 1 or len(todo) < 2 * workers:
         size = max(1, min(16, math.ceil(len(todo) / 20)))
@@ -231,6 +249,25 @@ def run_batches(todo, spec, settings, cache_root, workers, augmentation=None):
     batches = [todo[start : start + size] for start in range(0, len(todo), size)]
     parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator")
     yield from parallel(delayed(extract_batch)(batch, spec, settings, cache_root, augmentation) for batch in batches)
+
+
+def _run_on_cluster(todo, spec, settings, cache_root, augmentation, *, scheduler):
+    from ser_core import distributed
+
+    client = distributed.connect(scheduler)
+    size = distributed.items_per_task(len(todo), n_threads=distributed.n_threads(client))
+    batches = [todo[start : start + size] for start in range(0, len(todo), size)]
+    # Workers may not share this machine's disk: they return arrays and the cache is written here.
+    cache = FeatureCache(cache_root) if cache_root is not None else None
+    hashes = {index: content_hash for index, _, content_hash in todo}
+    for _, results in distributed.map_batches(client, extract_batch, batches, spec=spec, settings=settings,
+                                              cache_root=None, augmentation=augmentation):
+        if cache is not None:
+            for index, array, _ in results:
+                if array is not None:
+                    cache.save(hashes[index], array, spec_key=spec.cache_key,
+                               settings_key=settings_key(settings, augmentation))
+        yield results
 
 
 def _stack(results, *, spec: FeatureSpec, paths) -> np.ndarray:
