@@ -1,84 +1,133 @@
-"""Shared helpers for the issue-5 experiments: clip index, preprocessing, protocols, metrics.
+"""What the experiments share beyond ``ser_core``: the corpus, feature names, folds and result lines.
 
-Every experiment reads features cached under ``$SER5_CACHE`` (default ``/tmp/ser5``) by
-``experiments/cache_features.py`` so that the slow extraction runs once.
+Indexing, preprocessing, features (through the verified cache, ``$SER_CACHE_DIR``),
+splits and metrics are the library's. Every grouped figure is scored on the library's
+folds, ``grouped_kfold(groups, labels=..., seed=42)`` over the corpus without its
+duplicate clip: the folds of ``python -m ser_core train --protocol kfold`` and of every
+model card. Importing this module puts the repository root on ``sys.path``, so a script
+imports it before ``ser_core``.
 """
 
+import argparse
+import json
 import os
+import sys
+from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-DATA_DIR = Path(os.environ.get("SER5_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess-16k"))
-CACHE_DIR = Path(os.environ.get("SER5_CACHE", "/tmp/ser5"))
-SAMPLE_RATE = 16000
-EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ser_core.cache import default_cache_dir  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess-16k"
+SEED = 42
+#: The experiments' short feature names -> library feature kinds (any library kind is accepted too).
+KINDS = {"study160": "MFCC-16000-40", "egemaps": "EGEMAPS-16000", "compare": "COMPARE-16000"}
+#: Every result record is appended here as one JSON line.
+RESULTS_LOG = Path(os.environ.get("SER_RESULTS_LOG", default_cache_dir() / "experiments" / "results.jsonl"))
 
 
-def clip_index(data_dir=DATA_DIR):
-    """Return (paths, labels 0..7, actors) for every RAVDESS clip, sorted by path."""
-    paths = sorted(Path(data_dir).glob("Actor_*/*.wav"))
-    labels = np.array([int(p.stem.split("-")[2]) - 1 for p in paths])
-    actors = np.array([int(p.stem.split("-")[6]) for p in paths])
-    return paths, labels, actors
+def argument_parser(doc, *, seeds=None):
+    """An ArgumentParser with the options every experiment has: --data, --seed (or --seeds) and --limit.
+
+    ``seeds``: a script scored on several fold draws gets ``--seeds`` with these defaults.
+    """
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--data", default=str(DATA), help="corpus folder (default: ../shared/data/ravdess-16k)")
+    if seeds is None:
+        parser.add_argument("--seed", type=int, default=SEED, help="seed of the folds (default 42, the model cards')")
+    else:
+        parser.add_argument("--seeds", type=lambda text: [int(s) for s in text.split(",")], default=list(seeds),
+                            help=f"seeds of the fold draws, comma-separated (default {','.join(map(str, seeds))})")
+    parser.add_argument("--limit", type=int, default=None, metavar="N",
+                        help="only N clips per actor, spread over the emotions (smoke tests)")
+    return parser
 
 
-def preprocess_file(path, *, sample_rate=SAMPLE_RATE, top_db=20.0):
-    """The study's preprocessing: load mono at sample_rate Hz, trim silence, peak-normalise."""
-    import librosa
+@lru_cache(maxsize=4)
+def corpus(data=str(DATA), *, limit=None):
+    """The library's index of ``data`` without duplicate clips; with ``limit``, N clips per actor.
 
-    y, _ = librosa.load(path, sr=sample_rate, mono=True)
-    y, _ = librosa.effects.trim(y, top_db=top_db)
-    peak = np.max(np.abs(y))
-    return (y / peak if peak > 0 else y).astype(np.float32)
+    The N clips are evenly spaced through each actor's clips (sorted by name, hence by
+    emotion), so a small subset still has every emotion.
+    """
+    from ser_core.corpus import index_corpus
 
-
-def grouped_folds(actors, *, n_splits=5, seed=42):
-    """Speaker-independent folds: actors shuffled with a fixed seed, 4 actors per fold."""
-    unique = np.unique(actors)
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(unique)
-    groups = np.array_split(order, n_splits)
-    folds = []
-    for test_actors in groups:
-        test = np.isin(actors, test_actors)
-        folds.append((np.flatnonzero(~test), np.flatnonzero(test)))
-    return folds
+    index = index_corpus(data)
+    clips = index.clips[index.clips["duplicate_of"].isna()]
+    if limit is not None:
+        keep = [rows[np.unique(np.linspace(0, len(rows) - 1, min(limit, len(rows))).round().astype(int))]
+                for rows in clips.groupby("actor").indices.values()]
+        clips = clips.iloc[np.sort(np.concatenate(keep))]
+    return replace(index, clips=clips.reset_index(drop=True))
 
 
-def random_split(labels, *, test_size=0.2, seed=42):
-    """The study's protocol: stratified random 80/20 split that shares actors."""
-    from sklearn.model_selection import train_test_split
+def load(features, *, data=str(DATA), limit=None, augment=()):
+    """A library ``Dataset`` of one feature set, or several joined with "+" (columns side by side).
 
-    idx = np.arange(len(labels))
-    train, test = train_test_split(idx, test_size=test_size, stratify=labels, random_state=seed)
-    return [(np.sort(train), np.sort(test))]
+    A name is a short name of :data:`KINDS`, a library feature kind, or an experiment-only
+    set of :data:`fast_functionals.EXTRA_FEATURES`. ``augment``: augmentation keys (e.g.
+    ``speed0.9``) whose copies are extracted too (one library kind only).
+    """
+    from ser_core.dataset import load_dataset
 
+    from fast_functionals import EXTRA_FEATURES, extra_dataset
 
-def scores(y_true, y_pred):
-    """Accuracy and UAR (balanced accuracy) of one fold."""
-    from sklearn.metrics import balanced_accuracy_score
-
-    return float(np.mean(y_true == y_pred)), float(balanced_accuracy_score(y_true, y_pred))
-
-
-def summarize(fold_scores):
-    """Format mean ± std of per-fold (accuracy, uar) pairs as percentages."""
-    arr = np.array(fold_scores) * 100
-    acc, uar = arr[:, 0], arr[:, 1]
-    return {
-        "acc_mean": acc.mean(), "acc_std": acc.std(), "uar_mean": uar.mean(), "uar_std": uar.std(),
-        "per_fold_acc": [round(a, 2) for a in acc], "per_fold_uar": [round(u, 2) for u in uar],
-        "text": f"acc {acc.mean():.2f} ± {acc.std():.2f} | UAR {uar.mean():.2f} ± {uar.std():.2f}",
-    }
+    if augment and ("+" in features or features in EXTRA_FEATURES):
+        raise ValueError(f"augmented copies are extracted for one library feature kind, not for {features!r}")
+    index = corpus(data, limit=limit)
+    parts = [extra_dataset(index, name) if name in EXTRA_FEATURES
+             else load_dataset(index, feature_kind=KINDS.get(name, name), augment=augment)
+             for name in features.split("+")]
+    if len(parts) == 1:
+        return parts[0]
+    check_same_clips(parts)
+    return replace(parts[0], X=np.hstack([part.X for part in parts]), feature_kind=features, augmented={})
 
 
-def speaker_standardize(X, speakers):
-    """Per-speaker z-scoring of feature rows, statistics from each speaker's own rows only."""
-    X = np.asarray(X, dtype=np.float64).copy()
-    for s in np.unique(speakers):
-        m = speakers == s
-        mu = X[m].mean(axis=0)
-        sd = X[m].std(axis=0) + 1e-8
-        X[m] = (X[m] - mu) / sd
-    return X
+def check_same_clips(datasets):
+    """Raise ValueError unless every dataset covers the same clips in the same order."""
+    first = datasets[0]
+    for other in datasets[1:]:
+        if other.paths != first.paths:
+            raise ValueError(f"{other.feature_kind} and {first.feature_kind} cover different clips "
+                             "(a clip gave no features of one kind)")
+
+
+def folds(dataset, *, seed=SEED, n_splits=5):
+    """The library's speaker-independent folds of a dataset: ``[(train_idx, test_idx), ...]``."""
+    from ser_core.splits import grouped_kfold
+
+    return grouped_kfold(dataset.groups, n_splits=n_splits, labels=dataset.labels, seed=seed)
+
+
+def score(dataset, rows, predicted):
+    """The library's metrics (accuracy, uar, macro_f1, ...) of predictions for the clips ``rows`` of a dataset."""
+    from ser_core.evaluate import evaluate_predictions
+
+    return evaluate_predictions(dataset.labels[rows], predicted, labels=dataset.label_order)
+
+
+def result_text(fold_metrics):
+    """``acc 62.50 ± 2.62 | UAR 61.48 ± 3.34`` (percent, population std over folds)."""
+    from ser_core.evaluate import summarize_folds
+
+    summary = summarize_folds(fold_metrics)
+    return " | ".join(f"{name} {100 * summary[key]['mean']:.2f} ± {100 * summary[key]['std']:.2f}"
+                      for name, key in (("acc", "accuracy"), ("UAR", "uar")))
+
+
+def log_result(script, fold_metrics, *, log=RESULTS_LOG, **fields):
+    """Append one result (fields, fold summary, per-fold accuracy/UAR/macro F1) to the JSONL log; return it."""
+    from ser_core.evaluate import summarize_folds
+
+    record = {"script": script, **fields, "summary": summarize_folds(fold_metrics),
+              "folds": [{key: fold[key] for key in ("accuracy", "uar", "macro_f1")} for fold in fold_metrics]}
+    log = Path(log)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a") as handle:
+        handle.write(json.dumps(record, default=float) + "\n")
+    return record

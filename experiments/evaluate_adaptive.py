@@ -1,75 +1,94 @@
-"""Evaluate the shipped model class (ser_core AdaptiveLinearClassifier) on cached features.
+"""Evaluate the shipped model class (ser_core AdaptiveLinearClassifier) on one feature set.
 
-Reports, per fold and as mean ± std: single-clip accuracy/UAR under grouped 5-fold by
-actor, the same with speaker adaptation (test speaker's statistics from its own unlabelled
-clips), and the study's random 80/20 split. Optionally fuses with out-of-fold CNN
-probabilities (--fuse oof_<tag>.npy, weight --fuse-weight).
+Reports, per fold and as mean ± std: single-clip accuracy/UAR on the library's grouped
+5-fold by actor, the same with speaker adaptation (test speaker's statistics from its own
+unlabelled clips), and the study's random 80/20 split. Optionally fuses the single-clip
+probabilities with the out-of-fold probabilities of a model folder trained on the same
+folds (``--fuse``, weight ``--fuse-weight``), e.g. the library's log-mel CNN:
+``python -m ser_core train --data ../shared/data/ravdess-16k --model logmel_cnn --protocol kfold --out runs/logmel-cnn``.
 
 Usage:
-    nice -n 10 python experiments/evaluate_adaptive.py --features compare --C 0.1
+    nice -n 10 python experiments/evaluate_adaptive.py --features compare --C 0.1 [--fuse runs/logmel-cnn]
 """
 
-import argparse
-import json
-import sys
+import os
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from baselines import load_features  # noqa: E402
-from common import CACHE_DIR, EMOTIONS, grouped_folds, random_split, scores, summarize  # noqa: E402
+from common import argument_parser, folds, load, log_result, result_text, score
 
-from ser_core.models.adaptive_linear import AdaptiveLinearClassifier  # noqa: E402
+
+def out_of_fold(folder, dataset, splits):
+    """A model folder's out-of-fold kfold probabilities, rows = dataset's clips, columns = dataset.label_order.
+
+    Raises ValueError unless the folder was scored on exactly these folds.
+    """
+    from ser_core.recipes import read_predictions
+
+    run = read_predictions(folder)["kfold"]
+    row = {os.path.realpath(path): i for i, path in enumerate(run["paths"])}
+    missing = [path for path in dataset.paths if os.path.realpath(path) not in row]
+    if missing:
+        raise ValueError(f"{folder} has no out-of-fold prediction for {len(missing)} clips, e.g. {missing[0]}")
+    order = np.array([row[os.path.realpath(path)] for path in dataset.paths])
+    fold_of = run["fold"][order]
+    for _, test in splits:
+        if len(np.unique(fold_of[test])) != 1 or np.sum(fold_of == fold_of[test[0]]) != len(test):
+            raise ValueError(f"{folder}'s kfold test folds differ from these: train it on the same clips with the same --seed")
+    return run["probabilities"][order][:, [run["label_order"].index(label) for label in dataset.label_order]]
+
+
+def in_label_order(model, proba, label_order):
+    """Probability columns of a fitted model rearranged into ``label_order``."""
+    out = np.zeros((len(proba), len(label_order)))
+    out[:, [label_order.index(label) for label in model.classes_]] = proba
+    return out
 
 
 def main():
     """Run all three protocols for one feature set and C."""
-    parser = argparse.ArgumentParser()
+    parser = argument_parser(__doc__)
     parser.add_argument("--features", default="compare")
     parser.add_argument("--C", type=float, default=0.1)
-    parser.add_argument("--fuse", default=None, help="oof_<tag>.npy of CNN probabilities (grouped folds)")
+    parser.add_argument("--fuse", default=None, metavar="MODEL_FOLDER",
+                        help="model folder whose kfold out-of-fold probabilities are averaged in")
     parser.add_argument("--fuse-weight", type=float, default=0.5)
     parser.add_argument("--skip-random", action="store_true")
     args = parser.parse_args()
-    labels = np.load(CACHE_DIR / "labels.npy")
-    actors = np.load(CACHE_DIR / "actors.npy")
-    names = np.array(EMOTIONS)[labels]
-    X = load_features(args.features)
-    fused = np.load(CACHE_DIR / args.fuse) if args.fuse else None
-    out = {"features": args.features, "C": args.C, "fuse": args.fuse, "fuse_weight": args.fuse_weight}
-    t0 = time.time()
+    from ser_core.models.adaptive_linear import AdaptiveLinearClassifier
+    from ser_core.splits import random_split
+
+    dataset = load(args.features, data=args.data, limit=args.limit)
+    X, y, groups, labels = dataset.X, dataset.labels, dataset.groups, dataset.label_order
+    splits = folds(dataset, seed=args.seed)
+    fused = out_of_fold(args.fuse, dataset, splits) if args.fuse else None
+    settings = dict(features=args.features, C=args.C, seed=args.seed, limit=args.limit, n_clips=len(X))
+    start = time.perf_counter()
     single, adapted, fused_scores = [], [], []
-    for f, (train, test) in enumerate(grouped_folds(actors)):
-        model = AdaptiveLinearClassifier(C=args.C).fit(X[train], names[train], speakers=actors[train])
-        p_single = model.predict_proba(X[test])
-        p_adapt = model.predict_proba(X[test], speakers=actors[test])
-        index = {c: i for i, c in enumerate(EMOTIONS)}
-        order = [index[c] for c in model.classes_]
-        single.append(scores(labels[test], np.array(order)[p_single.argmax(1)]))
-        adapted.append(scores(labels[test], np.array(order)[p_adapt.argmax(1)]))
+    for f, (train, test) in enumerate(splits):
+        model = AdaptiveLinearClassifier(C=args.C).fit(X[train], y[train], speakers=groups[train])
+        single.append(score(dataset, test, model.predict(X[test])))
+        adapted.append(score(dataset, test, model.predict(X[test], speakers=groups[test])))
         if fused is not None:
-            p = np.zeros((len(test), 8))
-            p[:, order] = p_single
+            p = in_label_order(model, model.predict_proba(X[test]), labels)
             p = (1 - args.fuse_weight) * p + args.fuse_weight * fused[test]
-            fused_scores.append(scores(labels[test], p.argmax(1)))
-        print(f"fold {f}: single {single[-1]} adapted {adapted[-1]} ({time.time() - t0:.0f}s)", flush=True)
-    out["grouped_single"] = summarize(single)
-    out["grouped_adapted"] = summarize(adapted)
+            fused_scores.append(score(dataset, test, np.asarray(labels)[p.argmax(1)]))
+        print(f"fold {f}: single acc {single[-1]['accuracy']:.4f} uar {single[-1]['uar']:.4f}; adapted acc "
+              f"{adapted[-1]['accuracy']:.4f} uar {adapted[-1]['uar']:.4f} ({time.perf_counter() - start:.0f}s)", flush=True)
+    grouped_s = round(time.perf_counter() - start, 1)
+    results = {"grouped_single": single, "grouped_adapted": adapted}
     if fused_scores:
-        out["grouped_fused"] = summarize(fused_scores)
-    out["grouped_train_s"] = round(time.time() - t0, 1)
+        results["grouped_fused"] = fused_scores
+        settings.update(fuse=args.fuse, fuse_weight=args.fuse_weight)
     if not args.skip_random:
-        (train, test), = random_split(labels)
-        model = AdaptiveLinearClassifier(C=args.C).fit(X[train], names[train])
-        out["random_single"] = summarize([scores(names[test], model.predict(X[test]))])
-    for key, value in out.items():
-        print(key, value["text"] if isinstance(value, dict) else value)
-    with open(CACHE_DIR / "results.jsonl", "a") as fh:
-        fh.write(json.dumps({k: ({kk: vv for kk, vv in v.items() if kk != "text"} if isinstance(v, dict) else v)
-                             for k, v in out.items()} | {"script": "evaluate_adaptive"}) + "\n")
+        train, test = random_split(y, seed=args.seed)
+        model = AdaptiveLinearClassifier(C=args.C).fit(X[train], y[train])
+        results["random_single"] = [score(dataset, test, model.predict(X[test]))]
+    for name, fold_metrics in results.items():
+        print(f"{name:16s} {result_text(fold_metrics)}")
+        log_result("evaluate_adaptive", fold_metrics, protocol=name, **settings,
+                   train_s=grouped_s if name.startswith("grouped") else None)
 
 
 if __name__ == "__main__":

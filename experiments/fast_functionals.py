@@ -1,22 +1,29 @@
-"""A fast, numpy-only functional feature set (a ComParE-like brute-force set in a few ms per clip).
+"""Feature sets the library has no kind for, computed from ser_core's preprocessed clips and cached by it.
 
-Low-level descriptors per 10-ms frame: 64 log-mel bands, 30 MFCCs, log-energy, spectral
-centroid / spread / flatness / roll-off / flux, zero-crossing rate and YIN F0 (log, voiced
-frames only); deltas of MFCCs and energy; functionals: mean, std, 5/25/50/75/95
-percentiles, IQR, skewness, kurtosis and linear slope.
+``fastfunc``: a fast, numpy-only functional set (ComParE-like brute force in a few ms per
+clip). Low-level descriptors per 10-ms frame: 64 log-mel bands, 30 MFCCs, log-energy,
+spectral centroid / spread / flatness / roll-off / flux, zero-crossing rate and YIN F0
+(log, voiced frames only); deltas of MFCCs and energy; functionals: mean, std, 5/25/50/75/95
+percentiles, IQR, skewness, kurtosis and linear slope (1,464 values).
+``mfccstats``: the study's 40 MFCCs, Δ and ΔΔ (``ser_core.features.study_frames``), mean and
+std over time (240 values).
+
+Clips come from ``ser_core.audio.load_clip`` (the library's preprocessing); each clip's
+vector is kept in ``ser_core.cache.FeatureCache`` under ``EXP-<name>-v<version>``.
+Running the script fills the cache for one set and reports its cost.
 
 Usage:
-    nice -n 10 python experiments/fast_functionals.py            # caches $SER5_CACHE/fastfunc.npy
+    nice -n 10 python experiments/fast_functionals.py [--features mfccstats] [--limit 4]
 """
 
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CACHE_DIR, SAMPLE_RATE  # noqa: E402
+from common import argument_parser, corpus
+
+#: Bumped whenever a function below changes its numbers, so stale cache entries miss.
+EXTRA_VERSION = 1
 
 
 def functionals(F):
@@ -34,7 +41,7 @@ def functionals(F):
     return np.concatenate([mean, std, pct.reshape(-1), pct[3] - pct[1], skew, kurt, slope])
 
 
-def fast_functionals(y, *, sample_rate=SAMPLE_RATE):
+def fast_functionals(y, *, sample_rate=16000):
     """All descriptors and functionals for one preprocessed clip."""
     import librosa
 
@@ -68,17 +75,54 @@ def fast_functionals(y, *, sample_rate=SAMPLE_RATE):
     return np.concatenate([functionals(lld), functionals(deltas), f0_feats, voiced_ratio]).astype(np.float32)
 
 
+def mfcc_stats(y, *, sample_rate=16000):
+    """The study's MFCC40, Δ and ΔΔ frames, mean and std over time: 240 values."""
+    from ser_core.features import study_frames
+
+    frames = study_frames(y, sample_rate=sample_rate)
+    stack = np.concatenate([frames.mfcc, frames.delta, frames.delta2])
+    return np.concatenate([stack.mean(axis=1), stack.std(axis=1)]).astype(np.float32)
+
+
+#: Experiment-only feature sets by name: one preprocessed clip -> one vector.
+EXTRA_FEATURES = {"fastfunc": fast_functionals, "mfccstats": mfcc_stats}
+
+
+def extra_dataset(index, name, *, settings=None):
+    """A library ``Dataset`` of one experiment-only feature set for a corpus index (duplicates dropped)."""
+    from ser_core.audio import PreprocessSettings, load_clip
+    from ser_core.cache import FeatureCache
+    from ser_core.dataset import Dataset
+
+    settings = settings or PreprocessSettings()
+    compute, cache = EXTRA_FEATURES[name], FeatureCache()
+    keys = dict(spec_key=f"EXP-{name}-v{EXTRA_VERSION}", settings_key=settings.key)
+    clips = index.clips[index.clips["duplicate_of"].isna()]
+    rows = []
+    for path in clips["path"]:
+        content_hash = cache.content_hash(path)
+        x = cache.load(content_hash, **keys)
+        if x is None:
+            x = compute(load_clip(path, settings=settings), sample_rate=settings.sample_rate)
+            cache.save(content_hash, x, **keys)
+        rows.append(x)
+    cache.save_hashes()
+    return Dataset(X=np.stack(rows).astype(np.float64), labels=clips["emotion"].to_numpy(dtype=str),
+                   groups=clips["actor"].astype(str).to_numpy(), paths=clips["path"].tolist(),
+                   feature_kind=name, settings=settings, corpus=index.corpus)
+
+
 def main():
-    """Compute fast functionals for every cached waveform."""
-    wave = np.load(CACHE_DIR / "wave.npy")
-    lengths = np.load(CACHE_DIR / "wave_len.npy")
-    clips = np.split(wave, np.cumsum(lengths)[:-1])
-    t0 = time.time()
-    feats = [fast_functionals(y) for y in clips]
-    elapsed = time.time() - t0
-    X = np.stack(feats)
-    print(f"fastfunc: {X.shape} in {elapsed:.1f}s ({1000 * elapsed / len(clips):.1f} ms/clip)")
-    np.save(CACHE_DIR / "fastfunc.npy", X)
+    """Compute (or load) one experiment-only feature set for every clip and report its cost."""
+    parser = argument_parser(__doc__)
+    parser.add_argument("--features", choices=sorted(EXTRA_FEATURES), default="fastfunc")
+    args = parser.parse_args()
+    index = corpus(args.data, limit=args.limit)
+    start = time.perf_counter()
+    dataset = extra_dataset(index, args.features)
+    elapsed = time.perf_counter() - start
+    print(f"{args.features}: {dataset.X.shape} in {elapsed:.1f}s ({1000 * elapsed / len(dataset.X):.1f} ms/clip, "
+          "cached clips included)")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
-"""Cheap single-clip variants of the shipped ComParE + LR model, under the shipped model's folds.
+"""Cheap single-clip variants of the shipped ComParE + LR model, on the library's folds.
 
 Protocol (fixed before any number was seen):
-* data: ravdess-16k actors 01-20 through ``ser_core`` (index_corpus, COMPARE-16000 via the
-  feature cache), folds ``ser_core.splits.grouped_kfold(actors, n_splits=5, seed=42)``
-  exactly as ``experiments/ship_default.py``; single-clip prediction, no speaker knowledge;
+* data: ravdess-16k actors 01-20 through ``ser_core`` (``COMPARE-16000`` and ``EGEMAPS-16000``
+  from ``load_dataset``, fast functionals from ``fast_functionals.py``), folds
+  ``grouped_kfold(groups, labels=..., seed=42)`` exactly as the model cards;
+  single-clip prediction, no speaker knowledge;
 * every hyperparameter is either fixed up front or chosen by *nested* grouped CV inside
-  the training actors of each outer fold (``grouped_kfold(train actors, 4, seed=42)``,
+  the training actors of each outer fold (``grouped_kfold(train actors, 4, seed)``,
   criterion: mean of inner accuracy and inner UAR); test folds are never used to choose;
 * every variant is reported, all 5 folds, mean ± population std.
 
@@ -15,46 +16,29 @@ training matrix, so fitting it on the training rows' SVD coordinates (n x n inst
 n x 6,373) gives the same decision function.
 
 Usage:
-    SER_CACHE_DIR=/tmp/ser5/ser_cache nice -n 10 python experiments/single_clip_variants.py
+    nice -n 10 python experiments/single_clip_variants.py --variants ref,balanced
 """
 
-import argparse
-import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from augment_compare import one_copy_per_clip
+from common import RESULTS_LOG, argument_parser, check_same_clips, folds, load, log_result, result_text, score
 
-from ser_core.corpus import index_corpus  # noqa: E402
-from ser_core.features import extract_corpus  # noqa: E402
-from ser_core.splits import grouped_kfold  # noqa: E402
-
-from common import CACHE_DIR, clip_index, scores, summarize  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess-16k"
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
+SPEED_KEYS = ("speed0.9", "speed1.1")
 
 
-def load_views(data):
-    """Return (views dict name -> matrix, labels, actors) in ser_core's clip order."""
-    clips = index_corpus(data, corpus="ravdess").clips
-    paths = clips["path"].tolist()
-    y = clips["emotion"].astype(str).to_numpy()
-    actors = clips["actor"].astype(str).to_numpy()
-    views = {"compare": extract_corpus(paths, spec="COMPARE-16000", n_jobs=1).astype(np.float64)}
-    cached_paths, _, _ = clip_index(data)
-    position = {Path(p).name: i for i, p in enumerate(cached_paths)}
-    order = np.array([position[Path(p).name] for p in paths])
-    for name in ("egemaps", "fastfunc"):
-        views[name] = np.load(CACHE_DIR / f"{name}.npy").astype(np.float64)[order]
-    speed = np.empty((len(cached_paths), views["compare"].shape[1]))
-    for shard in range(2):  # experiments/augment_compare.py: one 0.9x or 1.1x speed copy per clip
-        speed[shard::2] = np.load(CACHE_DIR / f"compare_speed_shard{shard}of2.npy")
-    views["compare_speed"] = np.nan_to_num(speed)[order]
-    return views, y, actors
+def load_views(data, *, limit=None):
+    """Return (views dict name -> matrix, the ComParE dataset) on the same clips of the corpus ``data``."""
+    compare = load("compare", data=data, limit=limit, augment=SPEED_KEYS)
+    others = {name: load(name, data=data, limit=limit) for name in ("egemaps", "fastfunc")}
+    check_same_clips([compare, *others.values()])
+    views = {name: other.X for name, other in others.items()}
+    views["compare"] = compare.X
+    views["compare_speed"] = one_copy_per_clip(compare, SPEED_KEYS)  # augment_compare.py's one copy per clip
+    return views, compare
 
 
 def svd_basis(X):
@@ -88,29 +72,34 @@ class SvdLogReg:
         return self.clf_.predict_proba(((X - self.mean_) / self.scale_) @ self.v_)
 
 
-def choose_by_inner_cv(X, y, actors, candidates):
+def choose_by_inner_cv(dataset, train, view, candidates, *, seed):
     """Pick the candidate settings with the best mean(inner acc, inner UAR) over grouped inner folds."""
-    inner = grouped_kfold(actors, n_splits=4, seed=42)
+    from ser_core.splits import grouped_kfold
+
+    X, y = view[train], dataset.labels[train]
+    inner = grouped_kfold(dataset.groups[train], n_splits=4, labels=y, seed=seed)
     fold_scores = {i: [] for i in range(len(candidates))}
     for tr, te in inner:
         basis = svd_basis(X[tr])
         for i, settings in enumerate(candidates):
             model = SvdLogReg(**settings).fit(X[tr], y[tr], basis=basis)
-            fold_scores[i].append(scores(y[te], model.classes_[model.predict_proba(X[te]).argmax(1)]))
+            metrics = score(dataset, train[te], model.classes_[model.predict_proba(X[te]).argmax(1)])
+            fold_scores[i].append((metrics["accuracy"] + metrics["uar"]) / 2)
     means = [float(np.mean(fold_scores[i])) for i in range(len(candidates))]
     return candidates[int(np.argmax(means))]
 
 
-def run_variant(name, views, y, actors, *, heads, nested=None):
-    """Evaluate one variant: heads = [(view, settings)], probabilities averaged; print and return summary."""
-    t0 = time.perf_counter()
-    fold_scores, chosen = [], []
-    for train, test in grouped_kfold(actors, n_splits=5, seed=42):
+def run_variant(name, views, dataset, *, heads, nested=None, seed, log):
+    """Evaluate one variant: heads = [(view, settings)], probabilities averaged; print, log and return its folds."""
+    y = dataset.labels
+    start = time.perf_counter()
+    fold_metrics, chosen = [], []
+    for train, test in folds(dataset, seed=seed):
         proba = 0.0
         for view, settings in heads:
             X = views[view]
             if nested is not None:
-                settings = choose_by_inner_cv(X[train], y[train], actors[train], nested)
+                settings = choose_by_inner_cv(dataset, train, X, nested, seed=seed)
                 chosen.append(settings)
             settings = dict(settings)
             augment = settings.pop("augment", None)
@@ -119,21 +108,22 @@ def run_variant(name, views, y, actors, *, heads, nested=None):
                 X_train, y_train = np.vstack([X_train, views[augment][train]]), np.concatenate([y_train, y[train]])
             model = SvdLogReg(**settings).fit(X_train, y_train)
             proba = proba + model.predict_proba(X[test])
-        fold_scores.append(scores(y[test], model.classes_[np.argmax(proba, axis=1)]))
-    summary = summarize(fold_scores)
-    summary.update(name=name, chosen=[str(c) for c in chosen], time_s=round(time.perf_counter() - t0, 1))
-    print(json.dumps(summary, default=float), flush=True)
-    return summary
+        fold_metrics.append(score(dataset, test, model.classes_[np.argmax(proba, axis=1)]))
+    time_s = round(time.perf_counter() - start, 1)
+    chosen_text = f" chosen {', '.join(map(str, chosen))}" if chosen else ""
+    print(f"{name:22s} {result_text(fold_metrics)}  fold acc {[round(100 * fold['accuracy'], 2) for fold in fold_metrics]}"
+          f"{chosen_text} ({time_s}s)", flush=True)
+    return log_result("single_clip_variants", fold_metrics, log=log, name=name, chosen=[str(c) for c in chosen],
+                      seed=seed, n_clips=len(y), time_s=time_s)
 
 
 def main():
     """Run the chosen variants and append their summaries to a JSONL log."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--data", default=str(DATA))
+    parser = argument_parser(__doc__)
     parser.add_argument("--variants", default="ref,balanced,nested_C,nested_C_bal,fuse_egemaps,fuse_egemaps_bal,fuse_fast,fuse_fast_bal,pca")
-    parser.add_argument("--log", default=str(CACHE_DIR / "single_clip_variants.jsonl"))
+    parser.add_argument("--log", default=str(RESULTS_LOG))
     args = parser.parse_args()
-    views, y, actors = load_views(args.data)
+    views, dataset = load_views(args.data, limit=args.limit)
     bal = {"class_weight": "balanced"}
     table = {
         "ref": dict(heads=[("compare", {"C": 0.1})]),
@@ -151,10 +141,8 @@ def main():
                                             ("egemaps", {"C": 0.1, **bal})]),
         "pca": dict(heads=[("compare", {})], nested=[{"C": 0.1, "n_components": k, **bal} for k in (50, 100, 200, 400, None)]),
     }
-    with open(args.log, "a") as log:
-        for name in args.variants.split(","):
-            log.write(json.dumps(run_variant(name, views, y, actors, **table[name]), default=float) + "\n")
-            log.flush()
+    for name in args.variants.split(","):
+        run_variant(name, views, dataset, **table[name], seed=args.seed, log=args.log)
 
 
 if __name__ == "__main__":
