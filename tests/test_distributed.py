@@ -154,8 +154,11 @@ def test_train_and_reproduce_send_only_their_feature_extraction(command, monkeyp
         seen.append(resolve_scheduler())
         raise ClusterError("stopped by the test")
 
+    import ser_core.cli.models
+
     monkeypatch.setattr(ser_core.train, "train", fake)
     monkeypatch.setattr(ser_core.reproduce, "reproduce_study", fake)
+    monkeypatch.setattr(ser_core.cli.models, "index_from_args", lambda args, path: SimpleNamespace(notes=[]))
     args = ["--data", "corpus", "--model", "logistic_regression", "--out", "model"] if command == "train" else []
     assert main([command, *args, "--scheduler", "tcp://10.0.0.9:8786"]) == 2
     assert seen == ["tcp://10.0.0.9:8786"] and resolve_scheduler() is None
