@@ -291,7 +291,8 @@ def save_ensemble(folder, members, *, metrics=None, training=None, predictions=N
         for model, weight in loaded:
             shutil.copytree(model.path, staging / MEMBERS_FOLDER / model.name)
             entries.append({"name": model.name, "weight": weight, "model": model.config["model"],
-                            "features": model.spec.name, "description": model.config.get("description", "")})
+                            "features": model.spec.name, "preprocess": model.settings.to_dict(),
+                            "description": model.config.get("description", "")})
         arrays = _predictions_arrays(predictions)
         if arrays:
             np.savez(staging / PREDICTIONS_FILE, **arrays)

@@ -48,9 +48,12 @@ def model_card(config: dict, metrics: ModelMetrics) -> str:
     lines = [f"# {config['name']}", ""]
     if config.get("description"):
         lines += [config["description"], ""]
+    members = config.get("members") or []
+    lines += [f"- model: `{config['model']}`"]
+    if not members:
+        lines.append(f"- features: `{config['features']['kind']}`; preprocessing: "
+                     f"{describe_preprocessing(config['preprocess'])}")
     lines += [
-        f"- model: `{config['model']}`",
-        f"- features: `{config['features']['kind']}`; preprocessing: {describe_preprocessing(config['preprocess'])}",
         f"- labels: {', '.join(config['labels'])}",
         f"- trained on: {training.get('corpus') or training.get('data') or MISSING}, "
         f"{number(training.get('n_clips'), decimals=0)} clips of {number(training.get('n_actors'), decimals=0)} "
@@ -58,8 +61,9 @@ def model_card(config: dict, metrics: ModelMetrics) -> str:
         f"- parameters: {number(metrics.n_parameters, decimals=0)}; size on disk: {megabytes(metrics.size_bytes)}; "
         f"latency per 3-s clip: {number(metrics.latency_ms_per_3s_clip, unit='ms')} (decoding and features included)",
     ]
-    for member in config.get("members") or []:
-        lines.append(f"- member `{member['name']}` (weight {member['weight']:g}): {member.get('description', '')}")
+    for member in members:
+        lines.append(f"- member `{member['name']}` (weight {member['weight']:g}): {member.get('description', '')}; "
+                     f"features `{member['features']}`; preprocessing: {describe_preprocessing(member.get('preprocess', {}))}")
     calibration = _calibration_line(config, metrics)
     if calibration:
         lines.append(calibration)

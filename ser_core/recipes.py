@@ -117,17 +117,18 @@ def ensemble_figures(member_folders, weights):
     predictions = [read_predictions(folder) for folder in member_folders]
     settings = read_metrics(member_folders[0]).protocols["kfold"].settings
     protocols, saved, calibration = {}, {}, {}
-    result, saved["kfold"], temperatures = combine(predictions, weights, protocol="kfold", settings=settings)
+    result, saved["kfold"], temperatures = combine([p["kfold"] for p in predictions], weights, protocol="kfold",
+                                                   settings=settings)
     protocols["kfold"] = result
     calibration.update(temperature=temperatures["ensemble"],
-                       temperature_fitted_on="out-of-fold test predictions of 'new speakers (5-fold by actor)'")
+                       temperature_fitted_on=f"out-of-fold test predictions of '{result.title}'")
     if any("kfold_speaker_adapted" in p for p in predictions):
         adapted = [p.get("kfold_speaker_adapted", p["kfold"]) for p in predictions]
         result, saved["kfold_speaker_adapted"], temperatures = combine(adapted, weights,
                                                                        protocol="kfold_speaker_adapted", settings=settings)
         protocols["kfold_speaker_adapted"] = result
         calibration.update(temperature_adapted=temperatures["ensemble"],
-                           temperature_adapted_fitted_on="out-of-fold test predictions, calibrated to each test speaker")
+                           temperature_adapted_fitted_on=f"out-of-fold test predictions of '{result.title}'")
     return ModelMetrics(protocols=protocols), saved, calibration
 
 
