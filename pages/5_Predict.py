@@ -125,7 +125,7 @@ with live_tab:
 
 # ---------------------------------------------------------------- calibrate to one voice
 with calibrate_tab:
-    from ser_core.adapt import MIN_ENROLMENT_CLIPS, RECOMMENDED_ENROLMENT_CLIPS
+    from ser_core.speakers import MIN_ENROLMENT_CLIPS, RECOMMENDED_ENROLMENT_CLIPS
 
     st.markdown("Give the model a few clips of one speaker (any emotion, no labels needed): it learns how this "
                 "voice sounds on average and then judges new clips of the same speaker against it. "

@@ -1,4 +1,4 @@
-"""Self-describing model folders: the one road to write them, and safe loading.
+"""Self-describing model folders: their format, names, trust, and safe loading.
 
 A model folder holds
 
@@ -12,9 +12,8 @@ A model folder holds
 * ``MODEL_CARD.md``: a short human summary stating the protocols and the figures;
 * for an ensemble, ``members/<name>/``: one complete model folder per member.
 
-:func:`save_artifact` builds all of it in a hidden staging folder, loads it back, times
-it, and only then swaps it into place (:func:`ser_core.atomic.replace_folder`), so a crash
-at any step leaves the old complete model or the new one.
+:mod:`ser_core.save` is the one road that writes them; this module reads, checks and
+loads them.
 
 joblib weights are pickles, which can run code when loaded: they are only loaded from
 the project's own ``artifacts/`` folder, the configured ``$SER_ARTIFACTS_DIR``, or when
@@ -29,20 +28,16 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
-import platform
 import re
-import shutil
-from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 
 from . import atomic
-from .errors import ArtifactError, InputError, ModelError
+from .errors import ArtifactError, InputError, ModelError, NotFittedError
+from .inference import EnsembleModel, LoadedModel
 from .metrics import ModelMetrics
 
 FORMAT_VERSION = 2
@@ -104,222 +99,10 @@ def folder_in(root, name: str) -> Path:
     return folder
 
 
-def _sha256(path):
+def file_sha256(path):
     """Return the hex SHA-256 of a file."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def _versions(family):
-    """Return the versions of the packages a model of this family depends on."""
-    import importlib.metadata as metadata
-
-    from . import __version__
-
-    extra = {"keras": ["tensorflow-cpu", "tensorflow", "keras"], "torch": ["torch"]}.get(family, ["joblib"])
-    versions = {"python": platform.python_version(), "ser_core": __version__}
-    for name in ["numpy", "scikit-learn", "librosa", *extra]:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
-def _json_default(value):
-    """Convert NumPy scalars and arrays, paths and tuples for json.dumps."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _file_digests(folder: Path) -> dict:
-    """SHA-256 of every weights file in ``folder`` (and under members/), by relative path."""
-    digests = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            digests[path.relative_to(folder).as_posix()] = _sha256(path)
-    return digests
-
-
-def _as_metrics(metrics) -> ModelMetrics:
-    if isinstance(metrics, ModelMetrics):
-        return dataclasses.replace(metrics)
-    return ModelMetrics.from_dict(metrics or {})
-
-
-def _predictions_arrays(predictions) -> dict:
-    """Flatten ``{protocol: {key: values}}`` into npz arrays named ``<protocol>/<key>``."""
-    arrays = {}
-    for protocol, block in (predictions or {}).items():
-        for key, values in block.items():
-            arrays[f"{protocol}/{key}"] = np.asarray(values, dtype=np.float32 if key == "probabilities" else None)
-    return arrays
-
-
-def _finish(staging: Path, folder: Path, config: dict, metrics: ModelMetrics, *, latency: bool) -> Path:
-    """Write config, load the staged folder back, time it, write metrics and card, swap into place."""
-    from .card import model_card
-
-    config["files"] = _file_digests(staging)
-    atomic.write_json(staging / CONFIG_FILE, config, default=_json_default)
-    atomic.checkpoint("after-config")
-    metrics.size_bytes = int(sum((staging / name).stat().st_size for name in config["files"]))
-    atomic.write_json(staging / METRICS_FILE, metrics.to_dict(), default=_json_default)
-    if latency:
-        from .evaluate import latency_per_clip_ms
-
-        metrics.latency_ms_per_3s_clip = round(latency_per_clip_ms(load_model(staging, trust=True), repeats=5), 2)
-        atomic.write_json(staging / METRICS_FILE, metrics.to_dict(), default=_json_default)
-    atomic.write_text(staging / CARD_FILE, model_card(config, metrics))
-    atomic.checkpoint("after-metrics")
-    atomic.replace_folder(staging, folder)
-    return folder
-
-
-def _base_config(folder, *, model_name, family, description, labels, preprocess, seed, training, calibration):
-    return {
-        "format_version": FORMAT_VERSION,
-        "name": folder.name,
-        "model": model_name,
-        "family": family,
-        "description": description,
-        "labels": labels,
-        "preprocess": preprocess.to_dict(),
-        "seed": seed,
-        "training": training or {},
-        "calibration": calibration or {},
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "versions": _versions(family),
-    }
-
-
-def save_artifact(folder, estimator, *, model_name, feature_kind, preprocess=None, labels=None, seed=42,
-                  metrics=None, training=None, predictions=None, calibration=None, description="", latency=True):
-    """Write a complete model folder, atomically, and return its path.
-
-    Parameters
-    ----------
-    folder : path
-        Destination; an existing model folder there is replaced in one step.
-    estimator : fitted model from :mod:`ser_core.models`
-    model_name : str
-        Registry name (``cnn``, ``logmel_cnn``, ``adaptive_linear``, ...).
-    feature_kind : str
-        Feature kind the model was trained on, e.g. ``MFCC-16000-40``.
-    preprocess : PreprocessSettings, optional
-        Preprocessing of the training clips (default: this release's defaults).
-    labels : sequence of str, optional
-        Class order; default ``estimator.classes_``.
-    metrics : ModelMetrics or dict, optional
-        The figures; size, parameter count and (``latency=True``) latency are added.
-    training : dict, optional
-        Data and training facts (data path, n_clips, time, epochs, command, ...).
-    predictions : dict, optional
-        Out-of-fold test predictions per protocol (``ser_core.train.TrainResult.predictions``).
-    calibration : dict, optional
-        ``temperature`` (and ``temperature_adapted``) applied to the probabilities, with where it was fitted.
-    latency : bool
-        Time the saved model on a 3-s clip (decoding and features included).
-    """
-    from .audio import PreprocessSettings
-    from .features import parse_kind
-    from .models.registry import DESCRIPTIONS, model_family
-
-    folder = Path(folder)
-    preprocess = preprocess or PreprocessSettings()
-    spec = parse_kind(feature_kind)
-    family = model_family(model_name)
-    if not hasattr(estimator, "classes_"):
-        raise ModelError("only a fitted model can be saved; call fit first")
-    labels = [str(label) for label in (labels if labels is not None else estimator.classes_)]
-    if labels != [str(label) for label in estimator.classes_]:
-        raise InputError(f"labels {labels} differ from the model's classes {list(estimator.classes_)}")
-    metrics = _as_metrics(metrics)
-    metrics.n_parameters = int(getattr(estimator, "n_parameters_", 0))
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = atomic.staging_folder(folder)
-    try:
-        estimator.save(staging)
-        arrays = _predictions_arrays(predictions)
-        if arrays:
-            np.savez(staging / PREDICTIONS_FILE, **arrays)
-        atomic.checkpoint("after-weights")
-        config = _base_config(folder, model_name=model_name, family=family,
-                              description=description or DESCRIPTIONS.get(model_name, ""), labels=labels,
-                              preprocess=preprocess, seed=seed, training=training, calibration=calibration)
-        config["model_settings"] = _plain_params(estimator)
-        config["features"] = {"kind": spec.name, "settings": spec.to_dict()}
-        return _finish(staging, folder, config, metrics, latency=latency)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _plain_params(estimator) -> dict:
-    """The estimator's constructor settings, JSON-ready."""
-    return json.loads(json.dumps(estimator.get_params(deep=False), default=_json_default))
-
-
-def save_ensemble(folder, members, *, metrics=None, training=None, predictions=None, calibration=None,
-                  description="", latency=True):
-    """Write an ensemble: member model folders copied under ``members/``, averaged with weights.
-
-    ``members`` is a list of ``(member folder, weight)``; every member must predict the
-    same labels. The ensemble averages its members' calibrated probabilities, then applies
-    its own ``calibration`` temperature.
-    """
-    from .inference import load_ensemble_members
-
-    folder = Path(folder)
-    loaded = load_ensemble_members([(Path(path), float(weight)) for path, weight in members], trust=True)
-    labels = loaded[0][0].labels
-    first_training = loaded[0][0].config.get("training") or {}
-    training = {**{key: first_training.get(key) for key in ("data", "corpus", "n_clips", "n_actors")}, **(training or {})}
-    metrics = _as_metrics(metrics)
-    metrics.n_parameters = int(sum(m.metrics.n_parameters or 0 for m, _ in loaded))
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = atomic.staging_folder(folder)
-    try:
-        entries = []
-        for model, weight in loaded:
-            shutil.copytree(model.path, staging / MEMBERS_FOLDER / model.name)
-            entries.append({"name": model.name, "weight": weight, "model": model.config["model"],
-                            "features": model.spec.name, "preprocess": model.settings.to_dict(),
-                            "description": model.config.get("description", "")})
-        arrays = _predictions_arrays(predictions)
-        if arrays:
-            np.savez(staging / PREDICTIONS_FILE, **arrays)
-        atomic.checkpoint("after-weights")
-        config = _base_config(folder, model_name="ensemble", family="ensemble", description=description,
-                              labels=labels, preprocess=loaded[0][0].settings, seed=loaded[0][0].config.get("seed"),
-                              training=training, calibration=calibration)
-        config["members"] = entries
-        config["features"] = {"kind": " + ".join(entry["features"] for entry in entries), "settings": {}}
-        return _finish(staging, folder, config, metrics, latency=latency)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def update_metrics(folder, extra):
-    """Merge ``extra`` (top-level metrics fields) into a saved folder's metrics and rewrite its card, atomically."""
-    from .card import model_card
-
-    folder = Path(folder)
-    config = read_config(folder)
-    data = json.loads((folder / METRICS_FILE).read_text())
-    data.update(extra)
-    metrics = ModelMetrics.from_dict(data)
-    atomic.write_json(folder / METRICS_FILE, metrics.to_dict(), default=_json_default)
-    atomic.write_text(folder / CARD_FILE, model_card(config, metrics))
-    return metrics
 
 
 def read_config(folder):
@@ -368,12 +151,62 @@ def check_files(folder, config):
         path = folder / name
         if not path.is_file():
             raise ArtifactError(f"{folder} is incomplete: weights file {name} is missing")
-        if _sha256(path) != digest:
+        if file_sha256(path) != digest:
             raise ArtifactError(f"{path} is corrupt: its SHA-256 does not match the one recorded in {CONFIG_FILE}")
 
 
+def load_ensemble_members(members, *, trust):
+    """Load ``[(folder, weight)]`` member folders; they must predict the same labels at the same rate."""
+    loaded = [(load_model(folder, trust=trust), float(weight)) for folder, weight in members]
+    if len(loaded) < 2:
+        raise InputError(f"an ensemble needs at least 2 members; received {len(loaded)}")
+    if any(weight <= 0 for _, weight in loaded):
+        raise InputError("ensemble weights must be positive")
+    first = loaded[0][0]
+    for model, _ in loaded[1:]:
+        if model.labels != first.labels:
+            raise InputError(f"ensemble members disagree on labels: {first.name} has {first.labels}, "
+                             f"{model.name} has {model.labels}")
+        if model.sample_rate != first.sample_rate:
+            raise InputError(f"ensemble members must share a sample rate: {first.name} {first.sample_rate} Hz, "
+                             f"{model.name} {model.sample_rate} Hz")
+    return loaded
+
+
+def build_loaded_model(folder, config, metrics, *, trust):
+    """The :class:`LoadedModel` (or :class:`EnsembleModel`) of a checked model folder."""
+    from .models.registry import MODEL_NAMES, load_estimator, model_family
+
+    folder = Path(folder)
+    if config["model"] == "ensemble":
+        entries = config.get("members") or []
+        members = load_ensemble_members([(folder / MEMBERS_FOLDER / entry["name"], entry["weight"]) for entry in entries],
+                                        trust=trust)
+        return EnsembleModel(folder, config, metrics, members)
+    if config["model"] not in MODEL_NAMES:
+        raise ArtifactError(f"{folder} holds model {config['model']!r}, which this ser_core does not know "
+                            f"({', '.join(MODEL_NAMES)})")
+    if model_family(config["model"]) == "sklearn" and not trust:
+        raise ArtifactError(
+            f"{folder} holds pickled scikit-learn weights (model.joblib) outside the trusted models folder; "
+            "loading a pickle can run arbitrary code, so pass trust=True (CLI: --trust) only if you trust its source"
+        )
+    settings = config.get("model_settings") if config["model"] == "wav2vec2_rf" else None
+    try:
+        estimator = load_estimator(config["model"], folder, settings=settings)
+    except (ModelError, NotFittedError) as error:
+        raise ArtifactError(f"{folder}: {error}") from None
+    loaded_labels = [str(label) for label in estimator.classes_]
+    if loaded_labels != list(config["labels"]):
+        raise ArtifactError(f"{folder}: weights predict {loaded_labels} but config.json lists {config['labels']}")
+    try:
+        return LoadedModel(folder, config, metrics, estimator)
+    except InputError as error:
+        raise ArtifactError(f"{folder}: config.json has unusable settings: {error}") from None
+
+
 def load_model(path, *, trust=False):
-    """Load a model folder written by :func:`save_artifact` or :func:`save_ensemble`.
+    """Load a model folder written by :func:`ser_core.save.save_artifact` or :func:`~ser_core.save.save_ensemble`.
 
     Parameters
     ----------
@@ -389,8 +222,6 @@ def load_model(path, *, trust=False):
         The folder is missing, incomplete, corrupt, from another format version, or
         holds pickled weights from an untrusted place.
     """
-    from .inference import build_loaded_model
-
     folder = Path(path)
     config = read_config(folder)
     check_files(folder, config)

@@ -15,6 +15,8 @@ label map (:func:`ser_core.corpus.layouts.read_label_map`):
   ``n_outside``, the clips the unrestricted model gave a label outside the shared set.
 
 Accuracy, UAR, macro F1 and the confusion matrix are over the shared labels only.
+:func:`evaluate_model` scores a loaded model on a whole corpus this way; on the corpus
+it was trained on, with every label present, that is the plain evaluation.
 
 Examples
 --------
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
+from .evaluate import evaluate_predictions
 from .labels import label_order
 
 
@@ -76,8 +79,6 @@ def score_shared(probabilities, *, model_labels, y_true) -> SharedScore:
         Fewer than two labels are shared (say which labels each side has, and that a
         label map can rename them).
     """
-    from .evaluate import evaluate_predictions
-
     model_labels = [str(label) for label in model_labels]
     y_true = np.asarray(y_true).astype(str)
     probabilities = np.asarray(probabilities, dtype=np.float64)
@@ -121,3 +122,33 @@ def describe(metrics: dict) -> str:
                  f"{', '.join(metrics['model_only_labels'])}; free to name any of its labels it scores "
                  f"{100 * metrics['unrestricted_accuracy']:.2f}% accuracy)")
     return text
+
+
+def evaluate_model(model, data, *, progress=None, label_map=None):
+    """Evaluate a loaded model on every clip of a corpus (folder, zip, manifest or CorpusIndex).
+
+    Features are extracted with the model's own preprocessing and feature settings
+    (through the cache). Only the labels the model and the corpus share are compared
+    (:mod:`ser_core.crosscorpus`): clips of other labels are left out and counted, and
+    the model's choice is restricted to the shared labels. On the corpus it was trained
+    on, with every label present, that is the plain evaluation. ``label_map`` renames the
+    corpus's labels first (when ``data`` is a path).
+
+    Returns :func:`evaluate_predictions`' dict over the shared labels plus
+    ``shared_labels``, ``left_out``, ``n_left_out``, ``model_only_labels``,
+    ``unrestricted_accuracy``, ``n_outside``, ``model``, ``data`` and ``corpus``.
+
+    Examples
+    --------
+    >>> metrics = evaluate_model(load_model("artifacts/compare-adaptive-lr"), "emodb/")  # doctest: +SKIP
+    >>> metrics["shared_labels"], metrics["left_out"]  # doctest: +SKIP
+    (['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgust'], {'boredom': 81})
+    """
+    from .dataset import load_dataset
+
+    dataset = load_dataset(data, feature_kind=model.spec.name, settings=model.settings, progress=progress,
+                           label_map=label_map)
+    probabilities = model.predict_proba_features(dataset.X)
+    metrics = score_shared(probabilities, model_labels=model.labels, y_true=dataset.labels).metrics
+    metrics.update(model=model.name, data=dataset.source or str(data), corpus=dataset.title)
+    return metrics

@@ -5,7 +5,9 @@ import time
 import numpy as np
 
 from .errors import InputError
-from .metrics import SUMMARY_KEYS
+
+#: Headline metrics, each summarised over folds as ``{"mean", "std", "n"}``.
+SUMMARY_KEYS = ("accuracy", "uar", "macro_f1", "train_accuracy")
 
 
 def evaluate_predictions(y_true, y_pred, *, labels):
@@ -122,34 +124,3 @@ def format_report(metrics):
     lines.append(f"{'macro F1':<12}{metrics['macro_f1']:>30.4f}")
     lines.append(f"best emotion (by recall): {metrics['best_emotion']}; worst: {metrics['worst_emotion']}")
     return "\n".join(lines)
-
-
-def evaluate_model(model, data, *, progress=None, label_map=None):
-    """Evaluate a loaded model on every clip of a corpus (folder, zip, manifest or CorpusIndex).
-
-    Features are extracted with the model's own preprocessing and feature settings
-    (through the cache). Only the labels the model and the corpus share are compared
-    (:mod:`ser_core.crosscorpus`): clips of other labels are left out and counted, and
-    the model's choice is restricted to the shared labels. On the corpus it was trained
-    on, with every label present, that is the plain evaluation. ``label_map`` renames the
-    corpus's labels first (when ``data`` is a path).
-
-    Returns :func:`evaluate_predictions`' dict over the shared labels plus
-    ``shared_labels``, ``left_out``, ``n_left_out``, ``model_only_labels``,
-    ``unrestricted_accuracy``, ``n_outside``, ``model``, ``data`` and ``corpus``.
-
-    Examples
-    --------
-    >>> metrics = evaluate_model(load_model("artifacts/compare-adaptive-lr"), "emodb/")  # doctest: +SKIP
-    >>> metrics["shared_labels"], metrics["left_out"]  # doctest: +SKIP
-    (['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgust'], {'boredom': 81})
-    """
-    from .crosscorpus import score_shared
-    from .dataset import load_dataset
-
-    dataset = load_dataset(data, feature_kind=model.spec.name, settings=model.settings, progress=progress,
-                           label_map=label_map)
-    probabilities = model.predict_proba_features(dataset.X)
-    metrics = score_shared(probabilities, model_labels=model.labels, y_true=dataset.labels).metrics
-    metrics.update(model=model.name, data=dataset.source or str(data), corpus=dataset.title)
-    return metrics

@@ -3,8 +3,8 @@
 :class:`LoadedModel` wraps one trained estimator with the preprocessing and features it
 expects; :class:`EnsembleModel` averages several of them. Both apply the temperature
 stored in the model folder (:mod:`ser_core.calibration`), and both can be calibrated to
-one speaker when a member has a speaker-adapted head (:mod:`ser_core.adapt`).
-Build them with :func:`ser_core.artifacts.load_model`.
+one speaker when a member has a speaker-adapted head (:mod:`ser_core.adapt`, :mod:`ser_core.speakers`).
+Build them with :func:`ser_core.artifacts.load_model`; this module knows nothing of model folders.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ArtifactError, InputError, ModelError, NotFittedError
+from .errors import InputError, ModelError
 
 
 def _temperature(config, key="temperature"):
@@ -218,56 +218,3 @@ class EnsembleModel(LoadedModel):
         parts = [member.predict_proba_adapted(y, stats, sample_rate=rate, features=features) if member is adaptive
                  else member.predict_proba(y, sample_rate=rate) for member, _ in self.members]
         return self._calibrated(self._average(parts)[None], self.temperature_adapted)[0]
-
-
-def load_ensemble_members(members, *, trust):
-    """Load ``[(folder, weight)]`` member folders; they must predict the same labels at the same rate."""
-    from .artifacts import load_model
-
-    loaded = [(load_model(folder, trust=trust), float(weight)) for folder, weight in members]
-    if len(loaded) < 2:
-        raise InputError(f"an ensemble needs at least 2 members; received {len(loaded)}")
-    if any(weight <= 0 for _, weight in loaded):
-        raise InputError("ensemble weights must be positive")
-    first = loaded[0][0]
-    for model, _ in loaded[1:]:
-        if model.labels != first.labels:
-            raise InputError(f"ensemble members disagree on labels: {first.name} has {first.labels}, "
-                             f"{model.name} has {model.labels}")
-        if model.sample_rate != first.sample_rate:
-            raise InputError(f"ensemble members must share a sample rate: {first.name} {first.sample_rate} Hz, "
-                             f"{model.name} {model.sample_rate} Hz")
-    return loaded
-
-
-def build_loaded_model(folder, config, metrics, *, trust):
-    """The :class:`LoadedModel` (or :class:`EnsembleModel`) of a checked model folder."""
-    from .artifacts import MEMBERS_FOLDER
-    from .models.registry import MODEL_NAMES, load_estimator, model_family
-
-    folder = Path(folder)
-    if config["model"] == "ensemble":
-        entries = config.get("members") or []
-        members = load_ensemble_members([(folder / MEMBERS_FOLDER / entry["name"], entry["weight"]) for entry in entries],
-                                        trust=trust)
-        return EnsembleModel(folder, config, metrics, members)
-    if config["model"] not in MODEL_NAMES:
-        raise ArtifactError(f"{folder} holds model {config['model']!r}, which this ser_core does not know "
-                            f"({', '.join(MODEL_NAMES)})")
-    if model_family(config["model"]) == "sklearn" and not trust:
-        raise ArtifactError(
-            f"{folder} holds pickled scikit-learn weights (model.joblib) outside the trusted models folder; "
-            "loading a pickle can run arbitrary code, so pass trust=True (CLI: --trust) only if you trust its source"
-        )
-    settings = config.get("model_settings") if config["model"] == "wav2vec2_rf" else None
-    try:
-        estimator = load_estimator(config["model"], folder, settings=settings)
-    except (ModelError, NotFittedError) as error:
-        raise ArtifactError(f"{folder}: {error}") from None
-    loaded_labels = [str(label) for label in estimator.classes_]
-    if loaded_labels != list(config["labels"]):
-        raise ArtifactError(f"{folder}: weights predict {loaded_labels} but config.json lists {config['labels']}")
-    try:
-        return LoadedModel(folder, config, metrics, estimator)
-    except InputError as error:
-        raise ArtifactError(f"{folder}: config.json has unusable settings: {error}") from None

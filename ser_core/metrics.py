@@ -17,11 +17,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .errors import InputError
+from .evaluate import pool_fold_confusions
 from .protocols import CROSS_CORPUS, SPEAKER_INDEPENDENT, protocol_explanation, protocol_rank, protocol_title
 
 METRICS_VERSION = 2
-#: Headline metrics, each summarised over folds as ``{"mean", "std", "n"}``.
-SUMMARY_KEYS = ("accuracy", "uar", "macro_f1", "train_accuracy")
 
 
 @dataclass
@@ -84,8 +83,6 @@ class ProtocolResult:
         """Per-class report and confusion matrix over every test clip (folds pooled)."""
         if self.pooled is not None:
             return self.pooled
-        from .evaluate import pool_fold_confusions
-
         return pool_fold_confusions(self.folds)
 
     def to_dict(self) -> dict:

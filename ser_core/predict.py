@@ -145,7 +145,7 @@ def file_records(path, model, *, long_s: float = LONG_RECORDING_S):
 def predict_batch(paths, shipped_model, *, long_s: float = LONG_RECORDING_S) -> list[list[dict]]:
     """Worker: the records of each file (:func:`file_records`), one list per file.
 
-    ``shipped_model``: a :class:`ser_core.distributed.ShippedModel`, loaded once per process.
+    ``shipped_model``: a :class:`ser_core.worker_models.ShippedModel`, loaded once per process.
     """
     model = shipped_model.load()
     return [list(file_records(path, model, long_s=long_s)) for path in paths]
@@ -204,9 +204,10 @@ def _file_batches(files, *, max_files: int = FILES_PER_TASK, max_bytes: int = BY
 
 def _predict_on_cluster(files, model, *, long_s, scheduler, progress):
     from . import distributed
+    from .worker_models import ship_model
 
     client = distributed.connect(scheduler)
-    shipped = distributed.ship_model(client, model)
+    shipped = ship_model(client, model)
     per_task = distributed.items_per_task(len(files), n_threads=distributed.n_threads(client))
     batches = _file_batches(files, max_files=min(FILES_PER_TASK, per_task))
 

@@ -142,7 +142,8 @@ def combine(predictions, weights, *, protocol, settings):
 def build_default(data, *, root=None, reuse=True, set_default=True, command="python -m ser_core build-default",
                   log=print) -> Path:
     """Train (or reuse) the members, save the ensemble, and make it the default; return its folder."""
-    from .artifacts import artifacts_root, save_ensemble, set_default_model
+    from .artifacts import artifacts_root, set_default_model
+    from .save import save_ensemble
 
     root = Path(root) if root is not None else artifacts_root()
     members = default_members()

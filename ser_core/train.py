@@ -484,13 +484,13 @@ def train(config, *, data, test_data=None, progress=None, should_stop=None):
 
 
 def save_result(result, folder, *, description="", latency=True):
-    """Save a TrainResult as a complete model folder (:func:`ser_core.artifacts.save_artifact`); return its path.
+    """Save a TrainResult as a complete model folder (:func:`ser_core.save.save_artifact`); return its path.
 
     The one road to a model folder: weights, config (with the calibration temperature),
     out-of-fold predictions (``predictions.npz``), metrics with the measured latency, and
     the model card are written together and swapped into place atomically.
     """
-    from .artifacts import save_artifact
+    from .save import save_artifact
 
     return save_artifact(
         Path(folder), result.model, model_name=result.config.model, feature_kind=result.config.features,

@@ -112,7 +112,7 @@ def test_transform_rejects_bad_speakers(speakers, match):
 # ---------------------------------------------------------------- calibrating a loaded model to one voice
 from pathlib import Path  # noqa: E402
 
-from ser_core.adapt import (  # noqa: E402
+from ser_core.speakers import (  # noqa: E402
     MIN_ENROLMENT_CLIPS, adapt_to_speaker, calibrate_from_features, predict_speakers, speaker_of,
 )
 from ser_core.artifacts import load_model  # noqa: E402

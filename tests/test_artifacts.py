@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ser_core import artifacts
-from ser_core.artifacts import default_model_dir, list_artifacts, load_model, save_artifact, set_default_model
+from ser_core.artifacts import default_model_dir, list_artifacts, load_model, set_default_model
+from ser_core.save import save_artifact
 from ser_core.errors import ArtifactError
 from ser_core.models.registry import make_model
 
@@ -140,7 +141,8 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from ser_core.artifacts import check_model_name, folder_in, save_ensemble, update_metrics  # noqa: E402
+from ser_core.artifacts import check_model_name, folder_in  # noqa: E402
+from ser_core.save import save_ensemble, update_metrics  # noqa: E402
 from ser_core.errors import InputError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -173,7 +175,7 @@ import sys
 sys.path[:0] = [{repo!r}, {tests!r}]
 import numpy as np
 from ser_core import atomic
-from ser_core.artifacts import save_artifact
+from ser_core.save import save_artifact
 from test_artifacts import _fitted_forest
 if {fallback}:
     atomic._renameat2_exchange = lambda first, second: False
@@ -211,7 +213,7 @@ def test_a_metrics_rewrite_killed_midway_keeps_the_old_metrics(saved):
     import os
 
     code = (f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
-            "from ser_core.artifacts import update_metrics\n"
+            "from ser_core.save import update_metrics\n"
             f"update_metrics({str(saved)!r}, {{'latency_ms_per_3s_clip': 1.0}})")
     run = subprocess.run([sys.executable, "-c", code], env={**os.environ, "SER_CRASH_AT": "write:metrics.json"},
                          capture_output=True, timeout=120)

@@ -1,6 +1,5 @@
 """ser_core.corpus.archive: corpus zips unpacked within caps, atomically, in a bounded cache."""
 
-import io
 import os
 import zipfile
 

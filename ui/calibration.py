@@ -111,7 +111,7 @@ def calibrate(model_path, clips: list[AudioChoice], *, key: str, sample_rate: in
 
     A clip that cannot be used raises an :class:`InputError` naming that clip.
     """
-    from ser_core.adapt import calibrate_from_features
+    from ser_core.speakers import calibrate_from_features
 
     rows = []
     for clip in clips:

@@ -10,7 +10,7 @@ from ser_core.cli import EXIT_ERROR, EXIT_OK, add_scheduler_argument, progress_b
 
 
 def add_predict_parser(subparsers) -> None:
-    from ser_core.adapt import DEFAULT_PRIOR_CLIPS
+    from ser_core.speakers import DEFAULT_PRIOR_CLIPS
     from ser_core.predict import LONG_RECORDING_S
 
     parser = subparsers.add_parser(
@@ -65,7 +65,7 @@ def format_record(record: dict) -> str:
 
 
 def run_predict(args) -> int:
-    from ser_core.adapt import predict_speakers
+    from ser_core.speakers import predict_speakers
     from ser_core.artifacts import default_model_dir, load_model
     from ser_core.distributed import LOCAL, resolve_scheduler
     from ser_core.errors import InputError

@@ -161,7 +161,8 @@ def add_evaluate_parser(subparsers) -> None:
 def run_evaluate(args) -> int:
     from ser_core.artifacts import load_model
     from ser_core.crosscorpus import describe
-    from ser_core.evaluate import evaluate_model, format_report
+    from ser_core.crosscorpus import evaluate_model
+    from ser_core.evaluate import format_report
 
     model = load_model(args.model, trust=args.trust)
     data = index_from_args(args, args.data)
