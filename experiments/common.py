@@ -69,12 +69,12 @@ def load(features, *, data=str(DATA), limit=None, augment=()):
     """A library ``Dataset`` of one feature set, or several joined with "+" (columns side by side).
 
     A name is a short name of :data:`KINDS`, a library feature kind, or an experiment-only
-    set of :data:`fast_functionals.EXTRA_FEATURES`. ``augment``: augmentation keys (e.g.
+    set of :data:`extra_features.EXTRA_FEATURES`. ``augment``: augmentation keys (e.g.
     ``speed0.9``) whose copies are extracted too (one library kind only).
     """
     from ser_core.dataset import load_dataset
 
-    from fast_functionals import EXTRA_FEATURES, extra_dataset
+    from extra_features import EXTRA_FEATURES, extra_dataset
 
     if augment and ("+" in features or features in EXTRA_FEATURES):
         raise ValueError(f"augmented copies are extracted for one library feature kind, not for {features!r}")

@@ -2,7 +2,7 @@
 
 Protocol (fixed before any number was seen):
 * data: ravdess-16k actors 01-20 through ``ser_core`` (``COMPARE-16000`` and ``EGEMAPS-16000``
-  from ``load_dataset``, fast functionals from ``fast_functionals.py``), folds
+  from ``load_dataset``, fast functionals from ``extra_features.py``), folds
   ``grouped_kfold(groups, labels=..., seed=42)`` exactly as the model cards;
   single-clip prediction, no speaker knowledge;
 * every hyperparameter is either fixed up front or chosen by *nested* grouped CV inside

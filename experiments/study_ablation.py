@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ser_core.dataset import load_dataset  # noqa: E402
 from ser_core.formatting import percent  # noqa: E402
 from ser_core.study import STUDY_FEATURES, STUDY_RESULTS, SYSTEM_TITLES  # noqa: E402
-from ser_core.train import TrainConfig, run_protocol  # noqa: E402
+from ser_core.train import run_protocol  # noqa: E402
+from ser_core.train_config import TrainConfig  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess-16k"
 ROUND_ONE = dict(loss="crossentropy", learning_rate=1e-3, epochs=30, model_params={"dropout": 0.3})

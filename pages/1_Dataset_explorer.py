@@ -4,96 +4,14 @@ import streamlit as st
 
 from ser_core.corpus import summarize
 from ser_core import charts
-from ui import cache, hosting, leakage, nav, paths, widgets
+from ui import cache, data_sources, hosting, leakage, nav, widgets
 
 widgets.page_setup("Dataset explorer", icon=nav.BY_TITLE["Dataset explorer"].icon,
                    intro="Choose a corpus, see how it is balanced, and inspect any clip before and after "
                          "preprocessing (DC removed, trimmed at 20 dB, peak-normalised).")
-public = hosting.is_public()
 
 
-def folder_source() -> None:
-    """Local mode only: any folder or zip on this machine."""
-    current = widgets.current_data_path()
-    with st.form("folder_form", border=False):
-        typed = st.text_input("Folder, zip or manifest on this machine", value=str(current or ""), key="folder_path",
-                              placeholder="/data/ravdess")
-        if st.form_submit_button("Use this folder"):
-            widgets.set_data_path(typed.strip() or None)
-            st.rerun()
-
-
-def zip_source() -> None:
-    """A zip of a corpus, unpacked into this visitor's private scratch area."""
-    archive = st.file_uploader("Zipped corpus", type=["zip"], key="corpus_zip",
-                               help="Private to this browser tab" + (" and deleted when you leave." if public else "."))
-    if archive is not None and st.button("Index this zip"):
-        with widgets.shown_errors("Could not unpack the zip") as guard:
-            folder = paths.unpack_upload(archive.getvalue(), name=archive.name)
-        if not guard.failed:
-            widgets.set_data_path(folder)
-            st.rerun()
-
-
-def download_source() -> None:
-    """The official RAVDESS archive, into the operator's download folder (public) or a chosen one (local)."""
-    st.markdown("The official RAVDESS speech archive (Zenodo record 1188976, about 208 MB): downloaded, "
-                "verified and unpacked once for this server.")
-    dest = str(paths.downloads_root())
-    if not public:
-        dest = st.text_input("Download to", value=dest, key="download_dest")
-    if st.button("Download RAVDESS", icon=":material/download:"):
-        from pathlib import Path
-
-        from ser_core.download import download_ravdess
-
-        status = st.empty()
-        bar = status.progress(0.0, text="Connecting…")
-
-        def _report(done_bytes: int, total_bytes: int | None) -> None:
-            text = f"{done_bytes / 1e6:,.0f} of {total_bytes / 1e6:,.0f} MB" if total_bytes else f"{done_bytes / 1e6:,.0f} MB"
-            bar.progress(min(done_bytes / total_bytes, 1.0) if total_bytes else 0.0, text=text)
-
-        url, expected_clips = paths.ravdess_source()
-        lock = cache.download_lock()
-        if not lock.acquire(blocking=False):
-            status.info("A download is already running on this server; try again in a few minutes.")
-            st.stop()
-        try:
-            with widgets.shown_errors("Download failed") as guard:
-                folder = download_ravdess(Path(dest), url=url, expected_clips=expected_clips, progress=_report)
-        finally:
-            lock.release()
-        if guard.failed:
-            status.empty()
-        else:
-            widgets.set_data_path(folder)
-            st.rerun()
-
-
-# ---------------------------------------------------------------- choosing the data
-current = widgets.current_data_path()
-with st.expander(f"Data source: {widgets.describe_data_path(current)}", expanded=current is None or not current.exists()):
-    if public:
-        tabs = st.tabs(["Upload a zip", "Download RAVDESS"])
-        with tabs[0]:
-            zip_source()
-        with tabs[1]:
-            download_source()
-        st.caption("This public demo reads no folder of the server: use the corpus it provides, your own zip, "
-                   "or the official download.")
-    else:
-        st.markdown(f"The app opens with `${paths.DATA_ENV}` when it is set. Or pick a folder (any depth, "
-                    "`Actor_XX/…` or flat), a zip, or download RAVDESS. Your own corpus: one folder per label "
-                    "(`angry/…wav`, optionally `angry/<speaker>/…wav`) or a CSV/Parquet manifest with columns "
-                    "`path,label` (optional `speaker`, `split`, `gender`, `language`; paths relative to the manifest).")
-        tabs = st.tabs(["Folder path", "Upload a zip", "Download RAVDESS"])
-        with tabs[0]:
-            folder_source()
-        with tabs[1]:
-            zip_source()
-        with tabs[2]:
-            download_source()
+data_sources.render_data_source()
 
 index = widgets.load_current_corpus(quiet=False)
 if index is None:

@@ -1,5 +1,7 @@
 """Model comparison: which model to trust on new voices, at a glance; everything else one click away."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -8,7 +10,7 @@ from ser_core.comparison import best_on_new_speakers, headline_rows
 from ser_core.formatting import megabytes, number, percent, percent_spread
 from ser_core.study import STUDY_PROTOCOL
 from ser_core import charts
-from ui import cache, hosting, nav, report, tables, widgets
+from ui import cache, hosting, model_detail, nav, report, tables, widgets
 
 widgets.page_setup("Model comparison", icon=nav.BY_TITLE["Model comparison"].icon,
                    intro="Every model, judged first by how it does on voices it never heard. "
@@ -109,59 +111,21 @@ st.caption(f"**study**: {STUDY_PROTOCOL}. **ours, as the study ran it**: the sam
 # ---------------------------------------------------------------- one model, and two side by side
 st.subheader("Per model")
 options = [(row["name"], row["protocol"]) for row in rows]
+label = partial(model_detail.option_label, table)
 
 
-def _label(option) -> str:
-    name, protocol = option
-    match = table[(table["name"] == name) & (table["protocol"] == protocol)].iloc[0]
-    return f"{name} · {match['protocol_title']}"
-
-
-def render_detail(option, *, key: str, compact: bool = False) -> None:
-    """Figures, best/worst emotion, confusion matrix, per-class report and card of one model and protocol."""
-    name, protocol = option
-    artifact = artifacts[artifacts["name"] == name].iloc[0]
-    result = artifact["metrics"].protocols[protocol]
-    cols = st.columns(3)
-    cols[0].metric("Accuracy", percent(result.mean("accuracy")),
-                   help=f"± {percent(result.std('accuracy'))} over folds" if result.std("accuracy") else None)
-    cols[1].metric("UAR", percent(result.mean("uar")))
-    cols[2].metric("Macro F1", number(result.mean("macro_f1"), decimals=3))
-    st.caption(result.explanation)
-    evaluation = result.evaluation()
-    if evaluation is None:
-        st.info("This model folder has no per-class evaluation.")
-        return
-    best_label, worst_label = evaluation["best_emotion"], evaluation["worst_emotion"]
-    st.markdown(f"Best recognised {widgets.emotion_chip(best_label)} "
-                f"(recall {evaluation['per_class'][best_label]['recall']:.0%}); worst "
-                f"{widgets.emotion_chip(worst_label)} (recall {evaluation['per_class'][worst_label]['recall']:.0%})",
-                unsafe_allow_html=True)
-    title = name if compact else f"{name}, {result.title}"
-    st.plotly_chart(charts.confusion(evaluation["confusion"], labels=evaluation["labels"], title=title),
-                    key=f"confusion_{key}")
-    report_table = pd.DataFrame(evaluation["per_class"]).T.rename_axis("emotion").reset_index()
-    for column in ("precision", "recall", "f1"):
-        report_table[column] = report_table[column].map(lambda v: f"{v:.2f}")
-    st.dataframe(report_table, hide_index=True, width="stretch")
-    card = tables.model_card(artifact["path"])
-    if card:
-        with st.expander("Model card"):
-            st.markdown(hosting.redact(card))
-
-
-detail = st.selectbox("Model", options, format_func=_label, key="detail_model")
-render_detail(detail, key="single")
+detail = st.selectbox("Model", options, format_func=label, key="detail_model")
+model_detail.render_detail(artifacts, detail, key="single")
 
 if len(options) > 1:
     st.subheader("Two models side by side")
     left, right = st.columns(2)
     with left:
-        first = st.selectbox("Left", options, index=0, format_func=_label, key="left_model")
-        render_detail(first, key="left", compact=True)
+        first = st.selectbox("Left", options, index=0, format_func=label, key="left_model")
+        model_detail.render_detail(artifacts, first, key="left", compact=True)
     with right:
-        second = st.selectbox("Right", options, index=1, format_func=_label, key="right_model")
-        render_detail(second, key="right", compact=True)
+        second = st.selectbox("Right", options, index=1, format_func=label, key="right_model")
+        model_detail.render_detail(artifacts, second, key="right", compact=True)
 
 mine = artifacts[artifacts.get("mine", False) == True] if "mine" in artifacts else artifacts.iloc[0:0]  # noqa: E712
 if len(mine):

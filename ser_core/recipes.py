@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ArtifactError
-from .train import TrainConfig
+from .train_config import TrainConfig
 
 #: The twelve speed factors of the linear member's training copies.
 SPEED_FACTORS = (0.85, 0.875, 0.9, 0.925, 0.95, 0.975, 1.025, 1.05, 1.075, 1.1, 1.125, 1.15)

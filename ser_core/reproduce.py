@@ -41,7 +41,7 @@ CONVERGENCE_EPOCHS = 300
 
 def _configs(model, *, features, quick, seed, loss):
     """The as-written and the clean training configs of one system."""
-    from .train import TrainConfig
+    from .train_config import TrainConfig
 
     as_written = TrainConfig(model=model, features=features, protocol="random", stop_on="test", loss=loss,
                              epochs=2 if quick else STUDY_EPOCHS, seed=seed)
@@ -88,7 +88,8 @@ def _wav2vec2_rows(data, *, wav2vec2, quick, seed, log):
     """Wav2Vec2 + RF when the model can be loaded; else None and the reason."""
     from .dataset import load_dataset
     from .features.wav2vec2 import DEFAULT_MODEL, load_wav2vec2
-    from .train import TrainConfig, run_protocol
+    from .train import run_protocol
+    from .train_config import TrainConfig
 
     kind = STUDY_W2V2_FEATURES if wav2vec2 is None else f"{STUDY_W2V2_FEATURES}:{wav2vec2}"
     try:

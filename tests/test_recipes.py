@@ -4,7 +4,7 @@ import pytest
 
 from ser_core import recipes
 from ser_core.artifacts import default_model_dir, load_model
-from ser_core.train import TrainConfig
+from ser_core.train_config import TrainConfig
 
 
 def _tiny_members():

@@ -5,7 +5,8 @@ import pytest
 
 from ser_core.artifacts import load_model
 from ser_core.errors import InputError
-from ser_core.train import TrainConfig, run_protocol, save_result, train
+from ser_core.train import run_protocol, save_result, train
+from ser_core.train_config import TrainConfig
 
 
 @pytest.mark.parametrize(

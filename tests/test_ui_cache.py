@@ -4,10 +4,8 @@ import os
 import time
 
 import numpy as np
-import pytest
 
-from ser_core.errors import DownloadError, OfflineError
-from ui import cache, webrtc
+from ui import cache
 
 
 def test_path_signature_changes_with_the_folder(tmp_path):
@@ -36,20 +34,3 @@ def test_corpus_features_are_extracted_once_per_server(app_corpus):
     again = cache.corpus_features(paths, kind="MFCC-16000-13", progress=lambda d, t: calls.append((d, t)))
     assert again is X and calls == [(6, 6)]
     assert not X.flags.writeable
-
-
-def test_a_turn_provider_is_asked_once_per_period_even_when_it_fails(monkeypatch):
-    calls = []
-
-    def offline(url, **kwargs):
-        calls.append(url)
-        raise OfflineError("the TURN credentials provider at turn.invalid could not be reached")
-
-    monkeypatch.setattr(webrtc, "fetch_ice_servers", offline)
-    for _ in range(2):
-        with pytest.raises(DownloadError, match="could not be reached"):
-            cache.provider_ice_servers("https://turn.invalid/credentials?apiKey=once")
-    assert len(calls) == 1, "a failure is remembered like an answer"
-    monkeypatch.setattr(webrtc, "fetch_ice_servers", lambda url, **kwargs: [{"urls": ["stun:s.example.org"]}])
-    assert cache.provider_ice_servers("https://turn.invalid/credentials?apiKey=other") == [
-        {"urls": ["stun:s.example.org"]}]

@@ -126,7 +126,7 @@ def test_claimed_names_never_collide(registry):
 @pytest.mark.slow
 def test_a_training_task_saves_a_complete_loadable_model(registry, app_corpus, tmp_path):
     from ser_core.artifacts import load_model
-    from ser_core.train import TrainConfig
+    from ser_core.train_config import TrainConfig
 
     config = TrainConfig(model="cnn", protocol="kfold", n_folds=3, epochs=2)
     task = jobs.training_task(config, data=app_corpus, artifact_dir=tmp_path / "artifacts" / "cnn")

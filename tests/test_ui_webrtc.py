@@ -306,3 +306,25 @@ def test_offline_provider_warns_and_falls_back_to_static_servers(no_webrtc_env):
         "reached (no network, a wrong host, or the service is down)."]
     assert "'iceServers': [{'urls': ['stun:stun.example.org']}]" in at.markdown[-1].value
     assert "k3y" not in _shown(at)
+
+
+def test_a_turn_provider_is_asked_once_per_period_even_when_it_fails(monkeypatch):
+    calls, now = [], [1000.0]
+
+    def offline(url, **kwargs):
+        calls.append(url)
+        raise OfflineError("the TURN credentials provider at turn.invalid could not be reached")
+
+    monkeypatch.setattr(webrtc, "fetch_ice_servers", offline)
+    url = "https://turn.invalid/credentials?apiKey=once"
+    for _ in range(2):
+        with pytest.raises(DownloadError, match="could not be reached"):
+            webrtc.provider_ice_servers(url, clock=lambda: now[0])
+    assert len(calls) == 1, "a failure is remembered like an answer"
+    monkeypatch.setattr(webrtc, "fetch_ice_servers", lambda url, **kwargs: [{"urls": ["stun:s.example.org"]}])
+    now[0] += webrtc.PROVIDER_CACHE_S - 1
+    with pytest.raises(DownloadError):
+        webrtc.provider_ice_servers(url, clock=lambda: now[0])
+    now[0] += 1  # the period is over: asked again
+    assert webrtc.provider_ice_servers(url, clock=lambda: now[0]) == [{"urls": ["stun:s.example.org"]}]
+

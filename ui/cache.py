@@ -248,32 +248,3 @@ def projection(X: np.ndarray, *, method: str = "PCA", seed: int = 0) -> np.ndarr
     from ser_core.projection import project_2d
 
     return project_2d(X, method=method, seed=seed)
-
-
-#: Seconds a TURN provider's answer (or its failure) is reused before asking again.
-PROVIDER_CACHE_S = 300
-
-
-@st.cache_data(show_spinner="Fetching TURN credentials…", ttl=PROVIDER_CACHE_S)
-def _provider_ice_servers(url: str) -> tuple[list[dict], str | None]:
-    from ser_core.errors import DownloadError
-    from ui.webrtc import fetch_ice_servers
-
-    try:
-        return fetch_ice_servers(url), None
-    except DownloadError as exc:
-        return [], str(exc)
-
-
-def provider_ice_servers(url: str) -> list[dict]:
-    """A TURN provider's ICE servers, fetched at most once per ``PROVIDER_CACHE_S`` per server.
-
-    A failure is remembered like an answer, so an offline provider costs one timeout per
-    period instead of one per page run; it raises ``DownloadError`` with the same message.
-    """
-    from ser_core.errors import DownloadError
-
-    servers, problem = _provider_ice_servers(url)
-    if problem is not None:
-        raise DownloadError(problem)
-    return servers

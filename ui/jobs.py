@@ -158,7 +158,8 @@ def _run_task(task: dict, connection, stop_event) -> None:
 def train_and_save(task: dict, *, progress, should_stop):
     """Train under the config's protocol, then save the model folder (atomically, only on success)."""
     from ser_core.errors import TrainingCancelled
-    from ser_core.train import TrainConfig, save_result, train
+    from ser_core.train import save_result, train
+    from ser_core.train_config import TrainConfig
 
     progress({"stage": "features"})
     result = train(TrainConfig.from_dict(task["config"]), data=task["data"], progress=progress, should_stop=should_stop)

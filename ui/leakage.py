@@ -9,7 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ser_core.leakage import CLASS_IMBALANCE, NEAR_DUPLICATE_CORRELATION, SPEAKER_DOMINANCE, default_protocol
+from ser_core.duplicates import NEAR_DUPLICATE_CORRELATION
+from ser_core.leakage import CLASS_IMBALANCE, SPEAKER_DOMINANCE, default_protocol
 
 #: The splits the explorer can check, in words.
 PROTOCOL_LABELS = {"kfold": "new speakers (k-fold by speaker)", "random": "the study's random 80/20 split",

@@ -41,7 +41,7 @@ def target_folder(name: str, *, model: str, protocol: str, replace: bool):
 def submit(registry, *, index, model, features, protocol, n_folds, test_actors, loss, epochs, seed, augment, name,
            replace, batch_size=None, learning_rate=None, test_data=""):
     """Validate a run against this server's limits and queue it for this visitor; return the job."""
-    from ser_core.train import TrainConfig
+    from ser_core.train_config import TrainConfig
 
     policy = hosting.policy()
     _check_limits(policy, model=model, features=features, epochs=epochs, n_folds=n_folds, augment=augment)

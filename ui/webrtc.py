@@ -31,6 +31,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -57,6 +59,8 @@ LIBRARY_PROVIDERS: dict[str, tuple[str, ...]] = {
     "Twilio": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
     "Hugging Face": ("HF_TOKEN",),
 }
+#: Seconds a TURN provider's answer (or its failure) is reused before asking again.
+PROVIDER_CACHE_S = 300
 #: Seconds to wait for a TURN credentials provider before giving up on it.
 PROVIDER_TIMEOUT_S = 3.0
 #: Where the visitor goes when the live stream cannot work here: the first tab's recorder.
@@ -291,6 +295,30 @@ def fetch_ice_servers(url: str, *, timeout_s: float = PROVIDER_TIMEOUT_S) -> lis
         raise DownloadError(str(exc)) from None
 
 
+_provider_answers: dict[str, tuple[float, list[dict], str | None]] = {}
+_provider_lock = threading.Lock()
+
+
+def provider_ice_servers(url: str, *, clock=time.monotonic) -> list[dict]:
+    """A TURN provider's ICE servers, fetched at most once per ``PROVIDER_CACHE_S`` per URL in this process.
+
+    A failure is remembered like an answer, so an offline provider costs one timeout per
+    period instead of one per page run; it raises ``DownloadError`` with the same message.
+    """
+    with _provider_lock:  # one fetch at a time: visitors arriving together share it
+        answer = _provider_answers.get(url)
+        if answer is None or clock() - answer[0] >= PROVIDER_CACHE_S:
+            try:
+                answer = (clock(), fetch_ice_servers(url), None)
+            except DownloadError as exc:
+                answer = (clock(), [], str(exc))
+            _provider_answers[url] = answer
+    _, servers, problem = answer
+    if problem is not None:
+        raise DownloadError(problem)
+    return [dict(server) for server in servers]
+
+
 def streamer_options(settings: IceSettings) -> dict:
     """``webrtc_streamer`` keyword arguments: the browser's and the server's RTC configuration.
 
@@ -342,8 +370,6 @@ def live_connection(*, mode: str) -> dict | None:
     """
     import streamlit as st
 
-    from ui import cache
-
     try:
         settings = read_settings(secrets=_secrets_section())
     except InputError as exc:
@@ -351,7 +377,7 @@ def live_connection(*, mode: str) -> dict | None:
         settings = IceSettings(library_provider=library_provider())
     if settings.credentials_url:
         try:
-            settings = settings.with_servers(cache.provider_ice_servers(settings.credentials_url))
+            settings = settings.with_servers(provider_ice_servers(settings.credentials_url))
         except DownloadError as exc:
             st.warning(f"No TURN credentials from the provider: {exc}.", icon=":material/warning:")
     state = live_tab_state(mode, settings)

@@ -92,7 +92,8 @@ def run_train(args) -> int:
     from ser_core.corpus.layouts import as_label_map
     from ser_core.crosscorpus import describe
     from ser_core.formatting import percent_spread
-    from ser_core.train import TrainConfig, save_result, train
+    from ser_core.train import save_result, train
+    from ser_core.train_config import TrainConfig
 
     config = TrainConfig(
         model=args.model, features=args.features, protocol=args.protocol, extra_protocols=_split(args.also),
