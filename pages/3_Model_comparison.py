@@ -10,7 +10,7 @@ from ser_core.comparison import best_on_new_speakers, headline_rows
 from ser_core.formatting import megabytes, number, percent, percent_spread
 from ser_core.study import STUDY_PROTOCOL
 from ser_core import charts
-from ui import cache, hosting, model_detail, nav, report, tables, widgets
+from ui import cache, hosting, model_detail, nav, tables, widgets
 
 widgets.page_setup("Model comparison", icon=nav.BY_TITLE["Model comparison"].icon,
                    intro="Every model, judged first by how it does on voices it never heard. "
@@ -61,7 +61,7 @@ st.dataframe(glance, hide_index=True, width="stretch")
 st.caption("★ the default model. Each model is shown on the most honest protocol it was tested with; ± is the "
            "spread over folds (one standard deviation). Speaker-independent figures are the ones to expect on "
            "a new voice.")
-st.download_button("Download the stakeholder report (HTML)", data=report.dashboard_report(table, default),
+st.download_button("Download the stakeholder report (HTML)", data=cache.dashboard_report(table, default, roots=tuple(map(str, widgets.model_roots()))),
                    file_name="ser-studio-report.html", mime="text/html", icon=":material/description:",
                    help="One self-contained page: the corpus, the models and their protocols in plain words, the "
                         "best model's confusion matrix, accuracy against latency, the study's figures beside ours.")

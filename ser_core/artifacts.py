@@ -4,7 +4,8 @@ A model folder holds
 
 * ``config.json``: format version, model name and settings, feature kind with every
   feature and preprocessing setting, labels, the calibration temperature, training
-  facts, package versions and the SHA-256 of every other file;
+  facts, package versions and the SHA-256 of the weights, predictions and members
+  (``metrics.json`` and the card are rewritten by :func:`ser_core.save.update_metrics`);
 * the weights (``model.keras`` + ``keras_classifier.json`` for Keras, plain arrays for
   torch and the linear models, ``model.joblib`` for scikit-learn pipelines);
 * ``predictions.npz``: the out-of-fold test probabilities behind the figures;

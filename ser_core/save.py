@@ -54,7 +54,7 @@ def _json_default(value):
 
 
 def _file_digests(folder: Path) -> dict:
-    """SHA-256 of every weights file in ``folder`` (and under members/), by relative path."""
+    """SHA-256 of every file staged so far (weights, predictions, members/), by relative path."""
     digests = {}
     for path in sorted(folder.rglob("*")):
         if path.is_file():

@@ -1,4 +1,4 @@
-"""The dashboard's glue: caching, charts, widgets, background jobs and live audio.
+"""The dashboard's glue: caching, widgets, page sections, hosting, background jobs and live audio.
 
 aiortc (behind streamlit-webrtc) bundles a native SRTP library that crashes the whole
 process (segmentation fault) when it is first imported after tensorflow. Any page may

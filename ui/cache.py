@@ -208,6 +208,20 @@ def model_zip(path: str) -> bytes:
     return buffer.getvalue()
 
 
+@st.cache_data(show_spinner="Writing the report…", max_entries=4, ttl=600)
+def dashboard_report(table: pd.DataFrame, default_name: str | None, *, roots: tuple[str, ...]) -> bytes:
+    """The stakeholder report (:func:`ser_core.report.report_html`) of the models in ``table``, cached ten minutes.
+
+    ``roots``: the folders of model folders the visitor may use (``widgets.model_roots()``).
+    """
+    from ser_core.report import report_html
+
+    names = set(table["name"])
+    shown = [a for root in roots for a in artifacts(Path(root)).to_dict("records") if a["name"] in names]
+    rows = table.astype(object).where(table.notna(), None).to_dict("records")
+    return report_html(rows, shown, default_name=default_name).encode("utf-8")
+
+
 @st.cache_resource
 def download_lock() -> threading.Lock:
     """One official download at a time on this server."""

@@ -2,7 +2,7 @@
 
 The speaker's statistics come only from the enrolment clips (unlabelled); a new clip is
 then classified twice, by the single-clip head and by the speaker-adapted head
-(:mod:`ser_core.predict`). The calibration lives in ``st.session_state``, tied to the
+(:mod:`ser_core.speakers`). The calibration lives in ``st.session_state``, tied to the
 model and to the exact enrolment clips it was computed from.
 """
 

@@ -2,7 +2,7 @@
 
 Each command is one ``add_<name>_parser(subparsers)`` that declares its arguments and
 one ``run_<name>(args) -> int`` that runs it, grouped by job: :mod:`.data` (index,
-download, features), :mod:`.models` (train, build-default, evaluate, compare,
+download, features, leakage), :mod:`.models` (train, build-default, evaluate, compare, report,
 reproduce) and :mod:`.classify` (predict). Every :class:`~ser_core.errors.SERError`
 ends as one ``error: <message>`` line on stderr with exit code 2, never a traceback.
 Commands that take ``--scheduler`` (:func:`add_scheduler_argument`) run under
