@@ -1,5 +1,6 @@
 """Shared fixtures: synthetic audio for unit tests, the real corpus for end-to-end ones."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -11,6 +12,10 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 RAVDESS_16K = SHARED_DATA / "ravdess-16k"
 RAVDESS_48K = SHARED_DATA / "ravdess-48k-sample"
 SAMPLE_RATE = 16000
+
+#: Tests of the study's Keras networks skip, rather than fail, where TensorFlow is not installed.
+requires_keras = pytest.mark.skipif(importlib.util.find_spec("keras") is None,
+                                    reason="needs TensorFlow/Keras (tensorflow-cpu, in requirements.txt)")
 
 
 def _require(path: Path) -> Path:
@@ -250,6 +255,8 @@ def _write_ravdess_zip(path, names, *, sample_rate=SAMPLE_RATE, duration_s=0.2):
 @pytest.fixture(scope="session")
 def tiny_wav2vec2(tmp_path_factory):
     """A tiny randomly initialised Wav2Vec2 (2 layers, width 32) saved like a hub checkpoint."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
     import torch
     from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from conftest import requires_keras
 from ser_core.errors import InputError, NotFittedError, TrainingCancelled
 from ser_core.models.classical import ClassicalClassifier
 from ser_core.models.keras_study import KerasClassifier, build_cnn, build_cnn_lstm, build_lstm
@@ -18,6 +19,7 @@ def _toy(n_per_class=12, n_features=160, seed=0):
     return X, labels
 
 
+@requires_keras
 @pytest.mark.parametrize(
     "build, total, non_trainable",
     [(build_lstm, 305_864, 0), (build_cnn, 166_984, 896), (build_cnn_lstm, 378_344, 896)],
@@ -29,12 +31,14 @@ def test_study_parameter_counts(build, total, non_trainable):
     assert all(not layer.name.startswith(("dense_", "conv1d_", "lstm_")) for layer in model.layers)
 
 
+@requires_keras
 @pytest.mark.parametrize("build", [build_lstm, build_cnn, build_cnn_lstm])
 def test_same_families_on_frame_sequences(build):
     model = build((128, 160), 8)
     assert model.output_shape == (None, 8)
 
 
+@requires_keras
 @pytest.mark.parametrize("shape, n_classes", [((160,), 8), ((160, 1, 1), 8), ((0, 1), 8), ((160, 1), 1)])
 def test_builders_reject_bad_shapes(shape, n_classes):
     with pytest.raises(InputError):
@@ -48,6 +52,29 @@ def test_every_model_raises_not_fitted(name):
         model.predict_proba(np.zeros((1, 160)))
     with pytest.raises(NotFittedError):
         model.predict(np.zeros((1, 160)))
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_model_is_a_scikit_learn_estimator(name):
+    from sklearn.base import clone, is_classifier
+
+    model = make_model(name)
+    copy = clone(model)
+    assert is_classifier(model) and type(copy) is type(model) and copy is not model
+    assert copy.get_params(deep=True) == model.get_params(deep=True) == model.get_params()
+    setting = next(iter(model.get_params()))
+    assert copy.set_params(**{setting: model.get_params()[setting]}) is copy
+
+
+def test_scikit_learn_tools_run_the_estimators():
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _toy(n_features=20)
+    for name in ("logistic_regression", "adaptive_linear"):
+        scores = cross_val_score(make_pipeline(StandardScaler(), make_model(name)), X, y, cv=3)
+        assert scores.shape == (3,) and scores.mean() > 0.9, name
 
 
 def test_registry_rejects_unknown_names():
@@ -78,6 +105,7 @@ def test_classical_rejects_bad_training_data(X, y):
         make_model("random_forest").fit(X, y)
 
 
+@requires_keras
 def test_keras_classifier_trains_reports_and_round_trips(tmp_path):
     X, y = _toy()
     records = []
@@ -96,6 +124,7 @@ def test_keras_classifier_trains_reports_and_round_trips(tmp_path):
     assert list(loaded.classes_) == list(model.classes_)
 
 
+@requires_keras
 def test_keras_classifier_is_seeded():
     X, y = _toy(n_per_class=6)
     first = KerasClassifier(architecture="cnn", epochs=1, batch_size=6, seed=7).fit(X, y).predict_proba(X)
@@ -103,6 +132,7 @@ def test_keras_classifier_is_seeded():
     np.testing.assert_allclose(first, second, rtol=1e-5, atol=1e-6)
 
 
+@requires_keras
 def test_keras_classifier_on_frame_sequences():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(12, 20, 6)).astype(np.float32)
@@ -113,6 +143,7 @@ def test_keras_classifier_on_frame_sequences():
         model.predict_proba(np.zeros((1, 21, 6)))
 
 
+@requires_keras
 def test_keras_classifier_can_be_cancelled():
     X, y = _toy(n_per_class=6)
     with pytest.raises(TrainingCancelled):

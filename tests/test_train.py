@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from conftest import requires_keras
 from ser_core.artifacts import load_model
 from ser_core.errors import InputError
 from ser_core.train import run_protocol, save_result, train
@@ -20,6 +21,7 @@ def test_config_rejects_bad_settings(settings):
 
 
 @pytest.mark.slow
+@requires_keras
 def test_two_epoch_run_gives_a_complete_artifact_with_identical_probabilities(tiny_ravdess, tmp_path):
     records = []
     config = TrainConfig(model="cnn", protocol="kfold", n_folds=3, epochs=2, seed=1)

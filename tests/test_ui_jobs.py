@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from conftest import requires_keras
 from ser_core.errors import InputError
 from ui import jobs
 
@@ -124,6 +125,7 @@ def test_claimed_names_never_collide(registry):
 
 
 @pytest.mark.slow
+@requires_keras
 def test_a_training_task_saves_a_complete_loadable_model(registry, app_corpus, tmp_path):
     from ser_core.artifacts import load_model
     from ser_core.train_config import TrainConfig
