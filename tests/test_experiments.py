@@ -9,18 +9,20 @@ import pytest
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 MODULES = sorted(path.stem for path in EXPERIMENTS.glob("*.py"))
-SCRIPTS = [name for name in MODULES if name != "common"]
+#: Modules the scripts share, with no command of their own.
+SHARED = {"common", "extra_features"}
+SCRIPTS = [name for name in MODULES if name not in SHARED]
 
 
 def test_the_scripts_are_found():
-    assert {"common", "baselines", "study_ablation"} <= set(MODULES)
+    assert {"common", "extra_features", "baselines", "study_ablation", "ensemble_groupings"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_module_imports(name, monkeypatch):
     monkeypatch.syspath_prepend(str(EXPERIMENTS))
     module = importlib.import_module(name)
-    assert name == "common" or callable(module.main)
+    assert name in SHARED or callable(module.main)
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
