@@ -2,6 +2,7 @@
 
 Every model is a scikit-learn style estimator (``fit`` returns ``self``, ``predict``,
 ``predict_proba``, ``classes_``, :class:`~ser_core.errors.NotFittedError` before
-``fit``) that saves to and loads from a folder without pickling code. Build one by name
+``fit``; :class:`ser_core.models.base.SERClassifier`) that saves to and loads from a folder
+(without pickling code, except the scikit-learn pipelines' joblib files). Build one by name
 with :func:`ser_core.models.registry.make_model`.
 """

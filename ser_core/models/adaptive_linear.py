@@ -17,10 +17,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..adapt import SpeakerNormalizer, SpeakerStats, apply_speaker_stats, fit_speaker_stats
 from ..errors import ArtifactError, InputError, NotFittedError, TrainingCancelled
+from .base import SERClassifier, write_settings
 
 WEIGHTS_FILE = "adaptive_linear.npz"
 SETTINGS_FILE = "adaptive_linear.json"
@@ -74,7 +74,7 @@ def _fit_head(X, y, *, C, max_iter, class_weight=None, X_extra=None, y_extra=Non
     return mean, scale, coef, intercept
 
 
-class AdaptiveLinearClassifier(ClassifierMixin, BaseEstimator):
+class AdaptiveLinearClassifier(SERClassifier):
     """Logistic regression on standardised functionals, optionally speaker-adapted.
 
     Parameters
@@ -167,11 +167,6 @@ class AdaptiveLinearClassifier(ClassifierMixin, BaseEstimator):
         if should_stop is not None and should_stop():
             raise TrainingCancelled("training of adaptive_linear stopped on request")
 
-    def _check_fitted(self):
-        """Raise NotFittedError before fit."""
-        if not hasattr(self, "classes_"):
-            raise NotFittedError("AdaptiveLinearClassifier is not fitted: call fit(X, y) first")
-
     def predict_proba(self, X, *, speakers=None, prior_clips=None):
         """Class probabilities (clips, classes); with ``speakers``, each speaker's clips are adapted together.
 
@@ -243,7 +238,7 @@ class AdaptiveLinearClassifier(ClassifierMixin, BaseEstimator):
         np.savez(folder / WEIGHTS_FILE, **{k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()})
         settings = {"params": self.get_params(), "classes": [str(c) for c in self.classes_],
                     "n_features_in": int(self.n_features_in_)}
-        (folder / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n")
+        write_settings(folder / SETTINGS_FILE, settings)
 
     @classmethod
     def load(cls, folder):

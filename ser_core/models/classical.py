@@ -9,9 +9,8 @@ only load folders you trust (``ser_core.artifacts`` enforces that).
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-
-from ..errors import InputError, ModelError, NotFittedError
+from ..errors import InputError, ModelError
+from .base import SERClassifier, require_files
 
 WEIGHTS_FILE = "model.joblib"
 KINDS = ("random_forest", "svm", "logistic_regression", "mlp")
@@ -58,7 +57,7 @@ def _as_matrix(X):
     return X
 
 
-class ClassicalClassifier(ClassifierMixin, BaseEstimator):
+class ClassicalClassifier(SERClassifier):
     """A standardised scikit-learn classifier with the package's estimator habits.
 
     Parameters
@@ -70,6 +69,8 @@ class ClassicalClassifier(ClassifierMixin, BaseEstimator):
     params : dict, optional
         Extra keyword arguments for the scikit-learn classifier.
     """
+
+    FITTED_ATTRIBUTE = "pipeline_"
 
     def __init__(self, *, kind="random_forest", seed=42, params=None):
         self.kind = kind
@@ -100,20 +101,10 @@ class ClassicalClassifier(ClassifierMixin, BaseEstimator):
             progress({"epoch": 1, "accuracy": float(np.mean(pipeline.predict(X) == y))})
         return self
 
-    def _check_fitted(self):
-        """Raise NotFittedError unless fit (or load) has run."""
-        if not hasattr(self, "pipeline_"):
-            raise NotFittedError(f"this {self.kind} classifier is not fitted yet; call fit(X, y) first")
-
     def predict_proba(self, X):
         """Return class probabilities, shape ``(n_clips, n_classes)``, columns in ``classes_`` order."""
         self._check_fitted()
         return self.pipeline_.predict_proba(_as_matrix(X)).astype(np.float32)
-
-    def predict(self, X):
-        """Return the most likely label per clip."""
-        probabilities = self.predict_proba(X)
-        return self.classes_[np.argmax(probabilities, axis=1)]
 
     @property
     def n_parameters_(self):
@@ -143,9 +134,7 @@ class ClassicalClassifier(ClassifierMixin, BaseEstimator):
         """Load a pipeline saved by :meth:`save` (a pickle: only for trusted folders)."""
         import joblib
 
-        path = Path(folder) / WEIGHTS_FILE
-        if not path.is_file():
-            raise ModelError(f"{path} is missing")
+        path = require_files(folder, WEIGHTS_FILE, what="a scikit-learn model folder") / WEIGHTS_FILE
         try:
             pipeline = joblib.load(path)
         except Exception as error:  # joblib/pickle raise many types for damaged files

@@ -6,13 +6,11 @@ sequence of shape ``(160, 1)``; frame-level features over time use
 TensorFlow/Keras is imported inside the functions so importing this module is cheap.
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-
-from ..errors import InputError, ModelError, NotFittedError, TrainingCancelled
+from ..errors import InputError, ModelError, TrainingCancelled
+from .base import SERClassifier, require_files, settings_file, write_settings
 from .losses import make_loss
 
 ARCHITECTURES = ("lstm", "cnn", "cnn_lstm")
@@ -141,7 +139,7 @@ def _progress_callback(history, progress, should_stop):
     return EpochReporter()
 
 
-class KerasClassifier(ClassifierMixin, BaseEstimator):
+class KerasClassifier(SERClassifier):
     """A study network trained like a scikit-learn classifier.
 
     Parameters
@@ -164,6 +162,8 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
     seed : int
         Seeds Python, NumPy and TensorFlow before building and training.
     """
+
+    FITTED_ATTRIBUTE = "model_"
 
     def __init__(
         self,
@@ -291,11 +291,6 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = history
         return self
 
-    def _check_fitted(self):
-        """Raise NotFittedError unless fit (or load) has run."""
-        if not hasattr(self, "model_"):
-            raise NotFittedError("this KerasClassifier is not fitted yet; call fit(X, y) or load(folder) first")
-
     def predict_proba(self, X):
         """Return class probabilities, shape ``(n_clips, n_classes)``, columns in ``classes_`` order."""
         self._check_fitted()
@@ -308,11 +303,6 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         if not chunks:
             return np.zeros((0, len(self.classes_)), dtype=np.float32)
         return np.concatenate(chunks).astype(np.float32)
-
-    def predict(self, X):
-        """Return the most likely label per clip."""
-        probabilities = self.predict_proba(X)
-        return self.classes_[np.argmax(probabilities, axis=1)]
 
     @property
     def n_parameters_(self):
@@ -332,7 +322,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             "input_shape": list(self.input_shape_),
             "history": getattr(self, "history_", {}),
         }
-        (folder / SETTINGS_FILE).write_text(json.dumps(state, indent=2))
+        write_settings(folder / SETTINGS_FILE, state)
         if self.mean_ is not None:
             np.savez(folder / SCALER_FILE, mean=self.mean_, scale=self.scale_)
         return folder
@@ -342,18 +332,12 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         """Load a classifier written by :meth:`save`; raise ModelError naming a missing or bad file."""
         import keras
 
-        folder = Path(folder)
-        for name in (WEIGHTS_FILE, SETTINGS_FILE):
-            if not (folder / name).is_file():
-                raise ModelError(f"{folder / name} is missing; a Keras model folder needs {WEIGHTS_FILE} and {SETTINGS_FILE}")
-        try:
-            state = json.loads((folder / SETTINGS_FILE).read_text())
+        folder = require_files(folder, WEIGHTS_FILE, SETTINGS_FILE, what="a Keras model folder")
+        with settings_file(folder / SETTINGS_FILE) as state:
             estimator = cls(**state["params"])
             estimator.classes_ = np.asarray(state["classes"])
             estimator.input_shape_ = tuple(state["input_shape"])
             estimator.history_ = state.get("history", {})
-        except (ValueError, KeyError, TypeError) as error:
-            raise ModelError(f"{folder / SETTINGS_FILE} is not a valid settings file: {error}") from error
         estimator.mean_ = estimator.scale_ = None
         if state["params"].get("standardize"):
             try:

@@ -13,13 +13,11 @@ Weights are saved as plain arrays (``logmel_cnn.npz``) with the settings in
 ``logmel_cnn.json``: no pickle, so a folder loads from anywhere.
 """
 
-import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-
-from ..errors import InputError, ModelError, NotFittedError, TrainingCancelled
+from ..errors import InputError, ModelError, TrainingCancelled
+from .base import SERClassifier, require_files, settings_file, write_settings
 
 WEIGHTS_FILE = "logmel_cnn.npz"
 SETTINGS_FILE = "logmel_cnn.json"
@@ -56,7 +54,7 @@ def bf16_is_fast():
         return False
 
 
-class LogMelCNN(ClassifierMixin, BaseEstimator):
+class LogMelCNN(SERClassifier):
     """2-D CNN on ``LOGMEL`` spectrograms, a scikit-learn style estimator.
 
     Parameters
@@ -87,6 +85,8 @@ class LogMelCNN(ClassifierMixin, BaseEstimator):
     >>> model.predict_proba(X).shape
     (8, 2)
     """
+
+    FITTED_ATTRIBUTE = "network_"
 
     def __init__(
         self,
@@ -143,10 +143,6 @@ class LogMelCNN(ClassifierMixin, BaseEstimator):
         if not np.all(np.isfinite(X)):
             raise InputError("log-mel features contain NaN or infinity")
         return X
-
-    def _check_fitted(self):
-        if not hasattr(self, "network_"):
-            raise NotFittedError("this LogMelCNN is not fitted yet; call fit(X, y) or load(folder) first")
 
     # ------------------------------------------------------------ training
 
@@ -289,11 +285,6 @@ class LogMelCNN(ClassifierMixin, BaseEstimator):
         probabilities = np.exp(logits)
         return (probabilities / probabilities.sum(axis=1, keepdims=True)).astype(np.float32)
 
-    def predict(self, X):
-        """The most likely label per clip."""
-        probabilities = self.predict_proba(X)
-        return self.classes_[np.argmax(probabilities, axis=1)]
-
     @property
     def n_parameters_(self):
         """Number of trainable and running-statistics-free parameters of the network."""
@@ -320,7 +311,7 @@ class LogMelCNN(ClassifierMixin, BaseEstimator):
             "precision_used": getattr(self, "precision_used_", None),
             "history": getattr(self, "history_", {}),
         }
-        (folder / SETTINGS_FILE).write_text(json.dumps(state, indent=2))
+        write_settings(folder / SETTINGS_FILE, state)
         return folder
 
     @classmethod
@@ -328,12 +319,8 @@ class LogMelCNN(ClassifierMixin, BaseEstimator):
         """Load a model written by :meth:`save`; raise ModelError naming a missing or bad file."""
         import torch
 
-        folder = Path(folder)
-        for name in (WEIGHTS_FILE, SETTINGS_FILE):
-            if not (folder / name).is_file():
-                raise ModelError(f"{folder / name} is missing; a LogMelCNN folder needs {WEIGHTS_FILE} and {SETTINGS_FILE}")
-        try:
-            state = json.loads((folder / SETTINGS_FILE).read_text())
+        folder = require_files(folder, WEIGHTS_FILE, SETTINGS_FILE, what="a LogMelCNN folder")
+        with settings_file(folder / SETTINGS_FILE) as state:
             params = dict(state["params"])
             params["widths"] = tuple(params["widths"])
             estimator = cls(**params)
@@ -342,8 +329,6 @@ class LogMelCNN(ClassifierMixin, BaseEstimator):
             estimator.mean_, estimator.std_ = float(state["mean"]), float(state["std"])
             estimator.precision_used_ = state.get("precision_used")
             estimator.history_ = state.get("history", {})
-        except (ValueError, KeyError, TypeError) as error:
-            raise ModelError(f"{folder / SETTINGS_FILE} is not a valid settings file: {error}") from None
         network = build_network(estimator.input_shape_[0], len(estimator.classes_), widths=estimator.widths,
                                 dropout=estimator.dropout)
         try:
