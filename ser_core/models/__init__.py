@@ -1,4 +1,5 @@
-"""Model families: the study's Keras networks, scikit-learn pipelines and Wav2Vec2 + random forest.
+"""Model families: the study's Keras networks, a log-mel CNN (torch), a speaker-adapted linear model,
+scikit-learn pipelines and Wav2Vec2 + random forest.
 
 Every model is a scikit-learn style estimator (``fit`` returns ``self``, ``predict``,
 ``predict_proba``, ``classes_``, :class:`~ser_core.errors.NotFittedError` before
