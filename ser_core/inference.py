@@ -9,6 +9,8 @@ Build them with :func:`ser_core.artifacts.load_model`; this module knows nothing
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +141,12 @@ class LoadedModel:
             )
 
 
+@cache
+def _member_threads() -> ThreadPoolExecutor:
+    """Threads that run an ensemble's members side by side (their feature extraction and inference release the GIL)."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="ser-ensemble")
+
+
 class EnsembleModel(LoadedModel):
     """Members' calibrated probabilities averaged with fixed weights, then calibrated again."""
 
@@ -167,6 +175,10 @@ class EnsembleModel(LoadedModel):
             return source, sample_rate
         return load_audio(source, sample_rate=self.sample_rate), self.sample_rate
 
+    def _each_member(self, call) -> list:
+        """``call(member)`` for every member, run side by side; results in member order."""
+        return list(_member_threads().map(call, [member for member, _ in self.members]))
+
     def _average(self, parts):
         weights = np.array([weight for _, weight in self.members], dtype=np.float64)
         return np.tensordot(weights / weights.sum(), np.stack(parts), axes=1)
@@ -174,7 +186,8 @@ class EnsembleModel(LoadedModel):
     def features(self, source, *, sample_rate=None):
         """Each member's features of one clip, by member name."""
         y, rate = self._decoded(source, sample_rate)
-        return {member.name: member.features(y, sample_rate=rate) for member, _ in self.members}
+        rows = self._each_member(lambda member: member.features(y, sample_rate=rate))
+        return {member.name: row for (member, _), row in zip(self.members, rows)}
 
     def predict_proba_features(self, X):
         """Calibrated probabilities for member features: ``{member name: (clips, ...) array}``."""
@@ -186,7 +199,7 @@ class EnsembleModel(LoadedModel):
     def predict_proba(self, source, *, sample_rate=None):
         """Calibrated class probabilities of one clip: the weighted mean of the members', recalibrated."""
         y, rate = self._decoded(source, sample_rate)
-        parts = [member.predict_proba(y, sample_rate=rate) for member, _ in self.members]
+        parts = self._each_member(lambda member: member.predict_proba(y, sample_rate=rate))
         return self._calibrated(self._average(parts)[None], self.temperature)[0]
 
     def _adaptive_member(self):
@@ -215,6 +228,6 @@ class EnsembleModel(LoadedModel):
         self.require_speaker_adaptation()
         y, rate = self._decoded(source, sample_rate)
         adaptive = self._adaptive_member()
-        parts = [member.predict_proba_adapted(y, stats, sample_rate=rate, features=features) if member is adaptive
-                 else member.predict_proba(y, sample_rate=rate) for member, _ in self.members]
+        parts = self._each_member(lambda member: member.predict_proba_adapted(y, stats, sample_rate=rate, features=features)
+                                  if member is adaptive else member.predict_proba(y, sample_rate=rate))
         return self._calibrated(self._average(parts)[None], self.temperature_adapted)[0]

@@ -1,0 +1,58 @@
+"""The models shipped in artifacts/: each loads, classifies real speech and states its protocol; the README quotes them."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ser_core.artifacts import PROJECT_ARTIFACTS, default_model_dir, load_model, read_metrics
+from ser_core.inference import EnsembleModel
+from ser_core.labels import EMOTIONS
+
+SHIPPED = sorted(path.name for path in PROJECT_ARTIFACTS.iterdir() if path.is_dir() and not path.name.startswith("."))
+README = Path(__file__).resolve().parents[1] / "README.md"
+ANGRY_CLIP = ("Actor_01", "03-01-05-02-01-01-01.wav")
+
+
+def test_every_shipped_model_is_found():
+    assert {"cnn-compare-ensemble", "compare-adaptive-lr", "logmel-cnn"} <= set(SHIPPED)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_shipped_model_loads_classifies_speech_and_states_its_protocol(name, ravdess_16k):
+    folder = PROJECT_ARTIFACTS / name
+    model = load_model(folder)
+    probabilities = model.predict_proba(ravdess_16k.joinpath(*ANGRY_CLIP))
+    assert sorted(model.labels) == sorted(EMOTIONS) and probabilities.shape == (len(EMOTIONS),)
+    assert np.isfinite(probabilities).all() and abs(probabilities.sum() - 1) < 1e-5
+    headline = model.metrics.headline
+    assert headline is not None and headline.speaker_independent, "judged first on new speakers"
+    assert headline.title in (folder / "MODEL_CARD.md").read_text()
+    assert not [path for path in folder.rglob("*") if path.suffix in (".joblib", ".pkl", ".pickle")], "no pickle"
+
+
+def test_the_default_is_the_ensemble_within_its_budget():
+    folder = default_model_dir()
+    assert folder.name == "cnn-compare-ensemble"
+    assert sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) <= 20e6
+
+
+@pytest.mark.slow
+def test_the_default_averages_its_calibrated_members(ravdess_16k):
+    model = load_model(default_model_dir())
+    assert isinstance(model, EnsembleModel) and model.supports_speaker_adaptation
+    clip = ravdess_16k.joinpath(*ANGRY_CLIP)
+    parts = np.stack([member.predict_proba(clip) for member, _ in model.members])
+    average = parts.mean(axis=0)
+    expected = np.exp(np.log(average) / model.temperature)
+    np.testing.assert_allclose(model.predict_proba(clip), expected / expected.sum(), atol=1e-5)
+
+
+def test_the_readme_quotes_the_default_figures():
+    readme = README.read_text()
+    for protocol in ("kfold", "kfold_speaker_adapted"):
+        result = read_metrics(default_model_dir()).protocols[protocol]
+        for key in ("accuracy", "uar"):
+            quoted = f"{100 * result.mean(key):.2f}% ± {100 * result.std(key):.2f}"
+            assert quoted in readme, f"README should quote the default's {result.title} {key}: {quoted}"
