@@ -7,9 +7,10 @@ input scaling, Adam 1e-3, dropout 0.3, a 30-epoch cap, early stopping on 15% of 
 training clips): the loss, input scaling, learning rate, dropout, the epoch cap, and
 where early stopping looks. Writes ``results/study_ablation.md`` (and ``.json``).
 
-Usage (about 30-60 minutes on 2 CPU cores; one background job):
+Usage (about 15-30 minutes on 2 CPU cores; one background job):
     nice -n 10 python experiments/study_ablation.py
     nice -n 10 python experiments/study_ablation.py --model cnn --variants baseline,focal
+    nice -n 10 python experiments/study_ablation.py --variants fit-150 --append   # add rows to the table
 """
 
 import argparse
@@ -44,6 +45,10 @@ VARIANTS = {
     "as-written": ("the study as written: focal loss, 30 epochs, early stopping watching the test clips",
                    {"loss": "focal", "stop_on": "test"}),
     "as-written-converge": ("as written, without the 30-epoch cap", {"loss": "focal", "stop_on": "test", "epochs": 300}),
+    "fit-150": ("150 epochs, no early stopping and no learning-rate cuts: can it fit its training clips at all?",
+                {"epochs": 150, "model_params": {"dropout": 0.3, "patience": 1000, "lr_patience": 1000}}),
+    "fit-150-no-dropout": ("the same without dropout", {"epochs": 150, "model_params": {"dropout": 0.0, "patience": 1000,
+                                                                                         "lr_patience": 1000}}),
 }
 
 
@@ -63,11 +68,12 @@ def run_variant(model, name, dataset, *, seed):
             "best_epoch": best_epoch, "seconds": round(time.perf_counter() - start, 1)}
 
 
-def markdown(model, rows, *, command):
+def markdown(model, rows):
     """The ablation table with the study's figures for reference."""
     study = STUDY_RESULTS[model]
+    commands = list(dict.fromkeys(row["command"] for row in rows if row.get("command")))
     lines = [f"# Ablation: the study's {SYSTEM_TITLES[model]} on its random split", "",
-             f"Command: `{command}`  ",
+             "Command" + ("s" if len(commands) > 1 else "") + ": " + "; ".join(f"`{c}`" for c in commands) + "  ",
              "Protocol: the study's stratified random 80/20 split (seed 42; speakers shared between training and "
              "test), features `MFCC-16000-40`, one run per row. Early stopping watches 15% of the training clips "
              "unless the row says otherwise.  ",
@@ -88,17 +94,19 @@ def main():
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=Path("results/study_ablation.md"))
+    parser.add_argument("--append", action="store_true", help="add the rows to those already in OUT's .json")
     args = parser.parse_args()
     dataset = load_dataset(args.data, feature_kind=STUDY_FEATURES)
     command = "python " + " ".join(sys.argv)
-    rows = []
+    previous = args.out.with_suffix(".json")
+    rows = json.loads(previous.read_text()) if args.append and previous.is_file() else []
     for name in args.variants.split(","):
-        rows.append(run_variant(args.model, name, dataset, seed=args.seed))
+        rows.append({**run_variant(args.model, name, dataset, seed=args.seed), "command": command})
         row = rows[-1]
         print(f"{name}: train {row['train_accuracy']:.4f} test {row['accuracy']:.4f} uar {row['uar']:.4f} "
               f"epochs {row['epochs_run']} best {row['best_epoch']} ({row['seconds']} s)", flush=True)
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(markdown(args.model, rows, command=command))
+        args.out.write_text(markdown(args.model, rows))
         args.out.with_suffix(".json").write_text(json.dumps(rows, indent=2))
     print(f"wrote {args.out}")
 
