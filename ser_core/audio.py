@@ -2,7 +2,7 @@
 
 The defaults reproduce the study's preprocessing: load at 16 kHz (mono, high-quality
 soxr resampling, :mod:`ser_core.decode`), trim leading/trailing silence at 20 dB below
-the peak (``librosa.effects.trim``, 2048-sample frames, hop 512) and peak-normalise, with
+the peak (librosa's ``effects.trim`` rule, :func:`ser_core.dsp.trim`: 2048-sample frames, hop 512) and peak-normalise, with
 one step added before trimming: the DC offset (the clip's mean) is removed, so a
 constant offset can neither change a prediction nor make a flat signal look like sound.
 :func:`clip_problem` is the one rule, shared by corpus indexing and feature extraction,
@@ -151,7 +151,7 @@ def preprocess(
     >>> round(float(np.max(np.abs(y))), 3), abs(float(y.mean())) < 1e-3
     (1.0, True)
     """
-    import librosa
+    from .dsp import trim
 
     y = validate(y, sample_rate=sample_rate)
     if remove_dc:
@@ -161,7 +161,7 @@ def preprocess(
             raise SilentAudioError(f"audio of {y.size / sample_rate:.2f} s holds no sound: it is constant "
                                    "(a DC offset only) once its mean is removed") from None
     if top_db is not None:
-        y, _ = librosa.effects.trim(y, top_db=top_db, frame_length=_TRIM_FRAME_LENGTH, hop_length=_TRIM_HOP_LENGTH)
+        y = trim(y, top_db=top_db, frame_length=_TRIM_FRAME_LENGTH, hop_length=_TRIM_HOP_LENGTH)
     duration_s = y.size / sample_rate
     if duration_s < min_duration_s:
         where = f" after trimming silence at {top_db:g} dB" if top_db is not None else ""

@@ -304,13 +304,12 @@ def _blocks(decoded: _Decoded, source_name: str, *, block_frames: int = _BLOCK_F
 
 
 def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
-    """Resample mono audio with soxr's high-quality filter (librosa ``res_type='soxr_hq'``)."""
+    """Resample mono audio with soxr's high-quality filter (librosa ``res_type='soxr_hq'``, :func:`ser_core.dsp.resample`)."""
     if orig_sr == target_sr:
         return np.asarray(y, dtype=np.float32)
-    import librosa
+    from .dsp import resample as soxr_resample
 
-    y = np.asarray(y, dtype=np.float32)
-    return librosa.resample(y, orig_sr=orig_sr, target_sr=target_sr, res_type="soxr_hq")
+    return soxr_resample(y, orig_sr=orig_sr, target_sr=target_sr)
 
 
 class _StreamResampler:

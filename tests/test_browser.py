@@ -23,6 +23,7 @@ import soundfile as sf
 
 from app_support import REPO
 from conftest import speechlike
+from ser_core.labels import EMOTIONS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -199,7 +200,8 @@ def test_upload_a_clip_and_see_a_prediction(server, browser, tmp_path):
     tab.page.locator(".ser-chip").first.wait_for(timeout=90_000)
     tab.page.get_by_text("Emotion over time").first.wait_for(timeout=90_000)
     tab.settle()
-    assert re.search(r"\d+%", tab.page.locator(".ser-chip").first.inner_text())
+    assert tab.page.locator(".ser-chip").first.inner_text() in EMOTIONS
+    assert tab.page.get_by_text(re.compile(r"Heard in \d+% of the \d+ voiced 3-s windows")).count() == 1
     tab.shot("predict-upload")
     tab.assert_clean()
 

@@ -138,4 +138,4 @@ def test_a_training_task_saves_a_complete_loadable_model(registry, app_corpus, t
     assert model.metrics.latency_ms_per_3s_clip > 0
     assert model.metrics.protocols["kfold"].summary["accuracy"]["n"] == 3
     stages = [h.get("stage") for h in job.history_copy() if "stage" in h and h["stage"] != "fold done"]
-    assert stages == ["features", "saving"]
+    assert stages == ["features", "leakage check", "saving"]

@@ -32,6 +32,7 @@ div[data-testid="stMetric"] {
            color:white; font-weight:600; margin:0 0.2rem 0.2rem 0;}
 .block-container {max-width: 100%; overflow-x: hidden;}
 [data-testid="stMarkdownContainer"] table {display: block; max-width: 100%; overflow-x: auto;}
+[data-testid="stMarkdownContainer"] :is(th, td) {overflow-wrap: anywhere;}
 </style>
 """
 

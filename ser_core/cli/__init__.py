@@ -12,6 +12,7 @@ Commands that take ``--scheduler`` (:func:`add_scheduler_argument`) run under
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from ser_core import __version__
@@ -79,7 +80,9 @@ def main(argv=None) -> int:
 
     from ser_core.distributed import use_scheduler
 
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.command_line = "python -m ser_core " + " ".join(shlex.quote(arg) for arg in argv)
     try:
         with warnings.catch_warnings(), use_scheduler(getattr(args, "scheduler", None)):
             warnings.simplefilter("ignore", DeprecationWarning)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -11,11 +10,6 @@ from ser_core.cli import EXIT_OK, add_scheduler_argument
 from ser_core.cli.data import DATA_HELP, add_corpus_arguments, index_from_args, print_notes
 
 _STUDY_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ravdess-16k"
-
-
-def _command_line() -> str:
-    """The command as typed, for model cards ("rebuilt by")."""
-    return "python -m ser_core " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
 
 
 def add_train_parser(subparsers) -> None:
@@ -109,7 +103,7 @@ def run_train(args) -> int:
         test_data = index_from_args(args, config.test_data)
         print_notes(test_data)
     result = train(config, data=data, test_data=test_data, progress=print_progress)
-    result.training["command"] = _command_line()
+    result.training["command"] = args.command_line
     folder = save_result(result, args.out)
     for protocol in result.metrics.ordered():
         print(f"{protocol.title}: accuracy {percent_spread(protocol.mean('accuracy'), protocol.std('accuracy'))}, "
@@ -140,7 +134,7 @@ def run_build_default(args) -> int:
     from ser_core.recipes import build_default
 
     folder = build_default(args.data, root=args.root, reuse=not args.retrain, set_default=not args.no_default,
-                           command=_command_line(), log=lambda line: print(line, flush=True))
+                           command=args.command_line, log=lambda line: print(line, flush=True))
     print(f"saved {folder}")
     return EXIT_OK
 
@@ -254,7 +248,7 @@ def run_reproduce(args) -> int:
 
     results = reproduce_study(
         args.data, out=args.out, quick=args.quick, ship=args.ship, artifacts_root=args.artifacts,
-        wav2vec2=args.wav2vec2, seed=args.seed, loss=args.loss, command=_command_line(),
+        wav2vec2=args.wav2vec2, seed=args.seed, loss=args.loss, command=args.command_line,
         log=lambda line: print(line, flush=True),
     )
     for system, reason in results["not_run"].items():

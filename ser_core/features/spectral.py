@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
+from ser_core import dsp
 from ser_core.audio import validate
 from ser_core.features.names import (
     MFCC_SOURCE_MELS,
@@ -23,19 +23,6 @@ from ser_core.features.names import (
 TOP_DB = 80.0
 
 
-@lru_cache(maxsize=32)
-def _mel_basis(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
-    import librosa
-
-    return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, dtype=np.float32)
-
-
-def _power_spectrogram(y: np.ndarray, *, n_fft: int, hop_length: int) -> np.ndarray:
-    import librosa
-
-    with warnings.catch_warnings():  # clips shorter than n_fft are fine: the frames are centre-padded
-        warnings.filterwarnings("ignore", message=r"n_fft=\d+ is too large", category=UserWarning)
-        return np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length)) ** 2
 
 
 @lru_cache(maxsize=16)
@@ -108,15 +95,14 @@ class StudyFrames:
 
 def study_frames(y: np.ndarray, *, sample_rate: int, n_mfcc: int = 40) -> StudyFrames:
     """Return the study's MFCC, Δ, ΔΔ and 40-band mel-dB matrices over time for one clip."""
-    import librosa
     import scipy.fft
 
     y = validate(y, sample_rate=sample_rate)
     _check_int("n_mfcc", n_mfcc, 1, MFCC_SOURCE_MELS)
-    power = _power_spectrogram(y, n_fft=STUDY_N_FFT, hop_length=STUDY_HOP_LENGTH)
-    mel_source = _mel_basis(sample_rate, STUDY_N_FFT, MFCC_SOURCE_MELS) @ power
-    mfcc = scipy.fft.dct(librosa.power_to_db(mel_source), axis=-2, type=2, norm="ortho")[:n_mfcc]
-    mel_db = librosa.power_to_db(_mel_basis(sample_rate, STUDY_N_FFT, STUDY_N_MELS) @ power, ref=np.max)
+    power = dsp.stft_power(y, n_fft=STUDY_N_FFT, hop_length=STUDY_HOP_LENGTH)
+    mel_source = dsp.mel_filterbank(sample_rate, STUDY_N_FFT, MFCC_SOURCE_MELS) @ power
+    mfcc = scipy.fft.dct(dsp.power_to_db(mel_source, ref=1.0), axis=-2, type=2, norm="ortho")[:n_mfcc]
+    mel_db = dsp.power_to_db(dsp.mel_filterbank(sample_rate, STUDY_N_FFT, STUDY_N_MELS) @ power, ref=np.max)
     return StudyFrames(
         mfcc=mfcc,
         delta=_delta(mfcc, order=1),
@@ -148,9 +134,8 @@ def _centre_frames(matrix: np.ndarray, *, n_frames: int, pad_value: float) -> np
 
 
 def log_mel(y: np.ndarray, *, spec: FeatureSpec) -> np.ndarray:
-    import librosa
-
-    power = _power_spectrogram(y, n_fft=spec.n_fft, hop_length=spec.hop_length)
-    mel = _mel_basis(spec.sample_rate, spec.n_fft, spec.n_mels) @ power
-    mel_db = librosa.power_to_db(mel, ref=np.max, top_db=TOP_DB)
+    """The clip's log-mel spectrogram in dB below its maximum (floored at ``TOP_DB``), centred in ``spec.n_frames``."""
+    power = dsp.stft_power(y, n_fft=spec.n_fft, hop_length=spec.hop_length)
+    mel = dsp.mel_filterbank(spec.sample_rate, spec.n_fft, spec.n_mels) @ power
+    mel_db = dsp.power_to_db(mel, ref=np.max, top_db=TOP_DB)
     return _centre_frames(mel_db, n_frames=spec.n_frames, pad_value=-TOP_DB)
