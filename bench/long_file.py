@@ -53,6 +53,7 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         wav = Path(folder) / "long.wav"
         duration_s = make_recording(wav, minutes=args.minutes)
+        size_mb = wav.stat().st_size / 1e6
         command = [sys.executable, "-m", "ser_core", "predict", str(wav), "--json"]
         if args.model:
             command += ["--model", args.model]
@@ -62,7 +63,7 @@ def main():
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         records = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     summary = next((r for r in records if r.get("summary")), {})
-    print(f"recording: {duration_s / 60:.1f} min at 48 kHz ({wav.stat().st_size if wav.exists() else 0} bytes)")
+    print(f"recording: {duration_s / 60:.1f} min at 48 kHz ({size_mb:.0f} MB)")
     print(f"exit code {run.returncode}; {len(records) - 1} window records + summary; wall {elapsed:.1f} s "
           f"({duration_s / elapsed:.0f}x real time); peak RSS {peak_mb:.0f} MB")
     print(f"summary: mostly {summary.get('label')} ({100 * summary.get('share', 0):.0f}% of windows)")

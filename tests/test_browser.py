@@ -244,13 +244,18 @@ def _heard_s(tab: Page) -> int:
     return int(re.sub(r"\D", "", tab.page.locator('[data-testid="stMetricValue"]').first.inner_text()) or 0)
 
 
-def test_live_microphone_with_a_fake_device(server, playwright, tmp_path):
+def _browser_with_a_fake_microphone(playwright, tmp_path):
+    """Chromium whose microphone plays 6 s of speech-like sound, permission granted."""
     voice = tmp_path / "voice.wav"
     sf.write(voice, speechlike(duration_s=6.0, sample_rate=48000), 48000, subtype="PCM_16")
-    browser = playwright.chromium.launch(
+    return playwright.chromium.launch(
         executable_path=_chromium(),
         args=CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                               f"--use-file-for-fake-audio-capture={voice}"])
+
+
+def test_live_microphone_with_a_fake_device(server, playwright, tmp_path):
+    browser = _browser_with_a_fake_microphone(playwright, tmp_path)
     try:
         tab = Page(browser, permissions=["microphone"])
         frame = _start_live_stream(tab, server)
@@ -374,12 +379,7 @@ def test_live_microphone_through_a_relay_only_turn_server(relay_server, turn_ser
     configuration says ``relay``, its selected candidate pair has a relayed local end, and
     coturn reports the bytes it forwarded to the server.
     """
-    voice = tmp_path / "voice.wav"
-    sf.write(voice, speechlike(duration_s=6.0, sample_rate=48000), 48000, subtype="PCM_16")
-    browser = playwright.chromium.launch(
-        executable_path=_chromium(),
-        args=CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                              f"--use-file-for-fake-audio-capture={voice}"])
+    browser = _browser_with_a_fake_microphone(playwright, tmp_path)
     try:
         tab = Page(browser, permissions=["microphone"])
         tab.page.add_init_script(RECORD_PEER_CONNECTIONS)
