@@ -4,30 +4,26 @@ Decoding tries ``soundfile`` first (wav, flac, ogg/vorbis/opus, mp3) and falls b
 PyAV's bundled ffmpeg for everything else browsers record (webm/opus, m4a/aac, mp4).
 Long recordings are decoded block by block and resampled as a stream, so an hour at
 48 kHz never sits whole in memory (see :func:`iter_chunks`). Problems get one clear
-message naming the file: a folder or a missing file, permission denied, bytes that are
-not audio in any supported format (with what they look like, e.g. a PDF document), and
-a WAV whose header promises more samples than the file holds (decoded as far as it
-goes, with a :class:`TruncatedAudioWarning`).
+message naming the file: a folder or a missing file, permission denied (checked in
+:mod:`ser_core.audio_source`), bytes that are not audio in any supported format (with what
+they look like, e.g. a PDF document), and a WAV whose header promises more samples than the
+file holds (decoded as far as it goes, with a :class:`TruncatedAudioWarning`).
 """
 
 from __future__ import annotations
 
-import io
 import os
-import struct
 import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Union
+from typing import Any
 
 import numpy as np
 
-from ser_core.errors import AudioError, DecodeError, EmptyAudioError, InputError, TooLongError
-from ser_core.storage import is_url
-
-AudioSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
+from ser_core.audio_source import AudioSource, declared_wav_frames, describe, head_bytes, looks_like, open_source, rewind
+from ser_core.errors import DecodeError, EmptyAudioError, InputError, TooLongError
 
 #: File suffixes treated as audio (what the decoders read), everywhere in the studio.
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".mp4", ".webm", ".aiff", ".aif"})
@@ -51,94 +47,7 @@ class AudioInfo:
 
 
 # ---------------------------------------------------------------------------
-# sources
-
-
-def _describe(source: AudioSource) -> str:
-    """A short human name for a source, for error messages."""
-    if isinstance(source, (str, os.PathLike)):
-        return f"'{os.fspath(source)}'"
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return f"<{len(source)} bytes>"
-    name = getattr(source, "name", None)
-    return f"'{name}'" if isinstance(name, str) else "<file object>"
-
-
-def _normalise_source(source: AudioSource) -> str | BinaryIO:
-    """Return a path string or a seekable binary file object; reject empty and unreadable sources."""
-    if isinstance(source, (str, os.PathLike)):
-        path = os.fspath(source)
-        if is_url(path):
-            return _open_url(path)
-        if os.path.isdir(path):
-            raise AudioError(f"'{path}' is a folder; expected an audio file")
-        if not os.path.isfile(path):
-            raise AudioError(f"no audio file at '{path}'; expected an existing file")
-        if not os.access(path, os.R_OK):
-            raise AudioError(f"cannot read '{path}': permission denied")
-        if os.path.getsize(path) == 0:
-            raise EmptyAudioError(f"'{path}' is 0 bytes; expected an audio file")
-        return path
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        if len(source) == 0:
-            raise EmptyAudioError("received 0 bytes of audio; expected an encoded audio file")
-        return io.BytesIO(bytes(source))
-    if hasattr(source, "read"):
-        if not (hasattr(source, "seekable") and source.seekable()):
-            return _normalise_source(source.read())
-        source.seek(0, io.SEEK_END)
-        size = source.tell()
-        source.seek(0)
-        if size == 0:
-            raise EmptyAudioError(f"{_describe(source)} holds 0 bytes; expected an audio file")
-        return source
-    raise AudioError(
-        f"cannot read audio from a {type(source).__name__}; expected a path, bytes or a binary file object"
-    )
-
-
-def _open_url(url: str) -> BinaryIO:
-    """The bytes at an fsspec URL as a named in-memory file (clips are small; a worker reads each once)."""
-    from .storage import read_url
-
-    try:
-        data = read_url(url)
-    except FileNotFoundError:
-        raise AudioError(f"no audio file at '{url}'; expected an existing file") from None
-    except OSError as error:
-        raise AudioError(f"cannot read '{url}': {error}") from None
-    if not data:
-        raise EmptyAudioError(f"'{url}' is 0 bytes; expected an audio file")
-    handle = io.BytesIO(data)
-    handle.name = url
-    return handle
-
-
-def _head(src: str | BinaryIO, n: int = 64) -> bytes:
-    """The first ``n`` bytes of a source (the file position is restored)."""
-    if isinstance(src, str):
-        with open(src, "rb") as handle:
-            return handle.read(n)
-    position = src.tell()
-    head = src.read(n)
-    src.seek(position)
-    return head
-
-
-#: Leading bytes of formats that are not audio, for a message saying what a file looks like.
-_NOT_AUDIO = {b"%PDF": "a PDF document", b"PK\x03\x04": "a zip archive", b"\x89PNG": "a PNG image",
-              b"\xff\xd8\xff": "a JPEG image", b"GIF8": "a GIF image", b"<!DO": "an HTML page",
-              b"<htm": "an HTML page", b"{": "a JSON or text file", b"\x7fELF": "a program"}
-
-
-def _looks_like(head: bytes) -> str | None:
-    """What non-audio format the leading bytes belong to, or None."""
-    for magic, what in _NOT_AUDIO.items():
-        if head.startswith(magic):
-            return what
-    if head and all(32 <= byte < 127 or byte in (9, 10, 13) for byte in head[:64]):
-        return "a text file"
-    return None
+# quiet C libraries
 
 
 _STDERR_LOCK = threading.Lock()
@@ -160,27 +69,6 @@ def _quiet_stderr():
         finally:
             os.dup2(saved, 2)
             os.close(saved)
-
-
-def declared_wav_frames(src: str | BinaryIO) -> int | None:
-    """Frames a RIFF/WAVE header declares in its ``data`` chunk (None for other formats or odd headers)."""
-    head = _head(src, 4096)
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return None
-    position, block_align = 12, None
-    while position + 8 <= len(head):
-        chunk, size = head[position:position + 4], struct.unpack("<I", head[position + 4:position + 8])[0]
-        if chunk == b"fmt " and position + 22 <= len(head):
-            block_align = struct.unpack("<H", head[position + 20:position + 22])[0]
-        if chunk == b"data":
-            return size // block_align if block_align else None
-        position += 8 + size + (size & 1)
-    return None
-
-
-def _rewind(src: str | BinaryIO) -> None:
-    if not isinstance(src, str):
-        src.seek(0)
 
 
 # ---------------------------------------------------------------------------
@@ -226,15 +114,15 @@ def _open_pyav(src):
 @contextmanager
 def _decoder(source: AudioSource) -> Iterator[_Decoded]:
     """Open source with soundfile, or PyAV when soundfile cannot read it."""
-    src = _normalise_source(source)
-    looks_like = _looks_like(_head(src))
-    if looks_like is not None:
-        raise DecodeError(f"could not decode {_describe(source)}: it is not audio in any supported format "
-                          f"(wav, flac, ogg, mp3, webm, m4a/mp4); it looks like {looks_like}")
+    src = open_source(source)
+    other_format = looks_like(head_bytes(src))
+    if other_format is not None:
+        raise DecodeError(f"could not decode {describe(source)}: it is not audio in any supported format "
+                          f"(wav, flac, ogg, mp3, webm, m4a/mp4); it looks like {other_format}")
     errors = []
     decoded = None
     for opener in (_open_soundfile, _open_pyav):
-        _rewind(src)
+        rewind(src)
         try:
             with _quiet_stderr():
                 decoded = opener(src)
@@ -244,7 +132,7 @@ def _decoder(source: AudioSource) -> Iterator[_Decoded]:
             errors.append(f"{opener.__name__[6:]}: {reason}")
     if decoded is None:
         raise DecodeError(
-            f"could not decode {_describe(source)}: it is not audio in any supported format "
+            f"could not decode {describe(source)}: it is not audio in any supported format "
             f"(wav, flac, ogg, mp3, webm, m4a/mp4) ({'; '.join(errors)})"
         )
     decoded.declared_frames = declared_wav_frames(src)
@@ -260,7 +148,7 @@ def _warn_if_truncated(source: AudioSource, decoded: _Decoded, n_decoded: int) -
     if declared is None or n_decoded >= declared:
         return
     warnings.warn(
-        f"{_describe(source)} is truncated: its header declares {declared / rate:.2f} s but the file "
+        f"{describe(source)} is truncated: its header declares {declared / rate:.2f} s but the file "
         f"holds {n_decoded / rate:.2f} s; what is there was decoded",
         TruncatedAudioWarning, stacklevel=4,
     )
@@ -355,7 +243,7 @@ def load_audio(
         float32 samples of shape ``(n_samples,)``.
     """
     sample_rate = _check_rate(sample_rate)
-    name = _describe(source)
+    name = describe(source)
     with _decoder(source) as decoded:
         _check_declared_length(decoded, name, max_duration_s)
         n = decoded.n_frames
@@ -415,7 +303,7 @@ def iter_chunks(source: AudioSource, *, sample_rate: int = 16000, chunk_s: float
         raise InputError(f"chunk_s is {chunk_s!r}; expected a positive number of seconds")
     sample_rate = _check_rate(sample_rate)
     chunk_n = max(1, int(round(chunk_s * sample_rate)))
-    name = _describe(source)
+    name = describe(source)
     with _decoder(source) as decoded:
         resampler = _StreamResampler(decoded.sample_rate, sample_rate)
         buffer = np.zeros(0, dtype=np.float32)
@@ -439,7 +327,7 @@ def iter_chunks(source: AudioSource, *, sample_rate: int = 16000, chunk_s: float
 
 def probe(source: AudioSource) -> AudioInfo:
     """Return duration (s), sample rate (Hz) and channel count without keeping the audio."""
-    name = _describe(source)
+    name = describe(source)
     with _decoder(source) as decoded:
         n = decoded.n_frames
         if n is None:  # e.g. browser webm without a duration: count while streaming

@@ -48,7 +48,7 @@ def _truncated(choice) -> bool:
     """Whether a WAV's header declares more frames than the file holds (checked without decoding)."""
     import io
 
-    from ser_core.decode import declared_wav_frames
+    from ser_core.audio_source import declared_wav_frames
 
     data = choice.raw_bytes()
     declared = declared_wav_frames(io.BytesIO(data[:4096]))
