@@ -172,6 +172,9 @@ _ROWS = (("random_as_written", "as written: random split, stopped on the test se
          ("kfold", "clean: new speakers (5-fold by actor)"))
 
 
+_SHORT = {"random_as_written": "as written", "random": "clean random split", "kfold": "new speakers"}
+
+
 def _row(title, label, result, study_cell):
     epochs = [fold.get("epochs_run") for fold in result.folds if fold.get("epochs_run")]
     return (f"| {title} | {label} | {percent_spread(result.mean('train_accuracy'), result.std('train_accuracy'))} "
@@ -220,8 +223,7 @@ def study_markdown(results, not_run, *, dataset, elapsed_s, command=None, quick=
         for protocol, label in _ROWS:
             evaluation = results[model][protocol].evaluation() if protocol in results[model] else None
             if evaluation:
-                parts.append(f"{label.split(':')[0]} {protocol.replace('_', ' ')}: best {evaluation['best_emotion']}, "
-                             f"worst {evaluation['worst_emotion']}")
+                parts.append(f"{_SHORT[protocol]}: best {evaluation['best_emotion']}, worst {evaluation['worst_emotion']}")
         lines.append(f"- {SYSTEM_TITLES[model]}: " + "; ".join(parts))
     lines += ["", "The ablation behind these settings, and why the study's CNN+LSTM figure is or is not reached, "
               "is in `results/study_ablation.md`.", ""]
