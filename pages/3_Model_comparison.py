@@ -38,8 +38,8 @@ headline = pd.DataFrame(headline_rows(rows))
 best = best_on_new_speakers(rows)
 if best is not None:
     cols = st.columns([2, 1, 1])
-    badge = " · the default" if best["name"] == default else ""
-    cols[0].metric("Best on new speakers", best["name"] + badge,
+    badge = " (the default)" if best["name"] == default else ""
+    cols[0].metric("Best on new speakers" + badge, best["name"],
                    help=f"Highest single-clip accuracy under {best['protocol_title']}.")
     cols[1].metric("Accuracy", percent(best["accuracy"]),
                    help=f"Mean over folds; spread ± {percent(best['accuracy_std'])}" if best["accuracy_std"] else None)

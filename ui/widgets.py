@@ -28,6 +28,8 @@ div[data-testid="stMetric"] {
     border-radius: 0.6rem; padding: 0.7rem 0.9rem;
     border-left: 4px solid #d55e00;
 }
+[data-testid="stMetricValue"] :is(.stMarkdownEllipsis, p) {white-space: normal !important; overflow-wrap: anywhere;
+                                                          text-overflow: clip; line-height: 1.2;}
 .ser-chip {display:inline-block; padding:0.15rem 0.6rem; border-radius:1rem;
            color:white; font-weight:600; margin:0 0.2rem 0.2rem 0;}
 .block-container {max-width: 100%; overflow-x: hidden;}
