@@ -1,11 +1,14 @@
-"""librosa's trim, STFT power, mel filterbank, dB scale and soxr resampling in plain NumPy, number for number.
+"""librosa's trim, STFT power, mel filterbank, dB scale, YIN and soxr resampling in plain NumPy, number for number.
 
 Classifying a clip needs only these steps, and importing librosa for them loads numba and
 LLVM: about 130 MB more in every process that serves a model. Each function repeats
 librosa 0.11's arithmetic (same operations in the same dtypes; scipy's periodic Hann
 window), so features equal librosa's to float rounding and trimming cuts at the same
-sample; ``tests/test_dsp.py`` holds them side by side on real clips. The study's MFCC
-path, training-time augmentation and the dashboard's pitch curves still use librosa.
+sample; ``tests/test_dsp.py`` holds them side by side on real clips. Only pitch-shift
+augmentation still uses librosa. Keeping numba out also keeps its on-disk kernel cache out
+of the many processes the studio runs at once (numba's cache is not safe to fill from
+several processes together; a fresh install crashed in a librosa kernel after a parallel
+run had filled it).
 
 Examples
 --------
@@ -22,6 +25,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import scipy.fft
 
 #: librosa's floor for amplitudes (``amplitude_to_db``) and powers (``power_to_db``).
 AMPLITUDE_MIN = 1e-5
@@ -54,6 +58,13 @@ def power_to_db(power: np.ndarray, *, ref=np.max, amin: float = POWER_MIN, top_d
     if top_db is not None:
         log_spec = np.maximum(log_spec, log_spec.max() - top_db)
     return log_spec
+
+
+def amplitude_to_db(amplitude: np.ndarray, *, ref=np.max, amin: float = 1e-5, top_db: float | None = 80.0) -> np.ndarray:
+    """``20 log10(amplitude / ref)`` with the same floors (``librosa.amplitude_to_db``)."""
+    magnitude = np.abs(np.asarray(amplitude))
+    ref_value = ref(magnitude) if callable(ref) else np.abs(ref)
+    return power_to_db(np.square(magnitude), ref=ref_value ** 2, amin=amin ** 2, top_db=top_db)
 
 
 def rms(y: np.ndarray, *, frame_length: int, hop_length: int) -> np.ndarray:
@@ -108,11 +119,12 @@ def _mel_to_hz(mels):
 
 
 @lru_cache(maxsize=32)
-def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
-    """Slaney-normalised triangular mel filters from 0 Hz to Nyquist, ``(n_mels, 1 + n_fft // 2)`` float32 (``librosa.filters.mel``)."""
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmax: float | None = None) -> np.ndarray:
+    """Slaney-normalised triangular mel filters from 0 Hz to ``fmax`` (default Nyquist), ``(n_mels, 1 + n_fft // 2)``
+    float32 (``librosa.filters.mel``)."""
     weights = np.zeros((n_mels, 1 + n_fft // 2), dtype=np.float32)
     fft_freqs = np.fft.rfftfreq(n=n_fft, d=1.0 / sample_rate)
-    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(float(sample_rate) / 2), n_mels + 2))
+    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(float(fmax or sample_rate / 2)), n_mels + 2))
     fdiff = np.diff(mel_f)
     ramps = np.subtract.outer(mel_f, fft_freqs)
     for i in range(n_mels):
@@ -130,3 +142,49 @@ def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
     out = soxr.resample(y, orig_sr, target_sr, quality="soxr_hq")
     size = int(np.ceil(y.shape[-1] * float(target_sr) / orig_sr))
     return np.asarray(out[:size] if out.shape[-1] >= size else np.pad(out, (0, size - out.shape[-1])), dtype=np.float32)
+
+
+def _parabolic_shifts(x: np.ndarray) -> np.ndarray:
+    """Offset of the parabola through each bin and its neighbours along axis 0 (0 where it would leave the bin)."""
+    shifts = np.zeros_like(x)
+    a = x[2:] + x[:-2] - 2 * x[1:-1]
+    b = (x[2:] - x[:-2]) / 2
+    inside = np.abs(b) < np.abs(a)
+    shifts[1:-1] = np.where(inside, -b / np.where(inside, a, 1), 0)
+    return shifts
+
+
+def _local_minima(x: np.ndarray) -> np.ndarray:
+    """Bins lower than the one before and not higher than the one after, along axis 0 (``librosa.util.localmin``)."""
+    minima = np.zeros(x.shape, dtype=bool)
+    minima[1:-1] = (x[1:-1] < x[:-2]) & (x[1:-1] <= x[2:])
+    minima[-1] = x[-1] < x[-2]
+    return minima
+
+
+def yin(y: np.ndarray, *, fmin: float, fmax: float, sample_rate: int, frame_length: int, hop_length: int,
+        trough_threshold: float = 0.1) -> np.ndarray:
+    """Fundamental frequency in Hz of each centred frame by YIN (``librosa.yin``, de Cheveigné and Kawahara 2002)."""
+    padded = np.pad(y, (frame_length // 2, frame_length // 2), mode="constant")
+    frames = frame(padded, frame_length=frame_length, hop_length=hop_length)
+    min_period = int(np.floor(sample_rate / fmax))
+    max_period = min(int(np.ceil(sample_rate / fmin)), frame_length - 1)
+    # autocorrelation by FFT, then the difference function d(k) = 2 (r(0) - r(k)) - sum_{m<k} y(m)^2
+    n_fft = scipy.fft.next_fast_len(2 * frame_length - 1, real=True)
+    spectrum = np.fft.rfft(frames, n=n_fft, axis=0)
+    acf = np.fft.irfft(spectrum.real ** 2 + spectrum.imag ** 2, n=n_fft, axis=0)[: max_period + 1]
+    difference = np.cumsum(np.square(frames), axis=0)
+    lags = slice(1, max_period + 1)
+    difference[0] = 0
+    difference[lags] = 2 * (acf[0:1] - acf[lags]) - difference[: lags.stop - 1]
+    # cumulative mean normalised difference over the searched periods
+    cumulative_mean = np.cumsum(difference[lags], axis=0) / np.arange(1, max_period + 1)[:, None]
+    denominator = cumulative_mean[min_period - 1 : max_period]
+    normalised = difference[min_period : max_period + 1] / (denominator + np.finfo(denominator.dtype).tiny)
+    shifts = _parabolic_shifts(normalised)
+    troughs = _local_minima(normalised)
+    troughs[0] = normalised[0] < normalised[1]
+    below = troughs & (normalised < trough_threshold)
+    period = np.where(below.any(axis=0), np.argmax(below, axis=0), np.argmin(normalised, axis=0))
+    refined = min_period + period + np.take_along_axis(shifts, period[None], axis=0)[0]
+    return sample_rate / refined

@@ -60,13 +60,13 @@ def fingerprint(y: np.ndarray, *, sample_rate: int = FINGERPRINT_SAMPLE_RATE) ->
     >>> fingerprint(np.sin(2 * np.pi * 220 * t).astype(np.float32)).shape
     (101, 24)
     """
-    import librosa
+    from . import dsp
 
     hop = int(round(FINGERPRINT_HOP_S * sample_rate))
     n_fft = 2 ** math.ceil(math.log2(0.032 * sample_rate))  # 32-ms window: 512 samples at 16 kHz
-    mel = librosa.feature.melspectrogram(y=np.asarray(y, dtype=np.float32), sr=sample_rate, n_fft=n_fft,
-                                         hop_length=hop, n_mels=FINGERPRINT_BANDS, fmax=FINGERPRINT_FMAX_HZ, power=2.0)
-    db = librosa.power_to_db(mel, ref=np.max, top_db=FINGERPRINT_FLOOR_DB)
+    power = dsp.stft_power(np.asarray(y, dtype=np.float32), n_fft=n_fft, hop_length=hop)
+    mel = dsp.mel_filterbank(sample_rate, n_fft, FINGERPRINT_BANDS, fmax=FINGERPRINT_FMAX_HZ) @ power
+    db = dsp.power_to_db(mel, ref=np.max, top_db=FINGERPRINT_FLOOR_DB)
     return db.T.astype(np.float16)
 
 

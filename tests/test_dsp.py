@@ -61,3 +61,39 @@ def test_resampling_is_librosas_soxr_hq(orig_sr, target_sr):
     got = dsp.resample(y, orig_sr=orig_sr, target_sr=target_sr)
     assert got.dtype == np.float32 and got.shape == expected.shape
     np.testing.assert_array_equal(got, expected)
+
+
+def test_yin_finds_librosas_pitch_on_speech(ravdess_16k):
+    for y in _clips(ravdess_16k, n=8):
+        for frame_length, hop in ((1024, 256), (1024, 160)):
+            expected = librosa.yin(y, fmin=65.0, fmax=500.0, sr=16000, frame_length=frame_length, hop_length=hop)
+            got = dsp.yin(y, fmin=65.0, fmax=500.0, sample_rate=16000, frame_length=frame_length, hop_length=hop)
+            np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_yin_hears_a_220_hz_tone():
+    t = np.arange(16000) / 16000
+    f0 = dsp.yin(np.sin(2 * np.pi * 220 * t).astype(np.float32), fmin=65.0, fmax=500.0, sample_rate=16000,
+                 frame_length=1024, hop_length=256)
+    assert np.median(f0) == pytest.approx(220.0, rel=5e-3)  # YIN is within a quarter of a percent
+
+
+def test_amplitude_db_is_librosas():
+    amplitude = np.abs(np.random.default_rng(0).standard_normal(500)).astype(np.float32)
+    np.testing.assert_allclose(dsp.amplitude_to_db(amplitude, ref=np.max, top_db=60.0),
+                               librosa.amplitude_to_db(amplitude, ref=np.max, top_db=60.0), rtol=1e-6, atol=1e-5)
+
+
+def test_mel_filters_up_to_a_chosen_frequency_are_librosas():
+    expected = librosa.filters.mel(sr=16000, n_fft=512, n_mels=24, fmax=4000.0, dtype=np.float32)
+    np.testing.assert_array_equal(dsp.mel_filterbank(16000, 512, 24, fmax=4000.0), expected)
+
+
+def test_duplicate_fingerprints_are_librosas_mel_db(ravdess_16k):
+    from ser_core.duplicates import FINGERPRINT_BANDS, FINGERPRINT_FLOOR_DB, FINGERPRINT_FMAX_HZ, fingerprint
+
+    for y in _clips(ravdess_16k, n=4):
+        mel = librosa.feature.melspectrogram(y=y, sr=16000, n_fft=512, hop_length=int(round(0.01 * 16000)),
+                                             n_mels=FINGERPRINT_BANDS, fmax=FINGERPRINT_FMAX_HZ, power=2.0)
+        expected = librosa.power_to_db(mel, ref=np.max, top_db=FINGERPRINT_FLOOR_DB).T.astype(np.float16)
+        np.testing.assert_allclose(fingerprint(y).astype(np.float32), expected.astype(np.float32), atol=0.07)

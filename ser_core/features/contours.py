@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ser_core import dsp
 from ser_core.audio import validate
 from ser_core.features.spectral import TOP_DB
 
@@ -33,19 +34,17 @@ def pitch_energy_contours(
 ) -> PitchEnergy:
     """Return f0 (YIN) and RMS energy contours; a frame is voiced within voicing_db of the loudest.
 
-    YIN takes a few milliseconds per clip (pYIN would take hundreds), fast enough for
-    the dashboard; voicing is judged from energy, and frames whose f0 sits on the
+    YIN (:func:`ser_core.dsp.yin`, librosa's numbers without numba) takes a few
+    milliseconds per clip (pYIN would take hundreds), fast enough for the dashboard; voicing is judged from energy, and frames whose f0 sits on the
     search bounds (no clear period) count as unvoiced.
     """
-    import librosa
-
     y = validate(y, sample_rate=sample_rate)
     hop = max(1, int(round(hop_s * sample_rate)))
     frame_length = 1 << max(8, math.ceil(math.log2(2.5 * sample_rate / fmin_hz)))
     padded = np.pad(y, (0, max(0, frame_length - len(y))))
-    f0 = librosa.yin(padded, fmin=fmin_hz, fmax=fmax_hz, sr=sample_rate, frame_length=frame_length, hop_length=hop)
-    rms = librosa.feature.rms(y=padded, frame_length=frame_length, hop_length=hop)[0]
-    energy_db = librosa.amplitude_to_db(rms, ref=np.max, top_db=TOP_DB)
+    f0 = dsp.yin(padded, fmin=fmin_hz, fmax=fmax_hz, sample_rate=sample_rate, frame_length=frame_length, hop_length=hop)
+    rms = dsp.rms(padded, frame_length=frame_length, hop_length=hop)
+    energy_db = dsp.amplitude_to_db(rms, ref=np.max, top_db=TOP_DB)
     n = min(len(f0), len(rms))
     f0, rms, energy_db = f0[:n], rms[:n], energy_db[:n]
     voiced = (energy_db > -voicing_db) & (f0 > fmin_hz * 1.01) & (f0 < fmax_hz * 0.99)
