@@ -42,22 +42,22 @@ BENIGN = re.compile(r"404 \S+/\w+/_stcore/(health|host-config)$"
                     r"|failed \S+/media/\w+\.\w+ net::ERR_ABORTED$")
 
 
-def _chromium() -> str:
-    if shutil.which(CHROMIUM):
-        return CHROMIUM
-    message = f"{CHROMIUM} is missing (apt-get install -y chromium)"
+def _program(path: str, package: str) -> str:
+    """``path`` if it is installed; else skip the test (fail it under CI, which must install ``package``)."""
+    if shutil.which(path):
+        return path
+    message = f"{path} is missing (apt-get install -y {package})"
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def _chromium() -> str:
+    return _program(CHROMIUM, "chromium")
 
 
 def _turnserver() -> str:
-    if shutil.which(TURNSERVER):
-        return TURNSERVER
-    message = f"{TURNSERVER} is missing (apt-get install -y coturn)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    return _program(TURNSERVER, "coturn")
 
 
 def _free_port() -> int:
