@@ -57,9 +57,9 @@ def model_status():
     """The models on their most honest figure, the default first; returns the models table."""
     import pandas as pd
 
-    from ser_core.artifacts import artifacts_root
-    from ser_core.comparison import headline_rows
     from ser_core.formatting import percent_spread
+    from ser_core.modelfolder.read import artifacts_root
+    from ser_core.reporting.comparison import headline_rows
 
     st.subheader("Models")
     artifacts = widgets.available_models()

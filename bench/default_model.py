@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ser_core.artifacts import artifacts_root, default_model_dir, load_model  # noqa: E402
+from ser_core.modelfolder.read import artifacts_root, default_model_dir, load_model  # noqa: E402
 
 CLIP_S = 3.0
 SAMPLE_RATE = 16000
@@ -50,7 +50,7 @@ def three_second_clip():
     if SHARED_CLIP.is_file():
         import soundfile as sf
 
-        from ser_core.audio import preprocess
+        from ser_core.audio.preprocess import preprocess
 
         y, sr = sf.read(SHARED_CLIP, dtype="float32")
         speech = preprocess(y, sample_rate=sr)

@@ -44,9 +44,9 @@ import numpy as np
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from ser_core import distributed  # noqa: E402
-from ser_core.audio import PreprocessSettings  # noqa: E402
-from ser_core.cache import FeatureCache, hash_file  # noqa: E402
+from ser_core.audio.preprocess import PreprocessSettings  # noqa: E402
 from ser_core.features import extract_clips, parse_kind  # noqa: E402
+from ser_core.features.cache import FeatureCache, hash_file  # noqa: E402
 from ser_core.features.corpus import extract_batch  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess-16k"
@@ -57,7 +57,7 @@ def timed_batch(items, spec, settings):
     """The worker task of extract_clips, timing decode and features per clip."""
     from threadpoolctl import threadpool_limits
 
-    from ser_core.audio import load_clip
+    from ser_core.audio.preprocess import load_clip
     from ser_core.features import extract
 
     arrays, decode_s, features_s = [], 0.0, 0.0
@@ -78,7 +78,7 @@ def _noop(x):
 
 def index_copy(paths: list[str]) -> int:
     """Index a linked copy of the clips with a cold validity memo (what `features --data` does first)."""
-    from ser_core.corpus import index_corpus
+    from ser_core.data.index import index_corpus
 
     with tempfile.TemporaryDirectory(prefix="ser-bench-index-") as tmp:
         for path in paths:

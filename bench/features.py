@@ -28,8 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ser_core.cache import FeatureCache  # noqa: E402
 from ser_core.features import extract_corpus, parse_kind  # noqa: E402
+from ser_core.features.cache import FeatureCache  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess-16k"
 DEFAULT_KINDS = ("MFCC-16000-40", "FRAMES-16000-40-128", "LOGMEL-16000-64-256", "EGEMAPS-16000")

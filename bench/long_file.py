@@ -29,7 +29,7 @@ def make_recording(path: Path, *, minutes: float, rate: int = 48000) -> float:
     import soundfile as sf
 
     sys.path.insert(0, str(ROOT))
-    from ser_core.audio import load_audio
+    from ser_core.audio.preprocess import load_audio
 
     clips = sorted(DATA.glob("Actor_0[1-4]/*.wav"))
     pause = np.zeros(int(0.3 * rate), dtype=np.float32)

@@ -20,14 +20,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ser_core.artifacts import default_model_dir, load_model  # noqa: E402
+from ser_core.modelfolder.read import default_model_dir, load_model  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess-16k"
 RATE = 16000
 
 
 def _resampled(y, via):
-    from ser_core.audio import resample
+    from ser_core.audio.preprocess import resample
 
     return resample(resample(y, orig_sr=RATE, target_sr=via), orig_sr=via, target_sr=RATE)
 
@@ -48,7 +48,7 @@ TARGETS = {"DC": 0.95, "gain": 0.95}
 
 def pick_clips(data, n):
     """``n`` clips spread evenly over the corpus's sorted file list (every actor and emotion)."""
-    from ser_core.corpus import index_corpus
+    from ser_core.data.index import index_corpus
 
     paths = index_corpus(data).clips["path"].tolist()
     chosen = np.linspace(0, len(paths) - 1, min(n, len(paths))).round().astype(int)
@@ -57,7 +57,7 @@ def pick_clips(data, n):
 
 def run(model, paths):
     """Share of unchanged labels per perturbation, and how many clips each applied to."""
-    from ser_core.audio import load_audio
+    from ser_core.audio.preprocess import load_audio
 
     unchanged = {name: [] for name in PERTURBATIONS}
     for path in paths:

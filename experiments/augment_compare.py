@@ -2,7 +2,7 @@
 
 Each clip's copy is played back 0.9 or 1.1 times as fast, the factors taken in turn clip
 by clip (tempo and pitch change together, as Kaldi's speed perturbation:
-``ser_core.augment.SpeedPerturbation``, extracted and cached through ``load_dataset``).
+``ser_core.audio.augment.SpeedPerturbation``, extracted and cached through ``load_dataset``).
 The training folds get originals + copies, standardised together; test clips are never
 perturbed. Plain logistic regression, C=0.1, on the library's grouped 5-fold by actor.
 ``augment_variants.py`` scores the shipped model's fit path with every copy of every clip.

@@ -2,7 +2,7 @@
 
 The shipped model's class (``AdaptiveLinearClassifier``, single-clip head, standardisation
 from the original training clips). Every training clip gets perturbed copies
-(``ser_core.augment`` through ``load_dataset(..., augment=...)``, cached); test clips are
+(``ser_core.audio.augment`` through ``load_dataset(..., augment=...)``, cached); test clips are
 never perturbed. Each recipe is scored single-clip on the library's folds
 (``grouped_kfold(groups, labels=..., seed)``) for seed 42 (the model cards' folds) and two
 more actor groupings (seeds 1 and 2), so that a recipe is not chosen on one lucky draw of
@@ -28,7 +28,7 @@ SEEDS = (42, 1, 2)
 
 def parse_recipe(text):
     """'bal:0.9+1.1+p2:C=0.3' -> (class_weight, library augmentation keys, C)."""
-    from ser_core.augment import parse_augmentation
+    from ser_core.audio.augment import parse_augmentation
 
     parts = text.split(":")
     class_weight = {"bal": "balanced", "plain": None}[parts[0]]
@@ -40,8 +40,8 @@ def parse_recipe(text):
 
 def run_recipe(recipe, dataset, *, seeds, log, limit=None):
     """Score one recipe on the folds of every seed, log each seed's folds; return the criterion."""
-    from ser_core.evaluate import summarize_folds
     from ser_core.models.adaptive_linear import AdaptiveLinearClassifier
+    from ser_core.scoring.metrics import summarize_folds
 
     class_weight, keys, C = parse_recipe(recipe)
     X, y = dataset.X, dataset.labels

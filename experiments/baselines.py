@@ -40,8 +40,8 @@ def make_model(name):
 
 def run(dataset, model_name, *, protocol, speaker_adapt, seed):
     """Per-fold metrics of one model on one dataset under a protocol."""
-    from ser_core.adapt import SpeakerNormalizer
-    from ser_core.splits import random_split
+    from ser_core.data.splits import random_split
+    from ser_core.models.speaker_stats import SpeakerNormalizer
 
     X = dataset.X
     if speaker_adapt:

@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ser_core.cache import default_cache_dir  # noqa: E402
+from ser_core.features.cache import default_cache_dir  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess-16k"
 SEED = 42
@@ -54,7 +54,7 @@ def corpus(data=str(DATA), *, limit=None):
     The N clips are evenly spaced through each actor's clips (sorted by name, hence by
     emotion), so a small subset still has every emotion.
     """
-    from ser_core.corpus import index_corpus
+    from ser_core.data.index import index_corpus
 
     index = index_corpus(data)
     clips = index.clips[index.clips["duplicate_of"].isna()]
@@ -72,7 +72,7 @@ def load(features, *, data=str(DATA), limit=None, augment=()):
     set of :data:`extra_features.EXTRA_FEATURES`. ``augment``: augmentation keys (e.g.
     ``speed0.9``) whose copies are extracted too (one library kind only).
     """
-    from ser_core.dataset import load_dataset
+    from ser_core.data.dataset import load_dataset
 
     from extra_features import EXTRA_FEATURES, extra_dataset
 
@@ -99,21 +99,21 @@ def check_same_clips(datasets):
 
 def folds(dataset, *, seed=SEED, n_splits=5):
     """The library's speaker-independent folds of a dataset: ``[(train_idx, test_idx), ...]``."""
-    from ser_core.splits import grouped_kfold
+    from ser_core.data.splits import grouped_kfold
 
     return grouped_kfold(dataset.groups, n_splits=n_splits, labels=dataset.labels, seed=seed)
 
 
 def score(dataset, rows, predicted):
     """The library's metrics (accuracy, uar, macro_f1, ...) of predictions for the clips ``rows`` of a dataset."""
-    from ser_core.evaluate import evaluate_predictions
+    from ser_core.scoring.metrics import evaluate_predictions
 
     return evaluate_predictions(dataset.labels[rows], predicted, labels=dataset.label_order)
 
 
 def result_text(fold_metrics):
     """``acc 62.50 ± 2.62 | UAR 61.48 ± 3.34`` (percent, population std over folds)."""
-    from ser_core.evaluate import summarize_folds
+    from ser_core.scoring.metrics import summarize_folds
 
     summary = summarize_folds(fold_metrics)
     return " | ".join(f"{name} {100 * summary[key]['mean']:.2f} ± {100 * summary[key]['std']:.2f}"
@@ -122,7 +122,7 @@ def result_text(fold_metrics):
 
 def log_result(script, fold_metrics, *, log=RESULTS_LOG, **fields):
     """Append one result (fields, fold summary, per-fold accuracy/UAR/macro F1) to the JSONL log; return it."""
-    from ser_core.evaluate import summarize_folds
+    from ser_core.scoring.metrics import summarize_folds
 
     record = {"script": script, **fields, "summary": summarize_folds(fold_metrics),
               "folds": [{key: fold[key] for key in ("accuracy", "uar", "macro_f1")} for fold in fold_metrics]}

@@ -23,8 +23,8 @@ DRAWS = 3
 def main():
     """Print mean ± std over folds of accuracy/UAR for every (k, prior_clips)."""
     args = argument_parser(__doc__).parse_args()
-    from ser_core.evaluate import summarize_folds
     from ser_core.models.adaptive_linear import AdaptiveLinearClassifier
+    from ser_core.scoring.metrics import summarize_folds
 
     dataset = load("compare", data=args.data, limit=args.limit)
     X, y, groups = dataset.X, dataset.labels, dataset.groups

@@ -1,10 +1,10 @@
 """The default ensemble on other groupings of the 20 actors: how much its 5-fold figure owes to one grouping.
 
-For each seed, both members of the shipped default (``ser_core.recipes.default_members``,
+For each seed, both members of the shipped default (``recipes.default.default_members``,
 only their seed changed: it draws the grouping of actors into folds and seeds the training)
-run speaker-independent 5-fold by actor through ``ser_core.train.run_protocol``, and their
+run speaker-independent 5-fold by actor through ``ser_core.training.train.run_protocol``, and their
 out-of-fold predictions are combined exactly as the shipped ensemble combines them
-(``ser_core.ensemble.combine_protocol``: equal weights, cross-fitted temperatures). Seed 42
+(``ser_core.training.ensemble.combine_protocol``: equal weights, cross-fitted temperatures). Seed 42
 is the grouping of the model cards; nothing in the recipe was chosen on any grouping.
 
 Prints accuracy and UAR (mean ± std over folds) of each member and of the ensemble per
@@ -22,10 +22,10 @@ from pathlib import Path
 
 from common import argument_parser, corpus, log_result, result_text
 
-from ser_core.dataset import load_dataset
-from ser_core.ensemble import combine_protocol
-from ser_core.recipes import default_members
-from ser_core.train import run_protocol
+from ser_core.data.dataset import load_dataset
+from ser_core.training.ensemble import combine_protocol
+from ser_core.training.train import run_protocol
+from recipes.default import default_members
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "ensemble_groupings.json"
 

@@ -11,7 +11,6 @@ Usage:
     nice -n 10 python experiments/evaluate_adaptive.py --features compare --C 0.1 [--fuse runs/logmel-cnn]
 """
 
-import os
 import time
 
 import numpy as np
@@ -24,14 +23,14 @@ def out_of_fold(folder, dataset, splits):
 
     Raises ValueError unless the folder was scored on exactly these folds.
     """
-    from ser_core.recipes import read_predictions
+    from recipes.default import read_predictions
 
     run = read_predictions(folder)["kfold"]
-    row = {os.path.realpath(path): i for i, path in enumerate(run["paths"])}
-    missing = [path for path in dataset.paths if os.path.realpath(path) not in row]
+    row = {path: i for i, path in enumerate(run["paths"])}  # relative to the corpus root
+    missing = [path for path in dataset.paths if dataset.relative(path) not in row]
     if missing:
         raise ValueError(f"{folder} has no out-of-fold prediction for {len(missing)} clips, e.g. {missing[0]}")
-    order = np.array([row[os.path.realpath(path)] for path in dataset.paths])
+    order = np.array([row[dataset.relative(path)] for path in dataset.paths])
     fold_of = run["fold"][order]
     for _, test in splits:
         if len(np.unique(fold_of[test])) != 1 or np.sum(fold_of == fold_of[test[0]]) != len(test):
@@ -56,8 +55,8 @@ def main():
     parser.add_argument("--fuse-weight", type=float, default=0.5)
     parser.add_argument("--skip-random", action="store_true")
     args = parser.parse_args()
+    from ser_core.data.splits import random_split
     from ser_core.models.adaptive_linear import AdaptiveLinearClassifier
-    from ser_core.splits import random_split
 
     dataset = load(args.features, data=args.data, limit=args.limit)
     X, y, groups, labels = dataset.X, dataset.labels, dataset.groups, dataset.label_order

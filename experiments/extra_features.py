@@ -8,8 +8,8 @@ percentiles, IQR, skewness, kurtosis and linear slope (1,464 values).
 ``mfccstats``: the study's 40 MFCCs, Δ and ΔΔ (``ser_core.features.study_frames``), mean and
 std over time (240 values).
 
-Clips come from ``ser_core.audio.load_clip`` (the library's preprocessing); each clip's
-vector is kept in ``ser_core.cache.FeatureCache`` under ``EXP-<name>-v<version>``.
+Clips come from ``ser_core.audio.preprocess.load_clip`` (the library's preprocessing); each clip's
+vector is kept in ``ser_core.features.cache.FeatureCache`` under ``EXP-<name>-v<version>``.
 ``experiments/fast_functionals.py`` fills the cache for one set and reports its cost.
 """
 
@@ -84,9 +84,9 @@ EXTRA_FEATURES = {"fastfunc": fast_functionals, "mfccstats": mfcc_stats}
 
 def extra_dataset(index, name, *, settings=None):
     """A library ``Dataset`` of one experiment-only feature set for a corpus index (duplicates dropped)."""
-    from ser_core.audio import PreprocessSettings, load_clip
-    from ser_core.cache import FeatureCache
-    from ser_core.dataset import Dataset
+    from ser_core.audio.preprocess import PreprocessSettings, load_clip
+    from ser_core.data.dataset import Dataset
+    from ser_core.features.cache import FeatureCache
 
     settings = settings or PreprocessSettings()
     compute, cache = EXTRA_FEATURES[name], FeatureCache()

@@ -74,7 +74,7 @@ class SvdLogReg:
 
 def choose_by_inner_cv(dataset, train, view, candidates, *, seed):
     """Pick the candidate settings with the best mean(inner acc, inner UAR) over grouped inner folds."""
-    from ser_core.splits import grouped_kfold
+    from ser_core.data.splits import grouped_kfold
 
     X, y = view[train], dataset.labels[train]
     inner = grouped_kfold(dataset.groups[train], n_splits=4, labels=y, seed=seed)

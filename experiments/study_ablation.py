@@ -1,7 +1,7 @@
 """Why does our CNN+LSTM fall short of the study's 63.89%? One setting at a time, on the study's random split.
 
 Every variant is the study's CNN+LSTM on the 160-value ``MFCC-16000-40`` vector, trained
-through the library (``ser_core.train.run_protocol``) on the study's stratified random
+through the library (``ser_core.training.train.run_protocol``) on the study's stratified random
 80/20 split (seed 42), changing one thing from round one's settings (cross-entropy, no
 input scaling, Adam 1e-3, dropout 0.3, a 30-epoch cap, early stopping on 15% of the
 training clips): the loss, input scaling, learning rate, dropout, the epoch cap, and
@@ -21,11 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ser_core.dataset import load_dataset  # noqa: E402
+from ser_core.data.dataset import load_dataset  # noqa: E402
 from ser_core.formatting import percent  # noqa: E402
-from ser_core.study import STUDY_FEATURES, STUDY_RESULTS, SYSTEM_TITLES  # noqa: E402
-from ser_core.train import run_protocol  # noqa: E402
-from ser_core.train_config import TrainConfig  # noqa: E402
+from ser_core.reporting.study_figures import STUDY_RESULTS, SYSTEM_TITLES  # noqa: E402
+from ser_core.training.config import TrainConfig  # noqa: E402
+from ser_core.training.train import run_protocol  # noqa: E402
+from recipes.study import STUDY_FEATURES
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ravdess-16k"
 ROUND_ONE = dict(loss="crossentropy", learning_rate=1e-3, epochs=30, model_params={"dropout": 0.3})

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from ser_core.corpus import summarize
-from ser_core import charts
+from ser_core.data.index import summarize
+from ser_core.formatting import html_text
+from ser_core.reporting import charts
 from ui import cache, data_sources, hosting, leakage, nav, widgets
 
 widgets.page_setup("Dataset explorer", icon=nav.BY_TITLE["Dataset explorer"].icon,
@@ -72,7 +73,7 @@ st.subheader("One clip, before and after preprocessing")
 choice = widgets.corpus_clip_picker(shown, key="explorer")
 if choice is not None:
     row = shown[shown["path"] == str(choice.path)].iloc[0]
-    st.markdown(widgets.emotion_chip(str(row["emotion"])) + " " + widgets.clip_description(row),
+    st.markdown(widgets.emotion_chip(str(row["emotion"])) + " " + html_text(widgets.clip_description(row)),
                 unsafe_allow_html=True)
     st.audio(choice.raw_bytes(), format="audio/wav")
     with widgets.shown_errors(f"Could not read {choice.name}"):

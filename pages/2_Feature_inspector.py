@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ser_core import charts
+from ser_core.formatting import html_text
+from ser_core.reporting import charts
 from ui import cache, nav, widgets
 
 SAMPLE_RATE = 16000
@@ -91,7 +92,7 @@ if clips is not None and choice is not None and choice.path is not None:
         for col, clip_row, key in ((sides[0], row, "a"), (sides[1], other, "b")):
             with col, widgets.shown_errors(f"Could not analyse {clip_row['path']}"):
                 st.markdown(widgets.emotion_chip(str(clip_row["emotion"]))
-                            + f" {clip_row['intensity']} intensity", unsafe_allow_html=True)
+                            + f" {html_text(clip_row['intensity'])} intensity", unsafe_allow_html=True)
                 side_choice = widgets.AudioChoice(name=str(clip_row["path"]), path=clip_row["path"],
                                                   source="corpus")
                 y_side = clip_audio(side_choice)

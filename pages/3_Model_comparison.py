@@ -5,11 +5,11 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from ser_core.artifacts import artifacts_root
-from ser_core.comparison import best_on_new_speakers, headline_rows
 from ser_core.formatting import megabytes, number, percent, percent_spread
-from ser_core.study import STUDY_PROTOCOL
-from ser_core import charts
+from ser_core.modelfolder.read import artifacts_root
+from ser_core.reporting import charts
+from ser_core.reporting.comparison import best_on_new_speakers, headline_rows
+from ser_core.reporting.study_figures import STUDY_PROTOCOL
 from ui import cache, hosting, model_detail, nav, tables, widgets
 
 widgets.page_setup("Model comparison", icon=nav.BY_TITLE["Model comparison"].icon,

@@ -15,10 +15,10 @@ index = widgets.load_current_corpus()
 if index is None:
     widgets.no_data_help()
 else:
-    from ser_core.augment import SUGGESTED_AUGMENTATIONS
+    from ser_core.audio.augment import SUGGESTED_AUGMENTATIONS
+    from ser_core.data.protocols import protocol_title
     from ser_core.features.names import SUGGESTED_FEATURES
     from ser_core.models.registry import DESCRIPTIONS, MODEL_DEFAULTS, MODEL_NAMES
-    from ser_core.protocols import protocol_title
 
     actors = sorted(index.clips["actor"].astype(str).unique())
     st.caption(f"Training data: {len(index.clips):,} clips of {len(actors)} actors from "

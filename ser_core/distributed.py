@@ -1,7 +1,7 @@
 """The cluster engine: ser_core's batch jobs on a Dask cluster.
 
 Corpus feature extraction (:func:`ser_core.features.extract_clips`, augmented copies
-included) and batch prediction (:func:`ser_core.predict.iter_predictions`) run on a Dask
+included) and batch prediction (:func:`ser_core.serving.predict.iter_predictions`) run on a Dask
 cluster when they are given a scheduler: their ``scheduler=`` keyword, the CLI's
 ``--scheduler tcp://HOST:PORT``, or ``$SER_DASK_SCHEDULER`` (which the dashboard and
 library callers inherit). Without one they run on this machine exactly as before.
@@ -15,7 +15,7 @@ again on another worker by the scheduler; a task that raises is retried
 ``TASK_RETRIES`` times. Features travel back to the client, which writes them to its own
 cache (workers need not share its disk); the clips themselves must be at paths or URLs
 every worker can open (:mod:`ser_core.storage`). A model is shipped to the workers as
-the bytes of its folder and loaded once per worker process (:class:`ser_core.worker_models.ShippedModel`).
+the bytes of its folder and loaded once per worker process (:class:`ser_core.serving.worker_models.ShippedModel`).
 
 Dask is imported inside the functions: importing this module costs nothing.
 
@@ -39,7 +39,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from .errors import ClusterError
+from ser_core.errors import ClusterError
 
 #: Environment variable naming the scheduler (``tcp://HOST:PORT``) of the library's default engine.
 SCHEDULER_ENV = "SER_DASK_SCHEDULER"

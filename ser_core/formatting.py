@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 
 #: Shown where a figure does not exist.
@@ -40,3 +41,14 @@ def number(value, *, decimals: int = 1, unit: str = "") -> str:
 def megabytes(size_bytes) -> str:
     """A size in bytes as ``1.8 MB``."""
     return MISSING if _missing(size_bytes) else f"{float(size_bytes) / 1e6:.1f} MB"
+
+
+def html_text(value) -> str:
+    """Any value as text that is safe inside HTML: ``<`` ``>`` ``&`` and quotes escaped.
+
+    The one escaping helper: every label, folder, speaker or model name that goes into
+    HTML (the report, ``st.html``, ``st.markdown(..., unsafe_allow_html=True)``) passes
+    through it, since those names come from visitors' corpora and models.
+    """
+    return html.escape(str(value), quote=True)
+

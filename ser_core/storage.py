@@ -27,7 +27,7 @@ def is_url(path) -> bool:
 
 def _filesystem(url: str):
     """``(filesystem, path)`` for a URL; InputError when fsspec or the store's driver is missing."""
-    from .errors import InputError
+    from ser_core.errors import InputError
 
     try:
         import fsspec

@@ -315,10 +315,10 @@ TINY_ADAPTIVE_MODEL = "tiny-adaptive"
 @pytest.fixture(scope="session")
 def adaptive_models(tmp_path_factory, app_corpus):
     """An artifacts folder whose default is a small adaptive_linear model (MFCC-16000-13, both heads)."""
-    from ser_core.artifacts import set_default_model
-    from ser_core.save import save_artifact
-    from ser_core.corpus import index_corpus
+    from ser_core.data.index import index_corpus
     from ser_core.features import extract_corpus, parse_kind
+    from ser_core.modelfolder.read import set_default_model
+    from ser_core.modelfolder.save import save_artifact
     from ser_core.models.adaptive_linear import AdaptiveLinearClassifier
 
     root = tmp_path_factory.mktemp("adaptive-artifacts")

@@ -1,10 +1,10 @@
-"""Tests for ser_core.adapt: per-speaker statistics from unlabelled clips."""
+"""Tests for ser_core.models.speaker_stats: per-speaker statistics from unlabelled clips."""
 
 import numpy as np
 import pytest
 
-from ser_core.adapt import SpeakerNormalizer, SpeakerStats, apply_speaker_stats, fit_speaker_stats
 from ser_core.errors import InputError, NotFittedError
+from ser_core.models.speaker_stats import SpeakerNormalizer, SpeakerStats, apply_speaker_stats, fit_speaker_stats
 
 
 def _two_speakers(seed=0):
@@ -112,11 +112,10 @@ def test_transform_rejects_bad_speakers(speakers, match):
 # ---------------------------------------------------------------- calibrating a loaded model to one voice
 from pathlib import Path  # noqa: E402
 
-from ser_core.speakers import (  # noqa: E402
-    MIN_ENROLMENT_CLIPS, adapt_to_speaker, calibrate_from_features, predict_speakers, speaker_of,
-)
-from ser_core.artifacts import load_model  # noqa: E402
+from ser_core.serving.speakers import (MIN_ENROLMENT_CLIPS, adapt_to_speaker, calibrate_from_features, predict_speakers,
+                                       speaker_of)
 from ser_core.errors import ModelError  # noqa: E402
+from ser_core.modelfolder.read import load_model  # noqa: E402
 
 from conftest import TINY_ADAPTIVE_MODEL  # noqa: E402
 
@@ -152,7 +151,7 @@ def test_enrolment_calibrates_new_clips_of_the_same_speaker(adaptive, actor_clip
 
 
 def test_calibration_also_works_on_arrays(adaptive, actor_clips):
-    from ser_core.audio import load_audio
+    from ser_core.audio.preprocess import load_audio
 
     arrays = [load_audio(p, sample_rate=16000) for p in actor_clips[:3]]
     calibration = adapt_to_speaker(adaptive, arrays, sample_rate=16000)
@@ -231,7 +230,7 @@ def test_predict_speakers_groups_adapts_and_keeps_file_order(adaptive, tmp_path,
 
 @pytest.mark.slow
 def test_the_shipped_default_model_adapts_to_one_actor(actor_clips):
-    from ser_core.artifacts import default_model_dir
+    from ser_core.modelfolder.read import default_model_dir
 
     model = load_model(default_model_dir())
     assert model.supports_speaker_adaptation

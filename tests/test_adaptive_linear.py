@@ -148,10 +148,10 @@ def test_should_stop_cancels_training():
 @pytest.mark.slow
 def test_artifact_round_trip_on_real_clips(tiny_ravdess, tmp_path):
     """Train on ComParE functionals of real clips, save as an artifact, load, same predictions from files."""
-    from ser_core.artifacts import load_model
-    from ser_core.save import save_artifact
-    from ser_core.corpus import index_corpus
+    from ser_core.data.index import index_corpus
     from ser_core.features import extract_corpus
+    from ser_core.modelfolder.read import load_model
+    from ser_core.modelfolder.save import save_artifact
 
     clips = index_corpus(tiny_ravdess, corpus="ravdess").clips
     paths = clips["path"].tolist()

@@ -138,7 +138,7 @@ def test_a_manifest_corpus_is_explored_and_checked_for_leakage(app_env, tiny_man
 
 
 def test_a_folder_per_label_corpus_from_the_folder_form(app_env, tiny_ravdess, tmp_path):
-    from ser_core.corpus.naming import PARSERS
+    from ser_core.data.naming import PARSERS
 
     for number, path in enumerate(sorted(tiny_ravdess.rglob("*.wav"))):
         target = tmp_path / "mine" / PARSERS["ravdess"](path)["emotion"] / f"take{number:02d}.wav"

@@ -5,6 +5,7 @@ message and nothing changed on disk.
 """
 
 import io
+import json
 import zipfile
 
 import pytest
@@ -90,6 +91,27 @@ def test_public_training_is_limited_private_and_goes_to_the_visitor_scratch(publ
     assert job.wait(timeout_s=300) and job.status == jobs.SUCCEEDED, job.error
     assert job.result.startswith(str(public_env["scratch"])) and "/models/mine" in job.result
     assert _tree(public_env["artifacts"]) == before
+    _the_visitors_model_works_and_its_zip_names_no_server_path(job.result, public_env)
+
+
+def _the_visitors_model_works_and_its_zip_names_no_server_path(folder, env):
+    """Finding 7: the model loads from untrusted scratch (no pickle); finding 2: its zip holds no server path."""
+    import numpy as np
+
+    from ser_core.modelfolder.read import is_trusted, load_model
+
+    assert not is_trusted(folder)
+    assert load_model(folder).labels
+    with zipfile.ZipFile(io.BytesIO(cache.model_zip(folder))) as archive:
+        names = archive.namelist()
+        assert not any(name.endswith((".joblib", ".pkl", ".pickle")) for name in names), names
+        texts = {name: archive.read(name).decode() for name in names if name.endswith((".json", ".md"))}
+        with np.load(io.BytesIO(archive.read("mine/predictions.npz")), allow_pickle=False) as arrays:
+            paths = [path for key in arrays.files if key.endswith("/paths") for path in arrays[key].tolist()]
+    for server_path in (env["scratch"], env["data"], env["artifacts"], env["runs"]):
+        assert not any(str(server_path) in text for text in texts.values()), server_path
+    assert paths and all(path.startswith("Actor_0") for path in paths), paths[:3]
+    assert json.loads(texts["mine/config.json"])["training"]["data"] == env["data"].name
 
 
 def test_the_public_dataset_explorer_takes_no_server_path(public_env):
@@ -126,3 +148,70 @@ def test_public_error_messages_name_no_server_path(public_env):
     assert [e.value for e in at.exception] == []
     message = at.error[0].value
     assert "looks like a PDF document" in message and "/tmp" not in message and str(public_env["scratch"]) not in message
+
+
+def test_a_visitor_is_never_blocked_by_nor_told_another_visitors_model_name(public_env, monkeypatch):
+    at = _submit(open_page("training"), "", Model="logistic_regression", **{"Folds (k-fold)": 2})
+    assert problems(at) == []
+    (mine,) = cache.job_registry().jobs()
+    monkeypatch.setattr(hosting, "visitor_id", lambda: "somebody-else")
+    other = _submit(open_page("training"), "", Model="logistic_regression", **{"Folds (k-fold)": 2})
+    assert problems(other) == []  # the same default name: B's model goes to B's own folder
+    theirs = next(job for job in cache.job_registry().jobs() if job.owner == "somebody-else")
+    assert theirs.name == mine.name and theirs.task["artifact_dir"] != mine.task["artifact_dir"]
+    for job in (mine, theirs):
+        job.cancel()
+        assert job.wait(timeout_s=120)
+
+
+HOSTILE_LABEL = "<img src=x onerror=alert(1)>"
+HOSTILE_SPEAKER = "<svg onload=alert(2)>"
+
+
+def test_html_in_a_corpus_label_or_speaker_name_is_shown_as_text(app_env, monkeypatch, tmp_path, ravdess_16k):
+    root = tmp_path / "hostile"
+    (root / "audio").mkdir(parents=True)
+    rows = []
+    for number, path in enumerate(sorted((ravdess_16k / "Actor_01").glob("*.wav"))[:8]):
+        (root / "audio" / f"c{number}.wav").symlink_to(path)
+        rows.append(f"audio/c{number}.wav,{HOSTILE_LABEL if number % 2 == 0 else 'calm'},{HOSTILE_SPEAKER}")
+    (root / "clips.csv").write_text("path,label,speaker\n" + "\n".join(rows) + "\n")
+    monkeypatch.setenv("SER_DATA_DIR", str(root / "clips.csv"))
+    at = open_page("dataset")
+    assert [e.value for e in at.exception] == []
+    at.selectbox(key="explorer_emotion").set_value(HOSTILE_LABEL).run()
+    rendered = [m.value for m in at.markdown if m.allow_html]
+    assert any("&lt;img src=x onerror=alert(1)&gt;" in text for text in rendered), rendered
+    assert any("&lt;svg onload=alert(2)&gt;" in text for text in rendered), rendered
+    assert not any("<img" in text or "<svg" in text for text in rendered), rendered
+
+
+def _failing_page():
+    from ui import hosting
+
+    hosting.hide_error_details()  # what every page's widgets.page_setup does first
+    raise RuntimeError("cannot open /srv/operator/secret.wav")
+
+
+@pytest.mark.parametrize(("mode", "details_shown"), [("public", False), ("local", True)])
+def test_an_uncaught_exception_shows_a_visitor_no_details_and_goes_to_the_log(monkeypatch, capfd, mode,
+                                                                              details_shown):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("SER_MODE", mode)
+    at = AppTest.from_function(_failing_page).run()
+    (shown,) = at.exception
+    on_screen = " ".join([shown.message, *shown.stack_trace])
+    assert ("/srv/operator/secret.wav" in on_screen) == details_shown, on_screen
+    assert ("RuntimeError" in on_screen) == details_shown
+    if not details_shown:
+        assert "This app has encountered an error" in shown.message
+        server_log = "".join(capfd.readouterr())
+        assert "/srv/operator/" in server_log and "RuntimeError" in server_log  # the operator gets the whole story
+
+
+def test_every_public_page_turns_error_details_off(public_env):
+    import streamlit as st
+
+    open_page("home")
+    assert st.get_option("client.showErrorDetails") == "none"

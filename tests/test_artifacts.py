@@ -1,21 +1,21 @@
-"""Tests for ser_core.artifacts: complete, atomic, safe model folders that predict from audio."""
+"""Tests for ser_core.modelfolder.read: complete, atomic, safe model folders that predict from audio."""
 
 import json
 
 import numpy as np
 import pytest
 
-from ser_core import artifacts
-from ser_core.artifacts import default_model_dir, list_artifacts, load_model, set_default_model
-from ser_core.save import save_artifact
 from ser_core.errors import ArtifactError
+from ser_core.modelfolder import read as artifacts
+from ser_core.modelfolder.read import default_model_dir, list_artifacts, load_model, set_default_model
+from ser_core.modelfolder.save import save_artifact
 from ser_core.models.registry import make_model
 
 from conftest import speechlike, tone
 
 
 def _fitted_forest(seed=0):
-    from ser_core.audio import preprocess
+    from ser_core.audio.preprocess import preprocess
     from ser_core.features import extract
 
     clips = [preprocess(speechlike(seed=s, pitch_hz=120 + 40 * (s % 2)), sample_rate=16000) for s in range(8)]
@@ -37,7 +37,8 @@ def saved(tmp_path, forest):
 
 def test_saved_folder_is_complete_and_loads_when_trusted(saved, wav_file):
     names = {p.name for p in saved.iterdir()}
-    assert {"config.json", "metrics.json", "MODEL_CARD.md", "model.joblib"} <= names
+    assert {"config.json", "metrics.json", "MODEL_CARD.md", "sklearn_pipeline.json", "sklearn_pipeline.npz"} <= names
+    assert not any(name.endswith((".joblib", ".pkl", ".pickle")) for name in names)
     config = json.loads((saved / "config.json").read_text())
     assert config["format_version"] == artifacts.FORMAT_VERSION
     assert config["features"]["settings"]["n_mfcc"] == 13 and config["preprocess"]["top_db"] == 20.0
@@ -52,9 +53,35 @@ def test_saved_folder_is_complete_and_loads_when_trusted(saved, wav_file):
     assert model.predict_proba(speechlike(seed=1, sample_rate=48000), sample_rate=48000).shape == (2,)
 
 
-def test_untrusted_pickle_is_refused(saved):
+def test_a_scikit_learn_folder_loads_from_anywhere_without_trust(saved, forest):
+    """A visitor's own model lives in their untrusted scratch folder: it has no pickle, so it loads."""
+    assert not artifacts.is_trusted(saved)
+    X = np.random.default_rng(0).normal(size=(4, forest.pipeline_.n_features_in_))
+    np.testing.assert_array_equal(load_model(saved).estimator.predict_proba(X), forest.predict_proba(X))
+
+
+def _as_earlier_release(folder, forest):
+    """Rewrite a saved folder the way releases before the plain-array format did: a joblib pickle."""
+    import joblib
+
+    for name in ("sklearn_pipeline.json", "sklearn_pipeline.npz"):
+        (folder / name).unlink()
+    joblib.dump(forest.pipeline_, folder / "model.joblib")
+    config = json.loads((folder / "config.json").read_text())
+    config["files"] = {name: digest for name, digest in config["files"].items() if not name.startswith("sklearn_")}
+    config["files"]["model.joblib"] = artifacts.file_sha256(folder / "model.joblib")
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_an_earlier_releases_pickle_loads_only_when_trusted(saved, forest, monkeypatch):
+    _as_earlier_release(saved, forest)
     with pytest.raises(ArtifactError, match="trust=True"):
         load_model(saved)
+    X = np.random.default_rng(0).normal(size=(4, forest.pipeline_.n_features_in_))
+    np.testing.assert_array_equal(load_model(saved, trust=True).estimator.predict_proba(X), forest.predict_proba(X))
+    monkeypatch.setenv("SER_ARTIFACTS_DIR", str(saved.parent))  # a trusted root: the operator's own models
+    assert load_model(saved).labels == ["happy", "sad"]
 
 
 def _break(folder, how):
@@ -67,9 +94,9 @@ def _break(folder, how):
         config["format_version"] = 99
         (folder / "config.json").write_text(json.dumps(config))
     elif how == "no weights":
-        (folder / "model.joblib").unlink()
+        (folder / "sklearn_pipeline.npz").unlink()
     elif how == "tampered weights":
-        (folder / "model.joblib").write_bytes(b"not a pickle")
+        (folder / "sklearn_pipeline.npz").write_bytes(b"not arrays")
     elif how == "no metrics":
         (folder / "metrics.json").unlink()
     elif how == "missing key":
@@ -84,7 +111,7 @@ def _break(folder, how):
         ("no config", "config.json is missing"),
         ("bad json", "not valid JSON"),
         ("old version", "format_version 99"),
-        ("no weights", "model.joblib is missing"),
+        ("no weights", "sklearn_pipeline.npz is missing"),
         ("tampered weights", "SHA-256"),
         ("no metrics", "metrics.json is missing"),
         ("missing key", "missing labels"),
@@ -141,9 +168,9 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from ser_core.artifacts import check_model_name, folder_in  # noqa: E402
-from ser_core.save import save_ensemble, update_metrics  # noqa: E402
 from ser_core.errors import InputError  # noqa: E402
+from ser_core.modelfolder.read import check_model_name, folder_in  # noqa: E402
+from ser_core.modelfolder.save import save_ensemble, update_metrics  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -175,7 +202,7 @@ import sys
 sys.path[:0] = [{repo!r}, {tests!r}]
 import numpy as np
 from ser_core import atomic
-from ser_core.save import save_artifact
+from ser_core.modelfolder.save import save_artifact
 from test_artifacts import _fitted_forest
 if {fallback}:
     atomic._renameat2_exchange = lambda first, second: False
@@ -192,7 +219,7 @@ CHECKPOINTS = [("after-weights", False), ("after-config", False), ("after-metric
 def test_a_save_killed_at_any_step_leaves_the_old_or_the_new_model(tmp_path, forest, checkpoint, fallback):
     import os
 
-    from ser_core.artifacts import list_artifacts
+    from ser_core.modelfolder.read import list_artifacts
 
     folder = save_artifact(tmp_path / "m", forest, model_name="random_forest", feature_kind="MFCC-16000-13",
                            latency=False)
@@ -213,7 +240,7 @@ def test_a_metrics_rewrite_killed_midway_keeps_the_old_metrics(saved):
     import os
 
     code = (f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
-            "from ser_core.save import update_metrics\n"
+            "from ser_core.modelfolder.save import update_metrics\n"
             f"update_metrics({str(saved)!r}, {{'latency_ms_per_3s_clip': 1.0}})")
     run = subprocess.run([sys.executable, "-c", code], env={**os.environ, "SER_CRASH_AT": "write:metrics.json"},
                          capture_output=True, timeout=120)
@@ -224,7 +251,7 @@ def test_a_metrics_rewrite_killed_midway_keeps_the_old_metrics(saved):
 
 
 def test_the_saved_temperature_calibrates_the_probabilities(tmp_path, forest):
-    from ser_core.calibration import apply_temperature
+    from ser_core.scoring.temperature import apply_temperature
 
     plain = save_artifact(tmp_path / "plain", forest, model_name="random_forest", feature_kind="MFCC-16000-13",
                           latency=False)
@@ -237,8 +264,8 @@ def test_the_saved_temperature_calibrates_the_probabilities(tmp_path, forest):
 
 
 def test_an_ensemble_averages_its_members_and_loads_from_one_folder(tmp_path, forest):
-    from ser_core.calibration import apply_temperature
-    from ser_core.inference import EnsembleModel
+    from ser_core.modelfolder.loaded import EnsembleModel
+    from ser_core.scoring.temperature import apply_temperature
 
     a = save_artifact(tmp_path / "a", forest, model_name="random_forest", feature_kind="MFCC-16000-13",
                       calibration={"temperature": 2.0}, latency=False)

@@ -1,4 +1,4 @@
-"""ser_core.audio: decoding, resampling, trimming, normalising, streaming, bad input."""
+"""ser_core.audio.preprocess: decoding, resampling, trimming, normalising, streaming, bad input."""
 
 import io
 import tracemalloc
@@ -10,15 +10,8 @@ import pytest
 import soundfile as sf
 
 from conftest import SAMPLE_RATE, speechlike, tone
-from ser_core.audio import (
-    AudioInfo,
-    PreprocessSettings,
-    iter_chunks,
-    load_audio,
-    load_clip,
-    preprocess,
-    probe,
-)
+from ser_core.audio.preprocess import (AudioInfo, PreprocessSettings, iter_chunks, load_audio, load_clip, preprocess,
+                                       probe)
 from ser_core.errors import (
     AudioError,
     DecodeError,

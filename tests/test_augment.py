@@ -1,9 +1,9 @@
-"""Tests for ser_core.augment: speed perturbation of training clips, and its feature cache entries."""
+"""Tests for ser_core.audio.augment: speed perturbation of training clips, and its feature cache entries."""
 
 import numpy as np
 import pytest
 
-from ser_core.augment import PitchShift, SpeedPerturbation, parse_augmentation, parse_augmentations
+from ser_core.audio.augment import PitchShift, SpeedPerturbation, parse_augmentation, parse_augmentations
 from ser_core.errors import InputError
 from ser_core.features import extract_corpus
 from tests.conftest import SAMPLE_RATE, tone
@@ -72,7 +72,7 @@ def test_parse_augmentations_refuses_bad_text(text, message):
 
 
 def test_extract_corpus_with_augmentation_differs_and_is_cached_apart(tiny_ravdess, tmp_path):
-    from ser_core.cache import FeatureCache
+    from ser_core.features.cache import FeatureCache
 
     paths = sorted(str(p) for p in tiny_ravdess.rglob("*.wav"))[:4]
     cache = FeatureCache(tmp_path / "cache")

@@ -23,7 +23,7 @@ import soundfile as sf
 
 from app_support import REPO
 from conftest import speechlike
-from ser_core.labels import EMOTIONS
+from ser_core.data.labels import EMOTIONS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -460,7 +460,7 @@ def test_public_mode_shows_no_server_path_and_takes_none(public_server, browser,
 
 
 def test_the_report_opens_offline_with_every_chart_drawn(browser, app_models, tmp_path):
-    from ser_core.report import build_report, html_to_pdf
+    from ser_core.reporting.report import build_report, html_to_pdf
 
     report = tmp_path / "report.html"
     report.write_text(build_report(root=app_models))

@@ -1,4 +1,4 @@
-"""ser_core.cache: content-keyed feature arrays, atomic writes, hash memo, invalidation."""
+"""ser_core.features.cache: content-keyed feature arrays, atomic writes, hash memo, invalidation."""
 
 import os
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ser_core.cache import FeatureCache, default_cache_dir, hash_bytes, hash_file
+from ser_core.features.cache import FeatureCache, default_cache_dir, hash_bytes, hash_file
 
 KEYS = dict(spec_key="MFCC-16000-40@v1", settings_key="sr16000-top20-norm1-min0.1")
 
@@ -123,7 +123,7 @@ def test_clear_and_size(tmp_path):
 import zipfile  # noqa: E402
 
 from conftest import speechlike  # noqa: E402
-from ser_core.cache import CacheWarning  # noqa: E402
+from ser_core.features.cache import CacheWarning  # noqa: E402
 
 
 def _corrupt(path, how):
@@ -140,7 +140,7 @@ def _corrupt(path, how):
         data[offset + 128:offset + len(array_bytes)] = noise  # keep the .npy header, randomise the values
         path.write_bytes(bytes(data))
     elif how == "wrong shape":
-        from ser_core.cache import _atomic_save
+        from ser_core.features.cache import _atomic_save
 
         _atomic_save(path, np.ones(3, dtype=np.float32))  # a valid, checksummed entry of the wrong shape
 

@@ -1,10 +1,10 @@
-"""ser_core.calibration: temperature scaling, ECE, cross-fitting."""
+"""ser_core.scoring.temperature: temperature scaling, ECE, cross-fitting."""
 
 import numpy as np
 import pytest
 
-from ser_core.calibration import (apply_temperature, calibration_report, cross_fitted, expected_calibration_error,
-                                  fit_temperature, share_certain)
+from ser_core.scoring.temperature import (apply_temperature, calibration_report, cross_fitted,
+                                          expected_calibration_error, fit_temperature, share_certain)
 from ser_core.errors import InputError
 
 

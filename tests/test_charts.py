@@ -1,12 +1,12 @@
-"""ser_core.charts: every figure builder, with the shared emotion colours and bad input."""
+"""ser_core.reporting.charts: every figure builder, with the shared emotion colours and bad input."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from ser_core.data.labels import emotion_color
 from ser_core.errors import InputError
-from ser_core.labels import emotion_color
-from ser_core import charts
+from ser_core.reporting import charts
 
 
 def test_palette_uses_the_shared_emotion_colours_and_a_fallback():

@@ -42,10 +42,10 @@ CASES = [
 
 @pytest.mark.parametrize(("argv", "expected"), CASES, ids=[" ".join(c[0][:2]) + f" {i}" for i, c in enumerate(CASES)])
 def test_one_clear_line_and_a_non_zero_exit(places, capfd, monkeypatch, argv, expected):
-    import ser_core.decode
+    import ser_core.audio.decode
 
     real_access = os.access
-    monkeypatch.setattr(ser_core.decode.os, "access",
+    monkeypatch.setattr(ser_core.audio.decode.os, "access",
                         lambda path, mode: False if Path(path).name == "locked.wav" else real_access(path, mode))
     code = main([part.format(**places) for part in argv])
     out, err = capfd.readouterr()

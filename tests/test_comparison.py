@@ -1,9 +1,9 @@
-"""ser_core.comparison: one row per model and protocol, headlines, and the best model on new speakers."""
+"""ser_core.reporting.comparison: one row per model and protocol, headlines, and the best model on new speakers."""
 
 import pytest
 
-from ser_core.comparison import best_on_new_speakers, comparison_rows, headline_rows
-from ser_core.metrics import ModelMetrics
+from ser_core.modelfolder.results import ModelMetrics
+from ser_core.reporting.comparison import best_on_new_speakers, comparison_rows, headline_rows
 
 from test_metrics import FIRST_RELEASE
 

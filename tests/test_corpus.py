@@ -1,4 +1,4 @@
-"""Tests for ser_core.corpus: finding and labelling clips of five corpora."""
+"""Tests for ser_core.data: finding and labelling clips of five corpora."""
 
 import math
 import zipfile
@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from ser_core.corpus import COLUMNS, CORPORA, CorpusIndex, detect_corpus, index_corpus, summarize
+from ser_core.data.index import COLUMNS, CorpusIndex, index_corpus, summarize
+from ser_core.data.naming import CORPORA, detect_corpus
 from ser_core.errors import CorpusError
 
 SAMPLE_RATE = 16000
@@ -299,7 +300,7 @@ def test_symlinked_tiny_corpus(tiny_ravdess):
 def test_index_skips_what_extraction_would_refuse_with_the_same_reason(tmp_path, ravdess_16k, make, reason):
     import soundfile as sf
 
-    from ser_core.corpus import index_corpus
+    from ser_core.data.index import index_corpus
     from ser_core.features import extract_clips
 
     folder = tmp_path / "Actor_01"

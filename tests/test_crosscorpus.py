@@ -1,10 +1,10 @@
-"""Tests for ser_core.crosscorpus: scoring on another corpus over the shared labels only."""
+"""Tests for ser_core.scoring.crosscorpus: scoring on another corpus over the shared labels only."""
 
 import numpy as np
 import pytest
 
-from ser_core.crosscorpus import describe, score_shared, shared_labels
 from ser_core.errors import InputError
+from ser_core.scoring.crosscorpus import describe, score_shared, shared_labels
 
 MODEL_LABELS = ["calm", "sad", "angry", "happy"]
 
@@ -54,8 +54,8 @@ def test_probabilities_must_match_the_clips_and_labels():
 
 def test_evaluating_a_ravdess_model_on_an_emodb_named_folder(app_models, tiny_emodb):
     """The issue's case: boredom is left out and counted, calm and surprised are no rows, and it says so."""
-    from ser_core.artifacts import load_model
-    from ser_core.crosscorpus import evaluate_model
+    from ser_core.modelfolder.read import load_model
+    from ser_core.scoring.crosscorpus import evaluate_model
 
     metrics = evaluate_model(load_model(app_models / "tiny-logreg", trust=True), tiny_emodb)
     assert metrics["corpus"] == "emodb"

@@ -21,7 +21,7 @@ from ser_core import distributed as engine
 from ser_core.distributed import LOCAL, SCHEDULER_ENV, in_input_order, items_per_task, resolve_scheduler
 from ser_core.errors import ClusterError
 from ser_core.features import extract_clips
-from ser_core.predict import iter_predictions
+from ser_core.serving.predict import iter_predictions
 
 from conftest import TINY_ADAPTIVE_MODEL, speechlike
 
@@ -100,7 +100,7 @@ def test_results_are_put_back_in_input_order():
 
 
 def test_a_large_file_is_a_task_of_its_own(tmp_path):
-    from ser_core.predict import _file_batches
+    from ser_core.serving.predict import _file_batches
 
     names = ["a", "b", "big", "c"]
     for name in names:
@@ -139,8 +139,8 @@ def test_the_cli_reports_an_unreachable_scheduler_in_one_line(adaptive_models, w
 
 @pytest.mark.parametrize("command", ["train", "reproduce"])
 def test_train_and_reproduce_send_only_their_feature_extraction(command, monkeypatch, capsys):
-    import ser_core.reproduce
-    import ser_core.train
+    import recipes.study
+    import ser_core.training.train
     from ser_core.cli import main
 
     monkeypatch.delenv(SCHEDULER_ENV, raising=False)
@@ -156,8 +156,8 @@ def test_train_and_reproduce_send_only_their_feature_extraction(command, monkeyp
 
     import ser_core.cli.models
 
-    monkeypatch.setattr(ser_core.train, "train", fake)
-    monkeypatch.setattr(ser_core.reproduce, "reproduce_study", fake)
+    monkeypatch.setattr(ser_core.training.train, "train", fake)
+    monkeypatch.setattr(recipes.study, "reproduce_study", fake)
     monkeypatch.setattr(ser_core.cli.models, "index_from_args", lambda args, path: SimpleNamespace(notes=[]))
     args = ["--data", "corpus", "--model", "logistic_regression", "--out", "model"] if command == "train" else []
     assert main([command, *args, "--scheduler", "tcp://10.0.0.9:8786"]) == 2
@@ -165,7 +165,7 @@ def test_train_and_reproduce_send_only_their_feature_extraction(command, monkeyp
 
 
 def test_importing_ser_core_does_not_import_dask():
-    code = ("import sys, ser_core.cli, ser_core.features, ser_core.predict, ser_core.distributed; "
+    code = ("import sys, ser_core.cli, ser_core.features, ser_core.serving.predict, ser_core.distributed; "
             "print(sorted(m for m in ('dask', 'distributed', 'fsspec') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.stdout.strip() == "[]", result.stderr
@@ -203,7 +203,7 @@ def test_features_on_the_cluster_equal_the_local_ones_in_order(cluster, ravdess_
 
 
 def test_augmented_copies_on_the_cluster_equal_the_local_ones(cluster, ravdess_16k):
-    from ser_core.augment import parse_augmentation
+    from ser_core.audio.augment import parse_augmentation
 
     paths = real_clips(ravdess_16k, 4, actor="02")
     speed = parse_augmentation("speed0.9")
@@ -224,7 +224,7 @@ def test_the_environment_variable_sends_the_work_to_the_cluster(cluster, ravdess
 
 def test_predictions_on_the_cluster_equal_the_local_ones_in_order(cluster, ravdess_16k, adaptive_models, tmp_path,
                                                                  wav_file):
-    from ser_core.artifacts import load_model
+    from ser_core.modelfolder.read import load_model
 
     model = load_model(adaptive_models / TINY_ADAPTIVE_MODEL)
     folder = tmp_path / "to-classify"
@@ -339,9 +339,9 @@ def kill_a_busy_worker(address, workers, job, *, timeout_s=60.0):
 @pytest.mark.timeout(240)
 def test_the_cli_on_a_real_scheduler_gives_the_local_numbers(real_cluster, tiny_ravdess, adaptive_models, tmp_path,
                                                              monkeypatch):
-    from ser_core.artifacts import load_model
-    from ser_core.corpus import index_corpus
-    from ser_core.predict import iter_predictions
+    from ser_core.data.index import index_corpus
+    from ser_core.modelfolder.read import load_model
+    from ser_core.serving.predict import iter_predictions
 
     address, workers = real_cluster
     client_cache = tmp_path / "client-cache"

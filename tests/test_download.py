@@ -1,12 +1,12 @@
-"""Tests for ser_core.download against a small RAVDESS-like zip served on 127.0.0.1."""
+"""Tests for ser_core.data.download against a small RAVDESS-like zip served on 127.0.0.1."""
 
 import time
 import zipfile
 
 import pytest
 
-from ser_core.corpus import index_corpus, summarize
-from ser_core.download import RAVDESS_URL, download_ravdess
+from ser_core.data.download import RAVDESS_URL, download_ravdess
+from ser_core.data.index import index_corpus, summarize
 from ser_core.errors import DownloadError, OfflineError
 
 NAMES = [

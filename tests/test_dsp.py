@@ -1,10 +1,10 @@
-"""ser_core.dsp repeats librosa's arithmetic: the same trims, spectrograms, filters and dB on real clips."""
+"""ser_core.audio.dsp repeats librosa's arithmetic: the same trims, spectrograms, filters and dB on real clips."""
 
 import librosa
 import numpy as np
 import pytest
 
-from ser_core import dsp
+from ser_core.audio import dsp
 
 
 def _clips(ravdess_16k, n=12):
@@ -90,7 +90,7 @@ def test_mel_filters_up_to_a_chosen_frequency_are_librosas():
 
 
 def test_duplicate_fingerprints_are_librosas_mel_db(ravdess_16k):
-    from ser_core.duplicates import FINGERPRINT_BANDS, FINGERPRINT_FLOOR_DB, FINGERPRINT_FMAX_HZ, fingerprint
+    from ser_core.data.duplicates import FINGERPRINT_BANDS, FINGERPRINT_FLOOR_DB, FINGERPRINT_FMAX_HZ, fingerprint
 
     for y in _clips(ravdess_16k, n=4):
         mel = librosa.feature.melspectrogram(y=y, sr=16000, n_fft=512, hop_length=int(round(0.01 * 16000)),

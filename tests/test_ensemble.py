@@ -1,10 +1,10 @@
-"""ser_core.ensemble: an ensemble's figures from its members' out-of-fold predictions."""
+"""ser_core.training.ensemble: an ensemble's figures from its members' out-of-fold predictions."""
 
 import numpy as np
 import pytest
 
-from ser_core.ensemble import combine_protocol
 from ser_core.errors import InputError
+from ser_core.training.ensemble import combine_protocol
 
 LABELS = ["angry", "calm", "sad"]
 

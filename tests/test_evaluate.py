@@ -1,11 +1,11 @@
-"""Tests for ser_core.evaluate: metrics, fold summaries, sizes and latency."""
+"""Tests for ser_core.scoring.metrics: metrics, fold summaries, sizes and latency."""
 
 import numpy as np
 import pytest
 
 from ser_core.errors import InputError
-from ser_core.evaluate import (evaluate_predictions, format_report, latency_per_clip_ms, pool_fold_confusions,
-                               summarize_folds)
+from ser_core.scoring.latency import latency_per_clip_ms
+from ser_core.scoring.metrics import evaluate_predictions, format_report, pool_fold_confusions, summarize_folds
 
 LABELS = ["neutral", "happy", "sad"]
 

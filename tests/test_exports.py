@@ -1,9 +1,9 @@
-"""Tests for ser_core.exports: predictions as CSV rows (clips, segments, summaries, errors)."""
+"""Tests for ser_core.serving.exports: predictions as CSV rows (clips, segments, summaries, errors)."""
 
 import csv
 import io
 
-from ser_core.exports import PredictionsCsv, csv_columns, record_row, records_csv
+from ser_core.serving.exports import PredictionsCsv, csv_columns, record_row, records_csv
 
 LABELS = ["sad", "path", "alegría"]  # a label may be named like a column, or in any language
 

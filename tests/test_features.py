@@ -9,9 +9,9 @@ import pytest
 
 import ser_core.features as features
 from conftest import SAMPLE_RATE, speechlike, tone
-from ser_core.audio import PreprocessSettings, load_clip
-from ser_core.cache import FeatureCache
+from ser_core.audio.preprocess import PreprocessSettings, load_clip
 from ser_core.errors import DecodeError, FeatureError, TooShortError
+from ser_core.features.cache import FeatureCache
 from ser_core.features import (
     FEATURE_KINDS,
     FeatureSpec,

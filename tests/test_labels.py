@@ -1,11 +1,11 @@
-"""Tests for ser_core.labels: the shared emotion vocabulary."""
+"""Tests for ser_core.data.labels: the shared emotion vocabulary."""
 
 import re
 
 import pytest
 
+from ser_core.data.labels import ALL_EMOTIONS, EMOTIONS, EXTRA_EMOTIONS, emotion_color
 from ser_core.errors import InputError, SERError
-from ser_core.labels import ALL_EMOTIONS, EMOTIONS, EXTRA_EMOTIONS, emotion_color
 
 
 def test_emotions_follow_ravdess_code_order():
@@ -33,7 +33,7 @@ def test_unknown_emotion_raises_input_error(bad):
 
 
 def test_any_label_set_gets_distinct_stable_colours():
-    from ser_core.labels import label_colors
+    from ser_core.data.labels import label_colors
 
     custom = ["joy", "anger", "sadness", "calm", "Wut", "ärger"]
     colors = label_colors(custom)
@@ -45,6 +45,6 @@ def test_any_label_set_gets_distinct_stable_colours():
 
 
 def test_label_order_puts_known_emotions_first():
-    from ser_core.labels import label_order
+    from ser_core.data.labels import label_order
 
     assert label_order(["zeta", "sad", "alpha", "neutral", "sad"]) == ["neutral", "sad", "alpha", "zeta"]

@@ -1,4 +1,4 @@
-"""Tests for ser_core.corpus.layouts: folder-per-label trees, manifests and label maps."""
+"""Tests for ser_core.data.layouts: folder-per-label trees, manifests and label maps."""
 
 import json
 import zipfile
@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from ser_core.corpus import index_corpus, read_label_map, summarize
-from ser_core.corpus.layouts import apply_label_map, read_manifest
+from ser_core.data.index import index_corpus, summarize
+from ser_core.data.layouts import read_label_map
+from ser_core.data.layouts import apply_label_map, read_manifest
 from ser_core.errors import CorpusError
 
 SAMPLE_RATE = 16000
@@ -194,7 +195,7 @@ def test_bad_label_maps_raise(tmp_path, name, text, message):
 
 def test_real_clips_renamed_into_label_folders(tiny_ravdess, tmp_path):
     """RAVDESS clips renamed (their names say nothing) and sorted into <label>/<speaker>/ folders."""
-    from ser_core.corpus.naming import PARSERS
+    from ser_core.data.naming import PARSERS
 
     for number, path in enumerate(sorted(tiny_ravdess.rglob("*.wav"))):
         labels = PARSERS["ravdess"](path)

@@ -1,14 +1,14 @@
-"""Tests for ser_core.duplicates and ser_core.leakage: duplicate audio across a split, shared speakers, imbalance."""
+"""Tests for ser_core.data.duplicates and ser_core.data.leakage: duplicate audio across a split, shared speakers, imbalance."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
 
-from ser_core.audio import resample
-from ser_core.corpus import index_corpus
-from ser_core.duplicates import Duplicates, find_duplicates, fingerprint
-from ser_core.leakage import format_report, leakage_report, protocol_split
+from ser_core.audio.preprocess import resample
+from ser_core.data.duplicates import Duplicates, find_duplicates, fingerprint
+from ser_core.data.index import index_corpus
+from ser_core.data.leakage import format_report, leakage_report, protocol_split
 
 IDENTICAL_07 = ("03-01-03-01-02-01-07.wav", "03-01-03-01-02-02-07.wav")
 # One actor's two takes of one sentence and emotion: the closest distinct clips of RAVDESS.

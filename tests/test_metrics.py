@@ -1,13 +1,13 @@
-"""ser_core.metrics: the one format of a model's figures, this release's and the first one's."""
+"""ser_core.modelfolder.results: the one format of a model's figures, this release's and the first one's."""
 
 import pytest
 
 from ser_core.errors import InputError
-from ser_core.metrics import METRICS_VERSION, ModelMetrics, ProtocolResult
+from ser_core.modelfolder.results import METRICS_VERSION, ModelMetrics, ProtocolResult
 
 
 def _fold(confusion, labels=("angry", "sad")):
-    from ser_core.evaluate import evaluate_predictions
+    from ser_core.scoring.metrics import evaluate_predictions
 
     y_true, y_pred = [], []
     for i, row in enumerate(confusion):

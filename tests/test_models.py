@@ -84,7 +84,11 @@ def test_registry_rejects_unknown_names():
 
 
 @pytest.mark.parametrize("kind", ["random_forest", "svm", "logistic_regression", "mlp"])
-def test_classical_models_fit_predict_save_load(kind, tmp_path):
+def test_classical_models_fit_predict_save_load(kind, tmp_path, monkeypatch):
+    import pickle
+
+    import joblib
+
     X, y = _toy()
     model = make_model(kind, seed=0)
     assert model.fit(X, y) is model
@@ -95,8 +99,17 @@ def test_classical_models_fit_predict_save_load(kind, tmp_path):
     assert np.mean(model.predict(X) == y) > 0.9
     assert model.pipeline_.steps[0][0] == "scale"
     model.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sklearn_pipeline.json", "sklearn_pipeline.npz"]
+
+    def no_pickle(*args, **kwargs):
+        raise AssertionError("a scikit-learn model must load without pickle")
+
+    for module, name in ((pickle, "load"), (pickle, "loads"), (pickle, "Unpickler"), (joblib, "load")):
+        monkeypatch.setattr(module, name, no_pickle)
     loaded = ClassicalClassifier.load(tmp_path, kind=kind)
     np.testing.assert_array_equal(loaded.predict_proba(X), probabilities)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert list(loaded.classes_) == list(model.classes_) and loaded.n_parameters_ == model.n_parameters_
 
 
 @pytest.mark.parametrize("X, y", [(np.zeros((3, 4)), ["a", "b"]), (np.zeros((2, 4)), ["a", "a"]), (np.zeros(4), ["a"])])

@@ -1,10 +1,10 @@
-"""Tests for ser_core.predict: files, folders with bad files, long recordings, truncated files."""
+"""Tests for ser_core.serving.predict: files, folders with bad files, long recordings, truncated files."""
 
 import numpy as np
 import pytest
 
 from ser_core.errors import InputError
-from ser_core.predict import iter_predictions, predict_file
+from ser_core.serving.predict import iter_predictions, predict_file
 
 from conftest import speechlike
 from test_segments import LoudnessModel

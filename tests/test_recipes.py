@@ -1,10 +1,10 @@
-"""ser_core.recipes: the default model's road, end to end on a tiny corpus (members, ensemble, default)."""
+"""recipes.default: the default model's road, end to end on a tiny corpus (members, ensemble, default)."""
 
 import pytest
 
-from ser_core import recipes
-from ser_core.artifacts import default_model_dir, load_model
-from ser_core.train_config import TrainConfig
+from ser_core.modelfolder.read import default_model_dir, load_model
+from ser_core.training.config import TrainConfig
+from recipes import default as recipes
 
 
 def _tiny_members():

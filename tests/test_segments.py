@@ -1,10 +1,10 @@
-"""Tests for ser_core.segments: one sliding window for files, arrays and the live microphone."""
+"""Tests for ser_core.serving.segments: one sliding window for files, arrays and the live microphone."""
 
 import numpy as np
 import pytest
 
 from ser_core.errors import InputError, SilentAudioError
-from ser_core.segments import SlidingWindows, predict_segments, summarize_timeline
+from ser_core.serving.segments import SlidingWindows, predict_segments, summarize_timeline
 
 
 class LoudnessModel:
@@ -14,7 +14,7 @@ class LoudnessModel:
     sample_rate = 16000
 
     def predict_proba(self, source, *, sample_rate=None):
-        from ser_core.audio import load_audio
+        from ser_core.audio.preprocess import load_audio
 
         y = source if isinstance(source, np.ndarray) else load_audio(source, sample_rate=16000)
         peak = float(np.max(np.abs(y)))

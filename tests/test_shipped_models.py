@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ser_core.artifacts import PROJECT_ARTIFACTS, default_model_dir, load_model, read_metrics
-from ser_core.inference import EnsembleModel
-from ser_core.labels import EMOTIONS
+from ser_core.data.labels import EMOTIONS
+from ser_core.modelfolder.loaded import EnsembleModel
+from ser_core.modelfolder.read import PROJECT_ARTIFACTS, default_model_dir, load_model, read_metrics
 
 SHIPPED = sorted(path.name for path in PROJECT_ARTIFACTS.iterdir() if path.is_dir() and not path.name.startswith("."))
 README = Path(__file__).resolve().parents[1] / "README.md"

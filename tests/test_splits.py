@@ -1,13 +1,13 @@
-"""Tests for ser_core.splits: the study's random split and the speaker-independent protocols."""
+"""Tests for ser_core.data.splits: the study's random split and the speaker-independent protocols."""
 
 from collections import Counter
 
 import numpy as np
 import pytest
 
+from ser_core.data.labels import EMOTIONS
+from ser_core.data.splits import grouped_kfold, holdout_actors, random_split, validation_split
 from ser_core.errors import InputError
-from ser_core.labels import EMOTIONS
-from ser_core.splits import grouped_kfold, holdout_actors, random_split, validation_split
 
 
 def ravdess_like(n_actors=10):

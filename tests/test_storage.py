@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ser_core.cache import FeatureCache
 from ser_core.errors import InputError
 from ser_core.features import extract_clips
+from ser_core.features.cache import FeatureCache
 from ser_core.storage import exists, is_url
 
 KIND = "MFCC-16000-13"

@@ -1,14 +1,14 @@
-"""Tests for ser_core.train: protocols, validation from training actors, a tiny end-to-end run."""
+"""Tests for ser_core.training.train: protocols, validation from training actors, a tiny end-to-end run."""
 
 import numpy as np
 import pytest
 
 from conftest import requires_keras
-from ser_core.artifacts import load_model
-from ser_core.calibration import apply_temperature
 from ser_core.errors import InputError
-from ser_core.train import run_protocol, save_result, train
-from ser_core.train_config import TrainConfig
+from ser_core.modelfolder.read import load_model
+from ser_core.scoring.temperature import apply_temperature
+from ser_core.training.config import TrainConfig
+from ser_core.training.train import run_protocol, save_result, train
 
 
 @pytest.mark.parametrize(
@@ -42,7 +42,7 @@ def test_two_epoch_run_gives_a_complete_artifact_with_identical_probabilities(ti
 
 
 def test_kfold_test_actors_never_train(tiny_ravdess):
-    from ser_core.train import load_dataset
+    from ser_core.training.train import load_dataset
 
     dataset = load_dataset(tiny_ravdess, feature_kind="MFCC-16000-13")
     results = run_protocol(TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="kfold", n_folds=3),
@@ -51,7 +51,9 @@ def test_kfold_test_actors_never_train(tiny_ravdess):
     seen = [actor for fold in result.folds for actor in fold["test_actors"]]
     assert sorted(seen) == sorted(set(dataset.groups.tolist()))
     assert set(result.summary) >= {"accuracy", "uar", "macro_f1", "train_accuracy"}
-    assert sorted(predictions["paths"]) == sorted(dataset.paths)  # every clip tested exactly once
+    # every clip tested exactly once, named relative to the corpus root
+    assert sorted(predictions["paths"]) == sorted(dataset.relative(path) for path in dataset.paths)
+    assert predictions["paths"][0].startswith("Actor_0")
     assert predictions["probabilities"].shape == (len(dataset.paths), len(dataset.label_order))
     assert result.pooled["n_clips"] == len(dataset.paths) and result.calibration["temperature"] > 0
 
@@ -70,7 +72,7 @@ def test_wav2vec2_random_forest_with_a_tiny_model(tiny_ravdess, tiny_wav2vec2, t
 
 
 def _augmented_dataset(tiny_ravdess):
-    from ser_core.train import load_dataset
+    from ser_core.training.train import load_dataset
 
     return load_dataset(tiny_ravdess, feature_kind="MFCC-16000-13", augment=("speed0.9", "speed1.1"))
 
@@ -110,7 +112,7 @@ def test_adaptive_linear_gets_the_copies_for_its_single_clip_head(tiny_ravdess, 
 
 
 def test_a_prepared_dataset_without_the_copies_is_refused(tiny_ravdess):
-    from ser_core.train import load_dataset
+    from ser_core.training.train import load_dataset
 
     dataset = load_dataset(tiny_ravdess, feature_kind="MFCC-16000-13")
     with pytest.raises(InputError, match="no features for augmentations"):
@@ -120,8 +122,8 @@ def test_a_prepared_dataset_without_the_copies_is_refused(tiny_ravdess):
 # ---------------------------------------------------------------- your own data (labels, corpora, leakage)
 def test_a_four_label_manifest_gives_a_four_label_model(tiny_manifest, tmp_path):
     from conftest import MANIFEST_LABELS
-    from ser_core.artifacts import list_artifacts
-    from ser_core.comparison import comparison_rows
+    from ser_core.modelfolder.read import list_artifacts
+    from ser_core.reporting.comparison import comparison_rows
 
     config = TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="kfold", n_folds=3)
     result = train(config, data=tiny_manifest)
@@ -140,8 +142,8 @@ def test_a_four_label_manifest_gives_a_four_label_model(tiny_manifest, tmp_path)
 
 def test_cross_corpus_protocol_trains_on_one_corpus_and_tests_on_the_shared_labels_of_another(
         tiny_ravdess, tiny_emodb, tmp_path):
-    from ser_core.artifacts import list_artifacts
-    from ser_core.comparison import comparison_rows, headline_rows
+    from ser_core.modelfolder.read import list_artifacts
+    from ser_core.reporting.comparison import comparison_rows, headline_rows
 
     records = []
     config = TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="kfold", n_folds=3,
@@ -175,7 +177,7 @@ def test_config_rejects_bad_own_data_settings(settings, match):
 
 
 def test_leakage_check_warns_or_stops_before_training(tiny_ravdess):
-    from ser_core.leakage import LeakageError
+    from ser_core.data.leakage import LeakageError
 
     records = []
     config = TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="random")
@@ -193,3 +195,24 @@ def test_the_card_says_what_the_leakage_check_found(tiny_ravdess, tmp_path):
     config = TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="random")
     folder = save_result(train(config, data=tiny_ravdess), tmp_path / "leaky", latency=False)
     assert "leakage check before training found: random: 3 of 3 speakers" in (folder / "MODEL_CARD.md").read_text()
+
+
+def test_a_saved_folder_names_its_corpora_and_holds_no_absolute_path(tiny_ravdess, tiny_emodb, tmp_path):
+    """What a visitor downloads (config, figures, card, out-of-fold predictions) holds no path of the server."""
+    from ser_core.modelfolder.read import read_config
+
+    config = TrainConfig(model="logistic_regression", features="MFCC-16000-13", protocol="kfold", n_folds=3,
+                         extra_protocols=("cross_corpus",), test_data=str(tiny_emodb))
+    result = train(config, data=tiny_ravdess)
+    result.training["command"] = f"python -m ser_core train --data {tiny_ravdess} --out {tmp_path}/models"
+    folder = save_result(result, tmp_path / "models" / "portable", latency=False)
+    for name in ("config.json", "metrics.json", "MODEL_CARD.md"):
+        assert str(tmp_path) not in (folder / name).read_text(), name
+    training = read_config(folder)["training"]
+    assert training["data"] == "tiny_ravdess" and training["config"]["test_data"] == "tiny_emodb"
+    assert training["command"] == "python -m ser_core train --data tiny_ravdess --out models"
+    with np.load(folder / "predictions.npz", allow_pickle=False) as arrays:
+        kfold, cross = arrays["kfold/paths"].tolist(), arrays["cross_corpus/paths"].tolist()
+    assert len(kfold) == 48 and all(path.startswith("Actor_0") and path.endswith(".wav") for path in kfold)
+    assert len(cross) == 24 and all(path.startswith("wav/") for path in cross)
+    assert load_model(folder).labels == list(result.model.classes_)

@@ -43,14 +43,29 @@ def test_public_limits_and_their_settings(monkeypatch):
 def test_each_visitor_has_a_scratch_area_that_is_swept(monkeypatch, tmp_path):
     monkeypatch.setenv("SER_MODE", "public")
     monkeypatch.setenv("SER_SCRATCH_DIR", str(tmp_path))
+    monkeypatch.setattr(hosting, "_session_id", lambda: "session-a")
     models = hosting.models_dir()
-    assert models == tmp_path / "anonymous" / "models" and models.is_dir()
+    assert models == tmp_path / "session-a" / "models" and models.is_dir()
     old = tmp_path / "someone-else"
     old.mkdir()
     stale = time.time() - 3 * 3600
     os.utime(old, (stale, stale))
     removed = hosting.sweep_scratch(ttl_s=7200)
     assert old in removed and not old.exists() and models.is_dir()
+
+
+def test_no_session_no_scratch_in_public_mode(monkeypatch, tmp_path):
+    """A script or a background thread has no browser session: it gets no identity and no shared fallback folder."""
+    from ser_core.errors import SERError
+
+    monkeypatch.setenv("SER_MODE", "public")
+    monkeypatch.setenv("SER_SCRATCH_DIR", str(tmp_path))
+    for needs_a_session in (hosting.visitor_id, hosting.scratch_dir, hosting.models_dir):
+        with pytest.raises(SERError, match="no browser session"):
+            needs_a_session()
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("SER_MODE", "local")
+    assert hosting.visitor_id() == "local" and hosting.scratch_dir("uploads") == tmp_path / "local" / "uploads"
 
 
 def test_local_mode_trains_into_the_shared_models_folder(monkeypatch, tmp_path):
@@ -70,3 +85,15 @@ def test_public_messages_name_no_server_path(monkeypatch, tmp_path):
     assert "<your upload>" in redacted and "<corpus>" in redacted
     monkeypatch.setenv("SER_MODE", "local")
     assert hosting.redact(text) == text
+
+
+def test_public_messages_never_repeat_a_settings_value(monkeypatch):
+    monkeypatch.setenv("SER_MODE", "public")
+    monkeypatch.setenv("SER_DASK_SCHEDULER", "tcp://10.1.2.3:8786")
+    monkeypatch.setenv("SER_STUN_URLS", "stun:a.internal.example, bogus://b.internal.example")
+    monkeypatch.setenv("HF_TOKEN", "hf_abcdefgh")
+    text = ("no scheduler answers at tcp://10.1.2.3:8786; bogus://b.internal.example is not a STUN URL; "
+            "token hf_abcdefgh refused")
+    redacted = hosting.redact(text)
+    assert "10.1.2.3" not in redacted and "internal" not in redacted and "hf_abc" not in redacted, redacted
+    assert "<SER_DASK_SCHEDULER>" in redacted and "<SER_STUN_URLS>" in redacted and "<HF_TOKEN>" in redacted

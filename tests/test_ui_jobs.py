@@ -118,17 +118,32 @@ def test_after_a_restart_past_runs_are_listed_and_cut_runs_say_so(tmp_path):
     assert states["cut"].status == jobs.INTERRUPTED and "restarted" in states["cut"].error
 
 
-def test_claimed_names_never_collide(registry):
-    assert registry.claim_name("cnn-kfold", taken=["cnn-kfold"]) == "cnn-kfold-2"
-    assert registry.claim_name("cnn-kfold", taken=["cnn-kfold"]) == "cnn-kfold-3"
-    assert registry.claim_name("svm") == "svm"
+def test_a_name_is_reserved_for_its_owner_only_while_the_job_exists(tmp_path):
+    registry = jobs.JobRegistry(root=tmp_path / "runs", max_running=1, max_per_owner=2)
+    started = tmp_path / "started"
+    job = registry.submit(_task("wait_for_cancel", started=str(started)), name="cnn-kfold", owner="a")
+    with pytest.raises(InputError, match="your runs is already saving to 'cnn-kfold'"):
+        registry.submit(_task("epochs", n=1, out=str(tmp_path / "x")), name="cnn-kfold", owner="a")
+    # another visitor's models go to their own folder: the same name neither clashes nor tells them anything
+    theirs = registry.submit(_task("epochs", n=1, out=str(tmp_path / "y")), name="cnn-kfold", owner="b")
+    # a run the quota refuses reserves nothing
+    registry.submit(_task("epochs", n=1, out=str(tmp_path / "z")), name="svm", owner="a")
+    with pytest.raises(InputError, match="at most 2"):
+        registry.submit(_task("epochs", n=1, out=str(tmp_path / "w")), name="refused", owner="a")
+    assert _wait_file(started)
+    job.cancel()
+    assert job.wait(timeout_s=60) and job.status == jobs.CANCELLED
+    again = registry.submit(_task("epochs", n=1, out=str(tmp_path / "v")), name="cnn-kfold", owner="a")
+    refused_name = registry.submit(_task("epochs", n=1, out=str(tmp_path / "u")), name="refused", owner="b")
+    for other in (theirs, again, refused_name):
+        assert other.wait(timeout_s=60) and other.status == jobs.SUCCEEDED, other.error
 
 
 @pytest.mark.slow
 @requires_keras
 def test_a_training_task_saves_a_complete_loadable_model(registry, app_corpus, tmp_path):
-    from ser_core.artifacts import load_model
-    from ser_core.train_config import TrainConfig
+    from ser_core.modelfolder.read import load_model
+    from ser_core.training.config import TrainConfig
 
     config = TrainConfig(model="cnn", protocol="kfold", n_folds=3, epochs=2)
     task = jobs.training_task(config, data=app_corpus, artifact_dir=tmp_path / "artifacts" / "cnn")
@@ -139,3 +154,19 @@ def test_a_training_task_saves_a_complete_loadable_model(registry, app_corpus, t
     assert model.metrics.protocols["kfold"].summary["accuracy"]["n"] == 3
     stages = [h.get("stage") for h in job.history_copy() if "stage" in h and h["stage"] != "fold done"]
     assert stages == ["features", "leakage check", "saving"]
+
+
+def test_a_job_never_runs_the_page_script_again(registry, tmp_path, monkeypatch):
+    """Streamlit runs a page as ``__main__``; the job's spawned process must not import (and so draw) it again."""
+    import sys
+    import types
+
+    marker = tmp_path / "page-ran"
+    page = tmp_path / "page.py"
+    page.write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    script = types.ModuleType("__main__")
+    script.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    job = registry.submit(_task("epochs", n=1, out=str(tmp_path / "r")), name="job", owner="a")
+    assert job.wait(timeout_s=60) and job.status == jobs.SUCCEEDED, job.error
+    assert not marker.exists() and sys.modules["__main__"] is script

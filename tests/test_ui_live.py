@@ -123,7 +123,7 @@ def test_audio_sink_feeds_the_monitor():
 
 
 def test_frames_from_a_webrtc_thread_while_the_page_reads(app_models):
-    from ser_core.artifacts import load_model
+    from ser_core.modelfolder.read import load_model
 
     model = load_model(app_models / "tiny-logreg", trust=True)
     monitor = monitor_for(model)

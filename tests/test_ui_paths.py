@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ser_core.download import RAVDESS_CLIPS, RAVDESS_URL
+from ser_core.data.download import RAVDESS_CLIPS, RAVDESS_URL
 from ser_core.errors import CorpusError
 from ui import paths
 

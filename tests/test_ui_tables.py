@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ser_core.metrics import ModelMetrics
+from ser_core.modelfolder.results import ModelMetrics
 from ui import tables
 
 from test_metrics import FIRST_RELEASE

@@ -109,13 +109,13 @@ BAD_SETTINGS = [
     ({"SER_WEBRTC_ICE_SERVERS": '[{"urls": "turn:t.example.org", "username": "u"}]'}, {},
      ["SER_WEBRTC_ICE_SERVERS", "without a \"credential\""]),
     ({"SER_WEBRTC_ICE_SERVERS": '[{"username": "u", "credential": "hunter2"}]'}, {}, ["without \"urls\""]),
-    ({"SER_STUN_URLS": "stun.example.org:3478"}, {}, ["SER_STUN_URLS holds 'stun.example.org:3478'",
+    ({"SER_STUN_URLS": "stun.example.org:3478"}, {}, ["SER_STUN_URLS holds an entry (1 of 1) that is not",
                                                       "expected stun:host[:port]"]),
     ({"SER_STUN_URLS": "turn:t.example.org"}, {}, ["not a STUN URL"]),
     ({"SER_TURN_URLS": "turn:t.example.org?transport=sctp", "SER_TURN_USERNAME": "u",
       "SER_TURN_CREDENTIAL": "hunter2"}, {}, ["SER_TURN_URLS", "?transport=udp|tcp"]),
     ({}, {"stun_urls": 3478}, ["webrtc.stun_urls in the secrets is a int"]),
-    ({"SER_WEBRTC_ICE_TRANSPORT_POLICY": "direct"}, {}, ["'direct'", "expected one of all, relay"]),
+    ({"SER_WEBRTC_ICE_TRANSPORT_POLICY": "direct"}, {}, ["SER_WEBRTC_ICE_TRANSPORT_POLICY is not", "one of all, relay"]),
     ({"SER_TURN_CREDENTIALS_URL": "ftp://provider.example.org/hunter2"}, {},
      ["SER_TURN_CREDENTIALS_URL is not an http(s) URL"]),
 ]
@@ -128,6 +128,26 @@ def test_bad_settings_name_the_setting_never_the_secret(environ, secrets, words)
     message = str(error.value)
     assert all(w in message for w in words), message
     assert "hunter2" not in message
+
+
+@pytest.mark.parametrize(("environ", "secrets", "setting"), [
+    ({"SER_STUN_URLS": "bogus://secret-host.example:1"}, {}, "SER_STUN_URLS"),
+    ({"SER_STUN_URLS": "stun:ok.example.org stun.secret-host.example:3478"}, {}, "SER_STUN_URLS"),
+    ({}, {"stun_urls": ["turn:secret-host.example"]}, "webrtc.stun_urls in the secrets"),
+    ({"SER_TURN_URLS": "turn:secret-host.example?transport=sctp", "SER_TURN_USERNAME": "u",
+      "SER_TURN_CREDENTIAL": "c"}, {}, "SER_TURN_URLS"),
+    ({"SER_WEBRTC_ICE_SERVERS": '[{"urls": "turn:secret-host.example", "username": "u"}]'}, {},
+     "SER_WEBRTC_ICE_SERVERS"),
+    ({"SER_WEBRTC_ICE_SERVERS": '[{"urls": "secret-host.example"}]'}, {}, "SER_WEBRTC_ICE_SERVERS"),
+    ({"SER_WEBRTC_ICE_TRANSPORT_POLICY": "secret-policy"}, {}, "SER_WEBRTC_ICE_TRANSPORT_POLICY"),
+    ({"SER_TURN_CREDENTIALS_URL": "ftp://secret-host.example/key"}, {}, "SER_TURN_CREDENTIALS_URL"),
+])
+def test_a_malformed_setting_is_named_and_its_value_never_echoed(environ, secrets, setting):
+    """Every visitor sees this warning on the Predict page: it may name the setting, never repeat its value."""
+    with pytest.raises(InputError) as error:
+        read_settings(secrets=secrets, environ=environ)
+    message = str(error.value)
+    assert setting in message and "secret" not in message.replace("in the secrets", ""), message
 
 
 def test_a_secret_that_is_not_a_section():
@@ -276,8 +296,8 @@ def test_bad_setting_is_a_warning_naming_it_and_never_the_credential(no_webrtc_e
     assert at.exception == []
     assert [w.value for w in at.warning] == [
         "The live microphone's connection settings are ignored: SER_WEBRTC_ICE_SERVERS holds a TURN server "
-        "(turn:t.example.org) without a \"username\"; TURN needs a username and a credential."]
-    assert "hunter2" not in _shown(at)
+        "without a \"username\"; TURN needs a username and a credential."]
+    assert "hunter2" not in _shown(at) and "t.example.org" not in _shown(at)
     assert "Record a clip instead" in _shown(at), "ignored settings leave a public deploy without TURN"
 
 
@@ -287,8 +307,8 @@ def test_ignored_settings_keep_streamlit_webrtcs_own_provider(no_webrtc_env):
     at = _run("public")
     assert at.exception == [] and at.info == []
     assert [w.value for w in at.warning] == [
-        "The live microphone's connection settings are ignored: SER_WEBRTC_ICE_TRANSPORT_POLICY is 'direct'; "
-        "expected one of all, relay."]
+        "The live microphone's connection settings are ignored: SER_WEBRTC_ICE_TRANSPORT_POLICY is not one of "
+        "all, relay."]
     assert at.markdown[-1].value == ("options: {'frontend_rtc_configuration': None, "
                                      "'server_rtc_configuration': None}")
 

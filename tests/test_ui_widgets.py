@@ -83,7 +83,31 @@ def test_audio_picker_without_a_corpus_has_no_corpus_source():
 
 
 def test_emotion_chip_uses_the_emotion_colour():
-    from ser_core.labels import emotion_color
+    from ser_core.data.labels import emotion_color
 
     chip = widgets.emotion_chip("sad", score=0.25)
     assert emotion_color("sad") in chip and "sad · 25%" in chip
+
+
+def test_emotion_chip_escapes_a_label_from_a_visitors_corpus():
+    chip = widgets.emotion_chip('<img src=x onerror="alert(1)">', score=0.5)
+    assert "<img" not in chip and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; · 50%" in chip
+
+
+#: Every place that renders HTML, each reviewed: what it interpolates goes through
+#: ``ser_core.formatting.html_text`` (directly or inside ``widgets.emotion_chip``).
+HTML_CALL_SITES = {"pages/1_Dataset_explorer.py": 1, "pages/2_Feature_inspector.py": 1, "ui/model_detail.py": 1,
+                   "ui/predict_tabs.py": 3, "ui/widgets.py": 1}
+
+
+def test_html_is_rendered_only_at_reviewed_places():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    found = {}
+    for path in [root / "app.py", *sorted((root / "pages").glob("*.py")), *sorted((root / "ui").glob("*.py"))]:
+        count = len(re.findall(r"unsafe_allow_html\s*=\s*True|\bst\.html\(|components\.v1\.html\(", path.read_text()))
+        if count:
+            found[path.relative_to(root).as_posix()] = count
+    assert found == HTML_CALL_SITES, "a new place renders HTML: escape what it interpolates with html_text, then list it"

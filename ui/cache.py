@@ -35,25 +35,25 @@ def path_signature(path: str | Path) -> tuple[str, float, int]:
 
 @st.cache_data(show_spinner="Indexing the corpus…", max_entries=8)
 def _corpus_index(path: str, signature: tuple):
-    from ser_core.corpus import index_corpus
+    from ser_core.data.index import index_corpus
 
     return index_corpus(path)
 
 
 def corpus_index(path: str):
-    """The :class:`~ser_core.corpus.CorpusIndex` of a folder or zip (re-indexed when it changes)."""
+    """The :class:`~ser_core.data.index.CorpusIndex` of a folder or zip (re-indexed when it changes)."""
     return _corpus_index(str(path), path_signature(path))
 
 
 @st.cache_data(show_spinner="Fingerprinting the clips and checking the split…", max_entries=8)
 def _leakage_report(path: str, signature: tuple, protocol: str | None, n_folds: int):
-    from ser_core.leakage import leakage_report as report_of
+    from ser_core.data.leakage import leakage_report as report_of
 
     return report_of(_corpus_index(path, signature), protocol=protocol, n_folds=n_folds)
 
 
 def leakage_report(path: str, *, protocol: str | None, n_folds: int = 5):
-    """The :func:`ser_core.leakage.leakage_report` of a corpus under one protocol (None: the corpus alone)."""
+    """The :func:`ser_core.data.leakage.leakage_report` of a corpus under one protocol (None: the corpus alone)."""
     return _leakage_report(str(path), path_signature(path), protocol, int(n_folds))
 
 
@@ -61,7 +61,7 @@ def leakage_report(path: str, *, protocol: str | None, n_folds: int = 5):
 def audio(payload: bytes | str, *, sample_rate: int = 16000,
           max_duration_s: float | None = None) -> np.ndarray:
     """Decoded mono float32 audio at ``sample_rate`` (payload: file bytes or a path)."""
-    from ser_core.audio import load_audio
+    from ser_core.audio.preprocess import load_audio
 
     source = Path(payload) if isinstance(payload, str) else payload
     return load_audio(source, sample_rate=sample_rate, max_duration_s=max_duration_s)
@@ -70,7 +70,7 @@ def audio(payload: bytes | str, *, sample_rate: int = 16000,
 @st.cache_data(show_spinner=False, max_entries=64)
 def preprocessed(y: np.ndarray, *, sample_rate: int = 16000) -> np.ndarray:
     """The default preprocessing (DC removal, trim at 20 dB, peak-normalise) of decoded audio."""
-    from ser_core.audio import PreprocessSettings, preprocess_with
+    from ser_core.audio.preprocess import PreprocessSettings, preprocess_with
 
     return preprocess_with(y, settings=PreprocessSettings(sample_rate=sample_rate))
 
@@ -142,14 +142,14 @@ def corpus_features(clip_paths: tuple[str, ...], *, kind: str, progress=None) ->
 
 @st.cache_data(show_spinner=False, ttl=30)
 def _artifacts(root: str, signature: tuple) -> pd.DataFrame:
-    from ser_core.artifacts import list_artifacts
+    from ser_core.modelfolder.read import list_artifacts
 
     return pd.DataFrame(list_artifacts(Path(root)))
 
 
 def artifacts(root: Path | None = None) -> pd.DataFrame:
     """Every model folder under ``root`` (default: the shared models folder) as a table, refreshed on change."""
-    from ser_core.artifacts import artifacts_root
+    from ser_core.modelfolder.read import artifacts_root
 
     root = Path(root or artifacts_root())
     if not root.is_dir():
@@ -159,9 +159,9 @@ def artifacts(root: Path | None = None) -> pd.DataFrame:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def _model(path: str, signature: tuple):
-    from ser_core.artifacts import load_model
+    from ser_core.modelfolder.read import load_model
 
-    return load_model(Path(path))  # pickles load only from the trusted models folder (ser_core.artifacts.is_trusted)
+    return load_model(Path(path))  # pickles load only from the trusted models folder (ser_core.modelfolder.read.is_trusted)
 
 
 def model(path: str | Path):
@@ -184,8 +184,8 @@ def adaptation_features(y: np.ndarray, *, model_path: str, sample_rate: int = 16
 @st.cache_data(show_spinner="Classifying each segment…", max_entries=32)
 def segments(y: np.ndarray, *, model_path: str, sample_rate: int = 16000,
              segment_s: float = 3.0, hop_s: float = 1.5) -> pd.DataFrame:
-    """Emotion per window of a long recording (see ``ser_core.segments.predict_segments``)."""
-    from ser_core.segments import predict_segments
+    """Emotion per window of a long recording (see ``ser_core.serving.segments.predict_segments``)."""
+    from ser_core.serving.segments import predict_segments
 
     from ui.tables import segment_timeline
 
@@ -210,11 +210,11 @@ def model_zip(path: str) -> bytes:
 
 @st.cache_data(show_spinner="Writing the report…", max_entries=4, ttl=600)
 def dashboard_report(table: pd.DataFrame, default_name: str | None, *, roots: tuple[str, ...]) -> bytes:
-    """The stakeholder report (:func:`ser_core.report.report_html`) of the models in ``table``, cached ten minutes.
+    """The stakeholder report (:func:`ser_core.reporting.report.report_html`) of the models in ``table``, cached ten minutes.
 
     ``roots``: the folders of model folders the visitor may use (``widgets.model_roots()``).
     """
-    from ser_core.report import report_html
+    from ser_core.reporting.report import report_html
 
     names = set(table["name"])
     shown = [a for root in roots for a in artifacts(Path(root)).to_dict("records") if a["name"] in names]
@@ -258,7 +258,7 @@ def feature_names(kind: str) -> list[str]:
 
 @st.cache_data(show_spinner="Projecting the corpus to 2-D…", max_entries=8)
 def projection(X: np.ndarray, *, method: str = "PCA", seed: int = 0) -> np.ndarray:
-    """2-D coordinates of feature rows (see ``ser_core.projection.project_2d``)."""
-    from ser_core.projection import project_2d
+    """2-D coordinates of feature rows (see ``ser_core.reporting.projection.project_2d``)."""
+    from ser_core.reporting.projection import project_2d
 
     return project_2d(X, method=method, seed=seed)

@@ -2,7 +2,7 @@
 
 The speaker's statistics come only from the enrolment clips (unlabelled); a new clip is
 then classified twice, by the single-clip head and by the speaker-adapted head
-(:mod:`ser_core.speakers`). The calibration lives in ``st.session_state``, tied to the
+(:mod:`ser_core.serving.speakers`). The calibration lives in ``st.session_state``, tied to the
 model and to the exact enrolment clips it was computed from.
 """
 
@@ -111,7 +111,7 @@ def calibrate(model_path, clips: list[AudioChoice], *, key: str, sample_rate: in
 
     A clip that cannot be used raises an :class:`InputError` naming that clip.
     """
-    from ser_core.speakers import calibrate_from_features
+    from ser_core.serving.speakers import calibrate_from_features
 
     rows = []
     for clip in clips:

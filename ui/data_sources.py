@@ -38,7 +38,7 @@ def _download_source() -> None:
     if not hosting.is_public():
         dest = st.text_input("Download to", value=dest, key="download_dest")
     if st.button("Download RAVDESS", icon=":material/download:"):
-        from ser_core.download import download_ravdess
+        from ser_core.data.download import download_ravdess
 
         status = st.empty()
         bar = status.progress(0.0, text="Connecting…")

@@ -1,6 +1,6 @@
 """CSV downloads of the Predict page: one clip, a long clip's timeline, the live microphone's history.
 
-Every table has the columns of :mod:`ser_core.exports` (path, row, start_s, end_s, label,
+Every table has the columns of :mod:`ser_core.serving.exports` (path, row, start_s, end_s, label,
 one ``prob_<label>`` per label, error), so a file downloaded here reads like one written
 by ``python -m ser_core predict --csv``. Nothing here imports streamlit: the page hands
 the bytes to ``st.download_button``.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ser_core.exports import records_csv
+from ser_core.serving.exports import records_csv
 
 #: MIME type of every download.
 CSV_MIME = "text/csv"
@@ -41,7 +41,7 @@ def prediction_csv(name: str, *, labels: Sequence[str], probabilities: Mapping[s
     A short clip is one ``clip`` row with ``probabilities``; a long one is one
     ``segment`` row per window of ``timeline`` (:func:`ui.tables.segment_timeline`; silent
     windows keep their row, unlabelled) and, with ``summary``
-    (:func:`ser_core.segments.summarize_timeline`), a closing ``summary`` row over
+    (:func:`ser_core.serving.segments.summarize_timeline`), a closing ``summary`` row over
     ``duration_s``.
     """
     if timeline is None:
@@ -61,7 +61,7 @@ def live_csv(timeline: pd.DataFrame, *, labels: Sequence[str] | None = None) -> 
     One ``segment`` row per classified window: ``start_s`` and ``end_s`` are seconds since
     the stream (or the last reset) began.
     """
-    from ser_core.charts import probability_columns
+    from ser_core.reporting.charts import probability_columns
 
     labels = list(labels) if labels is not None else probability_columns(timeline)
     frame = timeline.rename(columns={"time_s": "end_s"})

@@ -22,7 +22,7 @@ Every setting, with its default (public / local):
 ``SER_MAX_FOLDS``              folds of one k-fold run                               5 / 20
 ``SER_MAX_AUGMENT``            augmented copies per training clip                    2 / 16
 ``SER_JOB_TIMEOUT_S``          wall-clock limit of one training (0: none)            900 s / none
-``SER_ZIP_MAX_BYTES`` ...      zip caps (:class:`ser_core.corpus.archive.ZipLimits`)  1 GiB / 4 GiB
+``SER_ZIP_MAX_BYTES`` ...      zip caps (:class:`ser_core.data.archive.ZipLimits`)  1 GiB / 4 GiB
 =============================  ===================================================  =====================
 """
 
@@ -116,7 +116,7 @@ def policy() -> Policy:
 
 def zip_limits():
     """Zip caps for this mode: public mode keeps uploads to 1 GiB unpacked unless the operator says otherwise."""
-    from ser_core.corpus.archive import GIB, ZipLimits
+    from ser_core.data.archive import GIB, ZipLimits
 
     limits = ZipLimits.from_env()
     if is_public() and not os.environ.get("SER_ZIP_MAX_BYTES"):
@@ -124,21 +124,54 @@ def zip_limits():
     return limits
 
 
+def hide_error_details() -> str:
+    """Keep uncaught exceptions' messages and tracebacks off visitors' screens in public mode; return the setting.
+
+    Sets Streamlit's ``client.showErrorDetails`` (settable from a script) to ``"none"`` in
+    public mode: a visitor sees Streamlit's generic "this app has encountered an error"
+    while the exception and its traceback go to the server log. Local mode shows them in
+    full. ``.streamlit/config.toml`` says ``"none"`` too, for anything that fails before a
+    page has called this.
+    """
+    import streamlit as st
+
+    value = "none" if is_public() else "full"
+    if st.get_option("client.showErrorDetails") != value:
+        st.set_option("client.showErrorDetails", value)
+    return value
+
+
 # ---------------------------------------------------------------- visitors
 
-def visitor_id() -> str:
-    """This browser session's id in public mode; ``"local"`` in local mode (everyone on your machine is you)."""
-    if not is_public():
-        return LOCAL
+def _session_id() -> str | None:
+    """The id of the browser session running this script (None outside a script run, e.g. in a worker thread)."""
     try:
         from streamlit.runtime.scriptrunner import get_script_run_ctx
 
         ctx = get_script_run_ctx()
-        if ctx is not None:
-            return re.sub(r"[^A-Za-z0-9_-]", "", ctx.session_id)[:64] or "anonymous"
     except Exception:
-        pass
-    return "anonymous"
+        return None
+    session = re.sub(r"[^A-Za-z0-9_-]", "", ctx.session_id)[:64] if ctx is not None else ""
+    return session or None
+
+
+def visitor_id() -> str:
+    """This browser session's id in public mode; ``"local"`` in local mode (everyone on your machine is you).
+
+    Raises
+    ------
+    SERError
+        In public mode outside a browser session: nobody to give an identity (or a scratch area) to.
+    """
+    if not is_public():
+        return LOCAL
+    session = _session_id()
+    if session is None:
+        from ser_core.errors import SERError
+
+        raise SERError("no browser session: in public mode only a visitor's own session has an identity and "
+                       "a scratch area (called from a script or a background thread?)")
+    return session
 
 
 def scratch_root() -> Path:
@@ -148,7 +181,11 @@ def scratch_root() -> Path:
 
 
 def scratch_dir(kind: str = "") -> Path:
-    """This visitor's private folder (``uploads``, ``corpora``, ``models``, ...), created and marked as used now."""
+    """This visitor's private folder (``uploads``, ``corpora``, ``models``, ...), created and marked as used now.
+
+    Raises SERError outside a browser session in public mode (:func:`visitor_id`): there is no
+    shared fallback folder, so nothing one caller writes can be read by another.
+    """
     visitor = scratch_root() / visitor_id()
     folder = visitor / kind if kind else visitor
     folder.mkdir(parents=True, exist_ok=True)
@@ -158,7 +195,7 @@ def scratch_dir(kind: str = "") -> Path:
 
 def models_dir() -> Path:
     """Where this visitor's trainings save their models: the shared models folder in local mode, scratch in public."""
-    from ser_core.artifacts import artifacts_root
+    from ser_core.modelfolder.read import artifacts_root
 
     return scratch_dir("models") if is_public() else artifacts_root()
 
@@ -195,11 +232,29 @@ def sweep_scratch(*, ttl_s: float | None = None) -> list[Path]:
 
 # ---------------------------------------------------------------- what a visitor may see
 
+#: Settings whose values (addresses, URLs, credentials) a message must never repeat to a visitor.
+_HIDDEN_SETTING = re.compile(r"SER_\w*(URLS?|USERNAME|CREDENTIAL|SCHEDULER|ICE_SERVERS)|\w*(TOKEN|SECRET|KEY_ID|SID)")
+
+
+def _hidden_setting_values() -> list[tuple[str, str]]:
+    """(value, setting name) of every set hidden setting, and of each comma-separated part, longest first."""
+    pairs = []
+    for name, value in os.environ.items():
+        if _HIDDEN_SETTING.fullmatch(name) and len(value.strip()) >= 6:
+            parts = [value.strip(), *(part for part in re.split(r"[\s,]+", value) if len(part) >= 6)]
+            pairs += [(part, name) for part in parts]
+    return sorted(set(pairs), key=lambda pair: -len(pair[0]))
+
+
 def redact(text: str) -> str:
-    """In public mode, replace server paths in a message by what they are (a corpus, an upload, a model)."""
+    """In public mode, replace server paths in a message by what they are (a corpus, an upload, a model).
+
+    The values of address and credential settings (``SER_*_URL(S)``, ``SER_TURN_*``,
+    ``SER_DASK_SCHEDULER``, ``*_TOKEN``, ...) become the setting's name.
+    """
     if not is_public():
         return text
-    from ser_core.artifacts import artifacts_root
+    from ser_core.modelfolder.read import artifacts_root
 
     replacements = [(str(scratch_root()), "<your upload>"), (str(artifacts_root()), "<models>"),
                     (str(Path(__file__).resolve().parents[1]), "<app>"), (tempfile.gettempdir(), "<temp>"),
@@ -210,4 +265,6 @@ def redact(text: str) -> str:
     for path, name in sorted(replacements, key=lambda item: -len(item[0])):
         if path and path != "/":
             text = text.replace(path, name)
+    for value, name in _hidden_setting_values():
+        text = text.replace(value, f"<{name}>")
     return re.sub(r"(?:^|(?<=[\s'\"(=]))/(?:[\w.@+-]+/)+[\w.@+-]*", "<path>", text)

@@ -17,10 +17,13 @@ import json
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 import time
+import types
 import uuid
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,6 +129,31 @@ class Job:
         return self.finished
 
 
+_MAIN_SWAP = threading.Lock()
+
+
+@contextmanager
+def _without_the_page_script():
+    """Start a spawned process without it running the page script again.
+
+    Streamlit runs each page script as the module ``__main__``, and a spawned child imports
+    ``__main__`` again before its task: it would draw the whole page once more, outside
+    any browser session. While the child is started, ``__main__`` is an empty stand-in.
+    """
+    main = sys.modules.get("__main__")
+    if getattr(main, "__spec__", None) is not None or not getattr(main, "__file__", None):
+        yield  # a module run with -m (pytest, python -m ...), or no file: spawn imports no script
+        return
+    stand_in = types.ModuleType("__main__")
+    with _MAIN_SWAP:
+        sys.modules["__main__"] = stand_in
+        try:
+            yield
+        finally:
+            if sys.modules.get("__main__") is stand_in:  # a page run started meanwhile keeps its own
+                sys.modules["__main__"] = main
+
+
 def _run_task(task: dict, connection, stop_event) -> None:
     """Child process: lower the priority, run the training task, report progress and the outcome."""
     from ser_core.errors import SERError, TrainingCancelled
@@ -158,8 +186,8 @@ def _run_task(task: dict, connection, stop_event) -> None:
 def train_and_save(task: dict, *, progress, should_stop):
     """Train under the config's protocol, then save the model folder (atomically, only on success)."""
     from ser_core.errors import TrainingCancelled
-    from ser_core.train import save_result, train
-    from ser_core.train_config import TrainConfig
+    from ser_core.training.config import TrainConfig
+    from ser_core.training.train import save_result, train
 
     progress({"stage": "features"})
     result = train(TrainConfig.from_dict(task["config"]), data=task["data"], progress=progress, should_stop=should_stop)
@@ -197,7 +225,6 @@ class JobRegistry:
         self.max_running = max(1, int(max_running))
         self.max_per_owner = max(1, int(max_per_owner))
         self._jobs: dict[str, Job] = {}
-        self._claimed: set[str] = set()
         self._lock = threading.Lock()
         self._context = multiprocessing.get_context("spawn")
         self._restore()
@@ -229,12 +256,26 @@ class JobRegistry:
 
     def submit(self, task: dict, *, name: str, owner: str = "local", settings: Mapping[str, Any] | None = None,
                timeout_s: float = 0.0) -> Job:
-        """Queue a task for ``owner``; it starts when a slot is free. InputError when the owner's quota is full."""
+        """Queue a task for ``owner``; it starts when a slot is free.
+
+        A job's ``name`` is reserved for its owner while the job is queued or running, and
+        for nobody else: two of one owner's runs never save to the same name at once,
+        while other owners (whose models go to their own folders) neither clash with it
+        nor learn it. A refused, finished or cancelled job reserves nothing.
+
+        Raises
+        ------
+        InputError
+            The owner's quota is full, or one of the owner's unfinished runs has this name.
+        """
         with self._lock:
             waiting = [job for job in self._jobs.values() if job.owner == owner and not job.finished]
             if len(waiting) >= self.max_per_owner:
                 raise InputError(f"you already have {len(waiting)} training(s) queued or running; at most "
                                  f"{self.max_per_owner} at a time on this server. Wait for it or cancel it first.")
+            if any(job.name == name for job in waiting):
+                raise InputError(f"another of your runs is already saving to {name!r}; choose another name "
+                                 "or wait for that run to finish")
             job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
             job = Job(id=job_id, name=name, owner=owner, settings=dict(settings or {}), out_dir=self.root / job_id,
                       task=dict(task), timeout_s=float(timeout_s or 0), _stop=self._context.Event())
@@ -262,7 +303,8 @@ class JobRegistry:
         process = self._context.Process(target=_run_task, args=(job.task, sender, job._stop), daemon=True)
         outcome = (FAILED, "the training process ended without a result")
         try:
-            process.start()
+            with _without_the_page_script():
+                process.start()
             sender.close()
             outcome = self._relay(job, receiver, process)
         except Exception as exc:  # could not start a process at all
@@ -336,13 +378,3 @@ class JobRegistry:
         with self._lock:
             queued = sorted((j for j in self._jobs.values() if j.status == QUEUED), key=lambda j: j.created_at)
         return next((i for i, j in enumerate(queued, start=1) if j.id == job.id), 0)
-
-    def claim_name(self, name: str, *, taken=()) -> str:
-        """A model-folder name no other job of this registry uses and not in ``taken``."""
-        with self._lock:
-            used = set(taken) | self._claimed | {job.name for job in self._jobs.values() if not job.finished}
-            candidate, n = name, 2
-            while candidate in used:
-                candidate, n = f"{name}-{n}", n + 1
-            self._claimed.add(candidate)
-            return candidate

@@ -1,6 +1,6 @@
 """The Dataset explorer's leakage check and the Training page's leakage findings (rendering only).
 
-The check itself is :func:`ser_core.leakage.leakage_report`, run through
+The check itself is :func:`ser_core.data.leakage.leakage_report`, run through
 :func:`ui.cache.leakage_report` so a second look is instant.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ser_core.duplicates import NEAR_DUPLICATE_CORRELATION
-from ser_core.leakage import CLASS_IMBALANCE, SPEAKER_DOMINANCE, default_protocol
+from ser_core.data.duplicates import NEAR_DUPLICATE_CORRELATION
+from ser_core.data.leakage import CLASS_IMBALANCE, SPEAKER_DOMINANCE, default_protocol
 
 #: The splits the explorer can check, in words.
 PROTOCOL_LABELS = {"kfold": "new speakers (k-fold by speaker)", "random": "the study's random 80/20 split",

@@ -2,7 +2,7 @@
 
 ``streamlit-webrtc`` calls :meth:`LiveEmotionMonitor.__call__` from its worker thread
 with every ``av.AudioFrame``; the page's fragment reads :meth:`LiveEmotionMonitor.timeline`
-about once a second. The windows come from :class:`ser_core.segments.SlidingWindows`, the
+about once a second. The windows come from :class:`ser_core.serving.segments.SlidingWindows`, the
 same cutter that makes the timelines of uploaded files. Nothing here imports streamlit,
 so it is tested with PyAV frames.
 """
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ser_core.errors import SERError
-from ser_core.segments import SlidingWindows
+from ser_core.serving.segments import SlidingWindows
 
 PredictFn = Callable[[np.ndarray], Mapping[str, float]]
 

@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from ser_core import charts
 from ser_core.formatting import number, percent
+from ser_core.reporting import charts
 from ui import hosting, tables, widgets
 
 

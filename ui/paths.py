@@ -46,7 +46,7 @@ def unpack_upload(content: bytes, *, name: str) -> Path:
     The zip itself is written to the scratch area first (so it is read, not held in
     memory twice) and removed once unpacked; the same upload is unpacked only once.
     """
-    from ser_core.corpus.archive import unpack_into
+    from ser_core.data.archive import unpack_into
 
     digest = hashlib.sha256(content).hexdigest()[:16]
     stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(name).stem)[:40] or "corpus"
@@ -67,7 +67,7 @@ def ravdess_source() -> tuple[str, int | None]:
     The official archive must hold all 1,440 speech clips; a mirror is only checked for
     zip integrity, since it may be a subset.
     """
-    from ser_core.download import RAVDESS_CLIPS, RAVDESS_URL
+    from ser_core.data.download import RAVDESS_CLIPS, RAVDESS_URL
 
     mirror = os.environ.get("SER_RAVDESS_URL", "").strip()
     return (mirror, None) if mirror else (RAVDESS_URL, RAVDESS_CLIPS)

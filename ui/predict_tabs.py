@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from ser_core import charts
-from ser_core.speakers import MIN_ENROLMENT_CLIPS, RECOMMENDED_ENROLMENT_CLIPS
+from ser_core.reporting import charts
+from ser_core.serving.speakers import MIN_ENROLMENT_CLIPS, RECOMMENDED_ENROLMENT_CLIPS
 from ui import cache, calibration, exports, hosting, live, prediction, tables, webrtc, widgets
 
 #: Longest upload or recording classified in one go (a clear error beyond it).

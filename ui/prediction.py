@@ -48,7 +48,7 @@ def _truncated(choice) -> bool:
     """Whether a WAV's header declares more frames than the file holds (checked without decoding)."""
     import io
 
-    from ser_core.audio_source import declared_wav_frames
+    from ser_core.audio.source import declared_wav_frames
 
     data = choice.raw_bytes()
     declared = declared_wav_frames(io.BytesIO(data[:4096]))
@@ -62,18 +62,24 @@ def _truncated(choice) -> bool:
         return False
 
 
+def _in_corpus(path: Path, data: str) -> bool:
+    """Whether a clip lies in a model's training corpus: ``data`` is its name (older folders: its path)."""
+    root = Path(data).expanduser()
+    try:
+        if root.is_absolute():
+            return root.is_dir() and path.resolve().is_relative_to(root.resolve())
+        return root.name in {parent.name for parent in (*path.absolute().parents, *path.resolve().parents)}
+    except OSError:
+        return False
+
+
 def training_clip_note(model, choice) -> str | None:
     """A warning when the clip was (or looks like a clip that was) in the model's training data."""
-    from ser_core.corpus import ravdess_actor
+    from ser_core.data.naming import ravdess_actor
 
     training = (model.config.get("training") or {})
     if choice.path is not None and training.get("data"):
-        root = Path(str(training["data"])).expanduser()
-        try:
-            inside = root.is_dir() and Path(choice.path).resolve().is_relative_to(root.resolve())
-        except OSError:
-            inside = False
-        if inside:
+        if _in_corpus(Path(choice.path), str(training["data"])):
             return ("This clip was in the model's training data: the model has heard it, so its score says little "
                     "about how it does on a new voice. Try a recording of your own.")
     actor = ravdess_actor(choice.name)

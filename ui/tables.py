@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ser_core.comparison import COLUMNS, comparison_rows
-from ser_core.study import STUDY_RESULTS, SYSTEM_TITLES
+from ser_core.reporting.comparison import COLUMNS, comparison_rows
+from ser_core.reporting.study_figures import STUDY_RESULTS, SYSTEM_TITLES
 
 
 def comparison_table(artifacts: Iterable[Mapping], *, default_name: str | None = None) -> pd.DataFrame:
-    """One row per (model folder, protocol) (see :func:`ser_core.comparison.comparison_rows`)."""
+    """One row per (model folder, protocol) (see :func:`ser_core.reporting.comparison.comparison_rows`)."""
     return pd.DataFrame(comparison_rows(list(artifacts), default_name=default_name), columns=list(COLUMNS))
 
 
@@ -64,8 +64,8 @@ def _value(table, name, protocol):
 
 def default_name(root: Path) -> str | None:
     """The name in ``<root>/DEFAULT``, or None when there is no readable default."""
-    from ser_core.artifacts import default_model_dir
     from ser_core.errors import ArtifactError
+    from ser_core.modelfolder.read import default_model_dir
 
     try:
         return default_model_dir(root).name
@@ -100,8 +100,8 @@ def timeline_entries(timeline: pd.DataFrame, labels: Iterable[str]) -> list[dict
 
 
 def summarize_segments(timeline: pd.DataFrame, labels: Iterable[str]) -> dict | None:
-    """The headline of a long recording from its timeline table (:func:`ser_core.segments.summarize_timeline`)."""
-    from ser_core.segments import summarize_timeline
+    """The headline of a long recording from its timeline table (:func:`ser_core.serving.segments.summarize_timeline`)."""
+    from ser_core.serving.segments import summarize_timeline
 
     labels = list(labels)
     return summarize_timeline(timeline_entries(timeline, labels), labels)
@@ -109,7 +109,7 @@ def summarize_segments(timeline: pd.DataFrame, labels: Iterable[str]) -> dict | 
 
 def model_card(folder: str | Path) -> str | None:
     """The Markdown model card of a model folder, or None when it has none."""
-    from ser_core.artifacts import CARD_FILE
+    from ser_core.modelfolder.read import CARD_FILE
 
     path = Path(folder) / CARD_FILE
     return path.read_text(encoding="utf-8") if path.is_file() else None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ser_core import charts
 from ser_core.errors import InputError
+from ser_core.reporting import charts
 from ui import hosting, jobs, leakage, widgets
 
 STATUS_ICONS = {jobs.QUEUED: ":material/schedule:", jobs.RUNNING: ":material/autorenew:",
@@ -27,7 +27,7 @@ def _check_limits(policy, *, model, features, epochs, n_folds, augment) -> None:
 
 def target_folder(name: str, *, model: str, protocol: str, replace: bool):
     """The checked folder a run will save to: one safe name inside this visitor's models folder."""
-    from ser_core.artifacts import folder_in
+    from ser_core.modelfolder.read import folder_in
 
     root = hosting.models_dir()
     name = name.strip() or f"{model.replace('_', '-')}-{protocol}"
@@ -41,7 +41,7 @@ def target_folder(name: str, *, model: str, protocol: str, replace: bool):
 def submit(registry, *, index, model, features, protocol, n_folds, test_actors, loss, epochs, seed, augment, name,
            replace, batch_size=None, learning_rate=None, test_data=""):
     """Validate a run against this server's limits and queue it for this visitor; return the job."""
-    from ser_core.train_config import TrainConfig
+    from ser_core.training.config import TrainConfig
 
     policy = hosting.policy()
     _check_limits(policy, model=model, features=features, epochs=epochs, n_folds=n_folds, augment=augment)
@@ -49,9 +49,6 @@ def submit(registry, *, index, model, features, protocol, n_folds, test_actors, 
                          test_actors=test_actors, loss=loss, epochs=epochs, seed=seed, augment=augment,
                          batch_size=batch_size, learning_rate=learning_rate, test_data=test_data)
     folder = target_folder(name, model=model, protocol=protocol, replace=replace and not policy.public)
-    claimed = registry.claim_name(folder.name, taken=[p.name for p in folder.parent.iterdir()] if not replace else [])
-    if claimed != folder.name:
-        raise InputError(f"another of your runs is already saving to {folder.name!r}; choose another name")
     task = jobs.training_task(config, data=widgets.current_data_path(), artifact_dir=folder)
     return registry.submit(task, name=folder.name, owner=hosting.visitor_id(), settings=config.to_dict(),
                            timeout_s=policy.job_timeout_s)
@@ -91,8 +88,8 @@ def _minutes(seconds: float) -> str:
 
 def _finished_summary(job) -> str:
     """What a finished run achieved, from the saved model's headline figure."""
-    from ser_core.artifacts import read_metrics
     from ser_core.formatting import percent_spread
+    from ser_core.modelfolder.read import read_metrics
 
     try:
         headline = read_metrics(job.result).headline

@@ -22,8 +22,8 @@ aiortc); that is enough to force the relay, since every candidate pair then has 
 browser end. With none of these settings streamlit-webrtc keeps its own defaults, including
 its ``CLOUDFLARE_TURN_KEY_ID``/``TWILIO_ACCOUNT_SID``/``HF_TOKEN`` providers.
 
-Credentials never appear in a message or a log line: errors name the setting, never its
-value (STUN/TURN URLs excepted, which every visitor's browser receives anyway).
+Errors name the setting, never its value: a malformed setting's warning reaches every
+visitor, and its value may hold a credential, an internal host or a typo in one.
 """
 
 from __future__ import annotations
@@ -131,11 +131,11 @@ def _url_list(value, *, name: str) -> list[str]:
 def _check_urls(urls: list[str], *, name: str, kinds: tuple[str, ...]) -> list[str]:
     patterns = {"stun": (_STUN_URL, "stun:host[:port] or stuns:host[:port]"),
                 "turn": (_TURN_URL, "turn:host[:port][?transport=udp|tcp] or turns:host[:port]")}
-    for url in urls:
+    for number, url in enumerate(urls, start=1):
         if not any(patterns[kind][0].fullmatch(url) for kind in kinds):
             expected = " or ".join(patterns[kind][1] for kind in kinds)
-            raise InputError(f"{name} holds {url!r}, which is not a {'/'.join(k.upper() for k in kinds)} URL; "
-                             f"expected {expected}")
+            raise InputError(f"{name} holds an entry ({number} of {len(urls)}) that is not a "
+                             f"{'/'.join(k.upper() for k in kinds)} URL; expected {expected}")
     return urls
 
 
@@ -155,7 +155,7 @@ def ice_server(entry, *, name: str) -> dict:
     if any(url.startswith("turn") for url in urls):
         for field in ("username", "credential"):
             if not isinstance(entry.get(field), str) or not entry[field]:
-                raise InputError(f"{name} holds a TURN server ({urls[0]}) without a \"{field}\"; "
+                raise InputError(f"{name} holds a TURN server without a \"{field}\"; "
                                  "TURN needs a username and a credential")
             server[field] = entry[field]
     return server
@@ -237,7 +237,7 @@ def read_settings(*, secrets: Mapping | None = None, environ: Mapping | None = N
     policy, name = value["ice_transport_policy"]
     policy = "all" if policy is None else str(policy).strip().lower()
     if policy not in ICE_TRANSPORT_POLICIES:
-        raise InputError(f"{name} is {policy!r}; expected one of {', '.join(ICE_TRANSPORT_POLICIES)}")
+        raise InputError(f"{name} is not one of {', '.join(ICE_TRANSPORT_POLICIES)}")
 
     return IceSettings(ice_servers=tuple(servers), credentials_url=credentials_url,
                        ice_transport_policy=policy, library_provider=library_provider(environ))
@@ -370,16 +370,19 @@ def live_connection(*, mode: str) -> dict | None:
     """
     import streamlit as st
 
+    from ui.hosting import redact
+
     try:
         settings = read_settings(secrets=_secrets_section())
     except InputError as exc:
-        st.warning(f"The live microphone's connection settings are ignored: {exc}.", icon=":material/warning:")
+        st.warning(f"The live microphone's connection settings are ignored: {redact(str(exc))}.",
+                   icon=":material/warning:")
         settings = IceSettings(library_provider=library_provider())
     if settings.credentials_url:
         try:
             settings = settings.with_servers(provider_ice_servers(settings.credentials_url))
         except DownloadError as exc:
-            st.warning(f"No TURN credentials from the provider: {exc}.", icon=":material/warning:")
+            st.warning(f"No TURN credentials from the provider: {redact(str(exc))}.", icon=":material/warning:")
     state = live_tab_state(mode, settings)
     if not state.streams:
         st.info(state.message, icon=":material/cloud_off:")

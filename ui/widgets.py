@@ -46,6 +46,7 @@ def page_setup(title: str, *, icon: str, intro: str | None = None) -> None:
     """Set the page config, the shared styling, the sidebar (pages and mode), a title and an intro."""
     from ui import nav
 
+    hosting.hide_error_details()
     st.set_page_config(page_title=f"{title} · SER studio", page_icon=str(FAVICON), layout="wide")
     st.html(_CSS)
     with st.sidebar:
@@ -100,12 +101,13 @@ class shown_errors:
 
 
 def emotion_chip(label: str, *, score: float | None = None) -> str:
-    """HTML for a coloured pill naming an emotion, with the model's score when given."""
-    from ser_core.charts import emotion_palette
+    """HTML for a coloured pill naming an emotion, with the model's score when given (the label escaped)."""
+    from ser_core.formatting import html_text
+    from ser_core.reporting.charts import emotion_palette
 
     color = emotion_palette([label])[label]
     text = f"{label} · {score:.0%}" if score is not None else label
-    return f'<span class="ser-chip" style="background:{color}">{text}</span>'
+    return f'<span class="ser-chip" style="background:{html_text(color)}">{html_text(text)}</span>'
 
 
 # ---------------------------------------------------------------- the corpus
@@ -206,7 +208,7 @@ def audio_picker(*, key: str, sources: Sequence[str] = ("Upload", "Record", "Cor
 
 def corpus_clip_picker(clips, *, key: str) -> AudioChoice | None:
     """Pick one clip of a corpus table by emotion, actor and file name."""
-    from ser_core.charts import emotion_order
+    from ser_core.reporting.charts import emotion_order
 
     cols = st.columns(3)
     emotions = emotion_order(clips["emotion"].astype(str).unique())
@@ -276,7 +278,7 @@ def queue_example(choice: AudioChoice, *, key: str = "predict") -> None:
 
 def model_roots() -> list[Path]:
     """Folders of model folders this visitor may use: the shared one, plus their own in public mode."""
-    from ser_core.artifacts import artifacts_root
+    from ser_core.modelfolder.read import artifacts_root
 
     roots = [artifacts_root()]
     if hosting.is_public():
@@ -297,7 +299,7 @@ def available_models():
 
 def model_picker(*, key: str, label: str = "Model") -> Path | None:
     """Choose a usable model folder (default: the shipped default); None when there is none."""
-    from ser_core.artifacts import artifacts_root
+    from ser_core.modelfolder.read import artifacts_root
 
     from ui import tables
 

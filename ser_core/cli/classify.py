@@ -10,8 +10,8 @@ from ser_core.cli import EXIT_ERROR, EXIT_OK, add_scheduler_argument, progress_b
 
 
 def add_predict_parser(subparsers) -> None:
-    from ser_core.speakers import DEFAULT_PRIOR_CLIPS
-    from ser_core.predict import LONG_RECORDING_S
+    from ser_core.serving.predict import LONG_RECORDING_S
+    from ser_core.serving.speakers import DEFAULT_PRIOR_CLIPS
 
     parser = subparsers.add_parser(
         "predict", help="classify audio files or folders",
@@ -65,12 +65,12 @@ def format_record(record: dict) -> str:
 
 
 def run_predict(args) -> int:
-    from ser_core.speakers import predict_speakers
-    from ser_core.artifacts import default_model_dir, load_model
     from ser_core.distributed import LOCAL, resolve_scheduler
     from ser_core.errors import InputError
-    from ser_core.exports import PredictionsCsv
-    from ser_core.predict import iter_predictions
+    from ser_core.modelfolder.read import default_model_dir, load_model
+    from ser_core.serving.exports import PredictionsCsv
+    from ser_core.serving.predict import iter_predictions
+    from ser_core.serving.speakers import predict_speakers
 
     if args.speaker_adapt and args.scheduler not in (None, LOCAL):
         raise InputError("--speaker-adapt runs on this machine (each speaker's clips are calibrated together); "

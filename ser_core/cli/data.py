@@ -25,8 +25,8 @@ def add_corpus_arguments(parser) -> None:
 
 
 def index_from_args(args, path):
-    """The :class:`~ser_core.corpus.CorpusIndex` of ``path`` under the shared corpus options."""
-    from ser_core.corpus import index_corpus
+    """The :class:`~ser_core.data.index.CorpusIndex` of ``path`` under the shared corpus options."""
+    from ser_core.data.index import index_corpus
 
     return index_corpus(path, corpus=args.corpus, label_map=args.labels_map, allow_outside=args.allow_outside)
 
@@ -68,7 +68,7 @@ def _format_summary(summary: dict) -> str:
 
 
 def run_index(args) -> int:
-    from ser_core.corpus import summarize
+    from ser_core.data.index import summarize
 
     summary = summarize(index_from_args(args, args.path))
     print(json.dumps(summary) if args.json else _format_summary(summary))
@@ -76,7 +76,7 @@ def run_index(args) -> int:
 
 
 def add_download_parser(subparsers) -> None:
-    from ser_core.download import RAVDESS_URL
+    from ser_core.data.download import RAVDESS_URL
 
     parser = subparsers.add_parser(
         "download", help="download RAVDESS speech from Zenodo",
@@ -92,7 +92,7 @@ def add_download_parser(subparsers) -> None:
 
 
 def run_download(args) -> int:
-    from ser_core.download import download_ravdess
+    from ser_core.data.download import download_ravdess
 
     update, close = progress_bar(description="download", unit="B", unit_scale=True)
     try:
@@ -174,7 +174,7 @@ def add_leakage_parser(subparsers) -> None:
 
 
 def run_leakage(args) -> int:
-    from ser_core.leakage import default_protocol, format_report, leakage_report
+    from ser_core.data.leakage import default_protocol, format_report, leakage_report
 
     index = index_from_args(args, args.data)
     print_notes(index)

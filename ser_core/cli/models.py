@@ -13,8 +13,8 @@ _STUDY_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "
 
 
 def add_train_parser(subparsers) -> None:
+    from ser_core.data.protocols import TRAINING_PROTOCOLS
     from ser_core.models.registry import MODEL_NAMES
-    from ser_core.protocols import TRAINING_PROTOCOLS
 
     parser = subparsers.add_parser(
         "train", help="train a model under a protocol and save it as a model folder",
@@ -83,11 +83,11 @@ def _split(text: str) -> tuple:
 
 
 def run_train(args) -> int:
-    from ser_core.corpus.layouts import as_label_map
-    from ser_core.crosscorpus import describe
+    from ser_core.data.layouts import as_label_map
     from ser_core.formatting import percent_spread
-    from ser_core.train import save_result, train
-    from ser_core.train_config import TrainConfig
+    from ser_core.scoring.crosscorpus import describe
+    from ser_core.training.config import TrainConfig
+    from ser_core.training.train import save_result, train
 
     config = TrainConfig(
         model=args.model, features=args.features, protocol=args.protocol, extra_protocols=_split(args.also),
@@ -131,7 +131,7 @@ def add_build_default_parser(subparsers) -> None:
 
 
 def run_build_default(args) -> int:
-    from ser_core.recipes import build_default
+    from recipes.default import build_default
 
     folder = build_default(args.data, root=args.root, reuse=not args.retrain, set_default=not args.no_default,
                            command=args.command_line, log=lambda line: print(line, flush=True))
@@ -154,10 +154,10 @@ def add_evaluate_parser(subparsers) -> None:
 
 
 def run_evaluate(args) -> int:
-    from ser_core.artifacts import load_model
-    from ser_core.crosscorpus import describe
-    from ser_core.crosscorpus import evaluate_model
-    from ser_core.evaluate import format_report
+    from ser_core.modelfolder.read import load_model
+    from ser_core.scoring.crosscorpus import describe
+    from ser_core.scoring.crosscorpus import evaluate_model
+    from ser_core.scoring.metrics import format_report
 
     model = load_model(args.model, trust=args.trust)
     data = index_from_args(args, args.data)
@@ -187,9 +187,9 @@ def add_compare_parser(subparsers) -> None:
 
 
 def run_compare(args) -> int:
-    from ser_core.artifacts import ArtifactError, default_model_dir, list_artifacts
-    from ser_core.comparison import comparison_rows
     from ser_core.formatting import number, percent_spread
+    from ser_core.modelfolder.read import ArtifactError, default_model_dir, list_artifacts
+    from ser_core.reporting.comparison import comparison_rows
 
     try:
         default = default_model_dir(args.root).name
@@ -244,7 +244,7 @@ def add_reproduce_parser(subparsers) -> None:
 
 
 def run_reproduce(args) -> int:
-    from ser_core.reproduce import reproduce_study
+    from recipes.study import reproduce_study
 
     results = reproduce_study(
         args.data, out=args.out, quick=args.quick, ship=args.ship, artifacts_root=args.artifacts,
@@ -272,7 +272,7 @@ def add_report_parser(subparsers) -> None:
 
 def run_report(args) -> int:
     from ser_core import atomic
-    from ser_core.report import build_report, html_to_pdf
+    from ser_core.reporting.report import build_report, html_to_pdf
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_text(args.out, build_report(root=args.root, data=args.data))

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ser_core import dsp
-from ser_core.audio import validate
+from ser_core.audio import dsp
+from ser_core.audio.preprocess import validate
 from ser_core.features.spectral import TOP_DB
 
 
@@ -34,7 +34,7 @@ def pitch_energy_contours(
 ) -> PitchEnergy:
     """Return f0 (YIN) and RMS energy contours; a frame is voiced within voicing_db of the loudest.
 
-    YIN (:func:`ser_core.dsp.yin`, librosa's numbers without numba) takes a few
+    YIN (:func:`ser_core.audio.dsp.yin`, librosa's numbers without numba) takes a few
     milliseconds per clip (pYIN would take hundreds), fast enough for the dashboard; voicing is judged from energy, and frames whose f0 sits on the
     search bounds (no clear period) count as unvoiced.
     """

@@ -1,6 +1,6 @@
 """Features of a whole corpus: in parallel processes or on a Dask cluster, through the verified disk cache.
 
-:func:`extract_clips` loads and preprocesses each clip (:func:`ser_core.audio.load_clip`),
+:func:`extract_clips` loads and preprocesses each clip (:func:`ser_core.audio.preprocess.load_clip`),
 optionally augments it, extracts one feature kind, and reports every clip that failed
 with its reason; :func:`extract_corpus` is the same for callers that want the array only.
 Given a scheduler (or ``$SER_DASK_SCHEDULER``), the clips the cache lacks are extracted
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ser_core import storage
-from ser_core.audio import PreprocessSettings, load_clip
-from ser_core.cache import FeatureCache
+from ser_core.audio.preprocess import PreprocessSettings, load_clip
 from ser_core.distributed import resolve_scheduler
 from ser_core.errors import FeatureError, SERError
+from ser_core.features.cache import FeatureCache
 from ser_core.features.extract import extract
 from ser_core.features.names import FeatureSpec, parse_kind
 
@@ -138,7 +138,7 @@ def extract_clips(
         raises its error class with the file's path in the message.
     augmentation : callable or None
         Applied to each preprocessed clip before extraction, e.g.
-        :class:`ser_core.augment.SpeedPerturbation`; its ``key`` names it in the cache.
+        :class:`ser_core.audio.augment.SpeedPerturbation`; its ``key`` names it in the cache.
     scheduler : str, distributed.Client or None
         A Dask scheduler (``tcp://HOST:PORT``) to extract on; None means
         ``$SER_DASK_SCHEDULER`` when set, else this machine; ``"local"`` this machine.

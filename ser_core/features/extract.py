@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ser_core.audio import validate
+from ser_core.audio.preprocess import validate
 from ser_core.errors import FeatureError
 from ser_core.features.names import OPENSMILE_SIZES, FeatureSpec, parse_kind
 
@@ -38,6 +38,10 @@ def extract(y: np.ndarray, *, spec: FeatureSpec | str, sample_rate: int) -> np.n
         from ser_core.features.opensmile import functionals
 
         out = functionals(y, spec=spec)
+    elif spec.kind == "WHISPER":
+        from ser_core.features.whisper import pooled
+
+        out = pooled(y, spec=spec)
     else:
         from ser_core.features.wav2vec2 import pooled
 

@@ -29,6 +29,12 @@ Kinds (the name is the spec; :func:`parse_kind` reads it, ``FeatureSpec.name`` w
     average of every hidden state, CNN output included), ``last``, or a layer index
     (``0`` = CNN feature projection). model: a hub id or a local folder, omitted for
     the default ``facebook/wav2vec2-base``.
+``WHISPER-BASE[-<layers>]``
+    Whisper-base encoder hidden states (OpenAI, MIT; offline, from two pip packages:
+    :mod:`ser_core.features.whisper`) at 16 kHz, mean and standard deviation over time:
+    1,024 values. layers: ``L0`` (the convolutional front end) to ``L6`` (the top layer
+    after the final LayerNorm, what CTranslate2's ``encode`` gives; the default, named
+    ``WHISPER-BASE``), or ``ALL`` (the average of the seven hidden states).
 """
 
 from __future__ import annotations
@@ -42,6 +48,9 @@ from pathlib import Path
 import numpy as np
 
 from ser_core.errors import FeatureError
+from ser_core.features.whisper import MODEL_SHA256 as WHISPER_SHA256
+from ser_core.features.whisper import N_LAYERS as WHISPER_N_LAYERS
+from ser_core.features.whisper import WIDTH as WHISPER_WIDTH
 
 #: Bumped whenever extraction code changes its numbers, so stale cache entries miss.
 FEATURE_VERSION = 2
@@ -68,13 +77,15 @@ FEATURE_KINDS = {
     "W2V2-<pooling>-<layers>[:<model>]": "Wav2Vec2 hidden states pooled over time; pooling mean|meanstd, "
     "layers all|last|<index>, model a hub id or local folder (default facebook/wav2vec2-base), "
     "e.g. W2V2-mean-all",
+    "WHISPER-BASE[-<layers>]": "Whisper-base encoder states, mean and std over time (1024 values), offline from "
+    "pip packages; layers L0..L6 (default L6, the top) or ALL (their average), e.g. WHISPER-BASE-L4",
 }
 
 #: Feature kinds the Training page offers (any other valid name can be typed in).
 SUGGESTED_FEATURES = ("MFCC-16000-40", "MFCC-16000-13", "FRAMES-16000-40-128", "LOGMEL-16000-64-300",
                       "EGEMAPS-16000", "COMPARE-16000", "W2V2-mean-all")
 
-_KINDS = ("MFCC", "FRAMES", "LOGMEL", "EGEMAPS", "COMPARE", "W2V2")
+_KINDS = ("MFCC", "FRAMES", "LOGMEL", "EGEMAPS", "COMPARE", "W2V2", "WHISPER")
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,7 @@ class FeatureSpec:
             "EGEMAPS": {},
             "COMPARE": {},
             "W2V2": dict(pooling="mean", layers="all", model=DEFAULT_W2V2_MODEL),
+            "WHISPER": dict(pooling="meanstd", layers=str(WHISPER_N_LAYERS)),
         }[kind]
         for setting in ("n_mfcc", "n_mels", "n_frames", "pooling", "layers", "model"):
             value = getattr(self, setting)
@@ -118,6 +130,9 @@ class FeatureSpec:
             object.__setattr__(self, "layers", str(self.layers).lower())
             object.__setattr__(self, "pooling", str(self.pooling).lower())
             object.__setattr__(self, "model", os.fspath(self.model))
+        if kind == "WHISPER":  # accept layers=4, "L4" and "last"
+            layers = str(self.layers).lower().removeprefix("l") if str(self.layers).lower() != "last" else "last"
+            object.__setattr__(self, "layers", str(WHISPER_N_LAYERS) if layers == "last" else layers)
         self._validate()
 
     def _validate(self) -> None:
@@ -127,6 +142,15 @@ class FeatureSpec:
         object.__setattr__(self, "sample_rate", int(sr))
         if self.kind == "W2V2" and self.sample_rate != 16000:
             raise FeatureError(f"Wav2Vec2 expects 16000 Hz audio, got sample_rate={self.sample_rate}")
+        if self.kind == "WHISPER":
+            if self.sample_rate != 16000:
+                raise FeatureError(f"Whisper expects 16000 Hz audio, got sample_rate={self.sample_rate}")
+            if self.pooling != "meanstd":
+                raise FeatureError(f"WHISPER features pool with 'meanstd', got pooling={self.pooling!r}")
+            if not (self.layers == "all" or self.layers.isdigit() and int(self.layers) <= WHISPER_N_LAYERS):
+                raise FeatureError(
+                    f"layers is {self.layers!r}; expected 'ALL' or L0..L{WHISPER_N_LAYERS} for Whisper-base"
+                )
         if self.kind in ("MFCC", "FRAMES") and self.n_mels != STUDY_N_MELS:
             raise FeatureError(f"{self.kind} uses the study's {STUDY_N_MELS} mel bands, got n_mels={self.n_mels}")
         _check_int("n_mfcc", self.n_mfcc, 1, MFCC_SOURCE_MELS)
@@ -150,6 +174,10 @@ class FeatureSpec:
             return f"LOGMEL-{self.sample_rate}-{self.n_mels}-{self.n_frames}"
         if self.kind in OPENSMILE_SIZES:
             return f"{self.kind}-{self.sample_rate}"
+        if self.kind == "WHISPER":
+            if self.layers == str(WHISPER_N_LAYERS):
+                return "WHISPER-BASE"
+            return "WHISPER-BASE-ALL" if self.layers == "all" else f"WHISPER-BASE-L{self.layers}"
         suffix = "" if self.model == DEFAULT_W2V2_MODEL else f":{self.model}"
         return f"W2V2-{self.pooling}-{self.layers}{suffix}"
 
@@ -185,6 +213,8 @@ class FeatureSpec:
             return (self.n_mels, self.n_frames)
         if self.kind in OPENSMILE_SIZES:
             return (OPENSMILE_SIZES[self.kind],)
+        if self.kind == "WHISPER":
+            return (2 * WHISPER_WIDTH,)
         return None
 
     @property
@@ -194,8 +224,10 @@ class FeatureSpec:
 
     @property
     def cache_key(self) -> str:
-        """The name plus the extraction code version (and a local model's file stamps) for cache keys."""
+        """The name plus the extraction code version (and the weights' hash or a local model's file stamps)."""
         key = f"{self.name}@v{FEATURE_VERSION}"
+        if self.kind == "WHISPER":  # other weights must miss
+            key += f"@{WHISPER_SHA256[:12]}"
         folder = Path(self.model).expanduser() if self.kind == "W2V2" else None
         if folder is not None and folder.is_dir():  # retrained weights in the same folder must miss
             files = [(p.name, p.stat()) for p in folder.iterdir() if p.is_file()]
@@ -252,6 +284,7 @@ _PATTERNS = [
         re.compile(r"W2V2-([A-Za-z]+)-([A-Za-z0-9]+)(?::(.+))?"),
         lambda m: FeatureSpec("W2V2", pooling=m[1].lower(), layers=m[2].lower(), model=m[3] or DEFAULT_W2V2_MODEL),
     ),
+    (re.compile(r"WHISPER-BASE(?:-(ALL|LAST|L\d+))?"), lambda m: FeatureSpec("WHISPER", layers=m[1] or "last")),
 ]
 
 

@@ -8,8 +8,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ser_core import dsp
-from ser_core.audio import validate
+from ser_core.audio import dsp
+from ser_core.audio.preprocess import validate
 from ser_core.features.names import (
     MFCC_SOURCE_MELS,
     STUDY_HOP_LENGTH,

@@ -4,6 +4,6 @@ scikit-learn pipelines and Wav2Vec2 + random forest.
 Every model is a scikit-learn style estimator (``fit`` returns ``self``, ``predict``,
 ``predict_proba``, ``classes_``, :class:`~ser_core.errors.NotFittedError` before
 ``fit``; :class:`ser_core.models.base.SERClassifier`) that saves to and loads from a folder
-(without pickling code, except the scikit-learn pipelines' joblib files). Build one by name
+(without pickle; scikit-learn pipelines through :mod:`ser_core.models.sklearn_state`). Build one by name
 with :func:`ser_core.models.registry.make_model`.
 """

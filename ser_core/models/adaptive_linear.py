@@ -8,7 +8,7 @@ z-scoring -> L2 logistic regression. Two heads are learned:
 * the *speaker-adapted* head (learned when ``fit`` gets ``speakers``) is trained on
   features z-scored per training speaker; at prediction time the test speaker's
   statistics come from that speaker's own unlabelled clips
-  (:class:`ser_core.adapt.SpeakerNormalizer`).
+  (:class:`ser_core.models.speaker_stats.SpeakerNormalizer`).
 
 Weights are plain arrays in ``adaptive_linear.npz`` plus ``adaptive_linear.json``: no pickle.
 """
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..adapt import SpeakerNormalizer, SpeakerStats, apply_speaker_stats, fit_speaker_stats
-from ..errors import ArtifactError, InputError, NotFittedError, TrainingCancelled
-from .base import SERClassifier, write_settings
+from ser_core.errors import ArtifactError, InputError, NotFittedError, TrainingCancelled
+from ser_core.models.base import SERClassifier, write_settings
+from ser_core.models.speaker_stats import SpeakerNormalizer, SpeakerStats, apply_speaker_stats, fit_speaker_stats
 
 WEIGHTS_FILE = "adaptive_linear.npz"
 SETTINGS_FILE = "adaptive_linear.json"
@@ -110,7 +110,7 @@ class AdaptiveLinearClassifier(SERClassifier):
 
         ``X_augmented`` / ``y_augmented``: extra training rows for the single-clip head only,
         e.g. features of speed-perturbed copies of the training clips
-        (:mod:`ser_core.augment`). The speaker-adapted head keeps the original clips: a
+        (:mod:`ser_core.audio.augment`). The speaker-adapted head keeps the original clips: a
         perturbed copy is another voice and would blur its speaker's statistics.
 
         ``X_val``, ``y_val``, ``progress`` and ``should_stop`` give the signature every

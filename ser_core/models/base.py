@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ..errors import ModelError, NotFittedError
+from ser_core.errors import ModelError, NotFittedError
 
 
 class SERClassifier(ClassifierMixin, BaseEstimator):

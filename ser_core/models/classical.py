@@ -2,17 +2,23 @@
 
 Random forest, SVM, logistic regression and MLP. The wrapper gives them the same
 habits as the Keras models (``classes_``, ``NotFittedError`` before ``fit``,
-``save(folder)`` / ``load(folder)``). Weights are saved with joblib, which is a pickle:
-only load folders you trust (``ser_core.artifacts`` enforces that).
+``save(folder)`` / ``load(folder)``). The fitted pipeline is saved as plain arrays and JSON
+(:mod:`ser_core.models.sklearn_state`), so a folder loads from anywhere without pickle.
+Folders of earlier releases hold a joblib pickle (``model.joblib``), which still loads,
+but only from a folder you trust (``ser_core.modelfolder.read`` enforces that).
 """
 
 from pathlib import Path
 
 import numpy as np
-from ..errors import InputError, ModelError
-from .base import SERClassifier, require_files
+from ser_core.errors import InputError, ModelError
+from ser_core.models.base import SERClassifier, require_files
 
-WEIGHTS_FILE = "model.joblib"
+#: The pipeline's state: ``sklearn_pipeline.json`` and ``sklearn_pipeline.npz`` (no pickle).
+STATE_NAME = "sklearn_pipeline"
+STATE_FILES = (f"{STATE_NAME}.json", f"{STATE_NAME}.npz")
+#: The joblib pickle earlier releases wrote (read from trusted folders only).
+PICKLE_FILE = "model.joblib"
 KINDS = ("random_forest", "svm", "logistic_regression", "mlp")
 
 
@@ -120,27 +126,37 @@ class ClassicalClassifier(SERClassifier):
         return int(model.coef_.size + model.intercept_.size)
 
     def save(self, folder):
-        """Write the fitted pipeline to ``folder/model.joblib``."""
-        import joblib
+        """Write the fitted pipeline as plain arrays and JSON (``sklearn_pipeline.json`` / ``.npz``)."""
+        from ser_core.models.sklearn_state import save_state
 
         self._check_fitted()
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self.pipeline_, folder / WEIGHTS_FILE, compress=3)
+        save_state(self.pipeline_, folder / STATE_NAME)
         return folder
 
     @classmethod
     def load(cls, folder, **settings):
-        """Load a pipeline saved by :meth:`save` (a pickle: only for trusted folders)."""
-        import joblib
+        """Load a pipeline saved by :meth:`save` (or an earlier release's pickle: only for trusted folders)."""
+        from ser_core.models.sklearn_state import load_state
 
-        path = require_files(folder, WEIGHTS_FILE, what="a scikit-learn model folder") / WEIGHTS_FILE
-        try:
-            pipeline = joblib.load(path)
-        except Exception as error:  # joblib/pickle raise many types for damaged files
-            raise ModelError(f"{path} could not be loaded: {error}") from error
+        folder = Path(folder)
+        if (folder / PICKLE_FILE).is_file() and not (folder / STATE_FILES[0]).is_file():
+            pipeline = _load_pickle(folder / PICKLE_FILE)
+        else:
+            pipeline = load_state(require_files(folder, *STATE_FILES, what="a scikit-learn model folder") / STATE_NAME)
         estimator = cls(**settings)
         estimator.pipeline_ = pipeline
         estimator.classes_ = pipeline.classes_
         estimator.history_ = {}
         return estimator
+
+
+def _load_pickle(path):
+    """An earlier release's joblib pipeline (a pickle: the caller has checked the folder is trusted)."""
+    import joblib
+
+    try:
+        return joblib.load(path)
+    except Exception as error:  # joblib/pickle raise many types for damaged files
+        raise ModelError(f"{path} could not be loaded: {error}") from error

@@ -9,9 +9,9 @@ TensorFlow/Keras is imported inside the functions so importing this module is ch
 from pathlib import Path
 
 import numpy as np
-from ..errors import InputError, ModelError, TrainingCancelled
-from .base import SERClassifier, require_files, settings_file, write_settings
-from .losses import make_loss
+from ser_core.errors import InputError, ModelError, TrainingCancelled
+from ser_core.models.base import SERClassifier, require_files, settings_file, write_settings
+from ser_core.models.losses import make_loss
 
 ARCHITECTURES = ("lstm", "cnn", "cnn_lstm")
 WEIGHTS_FILE = "model.keras"

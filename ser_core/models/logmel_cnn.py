@@ -16,8 +16,8 @@ Weights are saved as plain arrays (``logmel_cnn.npz``) with the settings in
 from pathlib import Path
 
 import numpy as np
-from ..errors import InputError, ModelError, TrainingCancelled
-from .base import SERClassifier, require_files, settings_file, write_settings
+from ser_core.errors import InputError, ModelError, TrainingCancelled
+from ser_core.models.base import SERClassifier, require_files, settings_file, write_settings
 
 WEIGHTS_FILE = "logmel_cnn.npz"
 SETTINGS_FILE = "logmel_cnn.json"

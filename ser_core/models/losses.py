@@ -1,6 +1,6 @@
 """Losses for the Keras models: the study's focal loss for class imbalance."""
 
-from ..errors import InputError
+from ser_core.errors import InputError
 
 EPSILON = 1e-7
 

@@ -5,11 +5,11 @@ the study's 160-value clip vector as a ``(160, 1)`` sequence, or frame-level fea
 ``(frames, values)``.
 """
 
-from ..errors import InputError
-from .classical import ClassicalClassifier
-from .keras_study import ARCHITECTURES, KerasClassifier
-from .wav2vec_rf import Wav2Vec2RandomForest
-from .adaptive_linear import AdaptiveLinearClassifier
+from ser_core.errors import InputError
+from ser_core.models.adaptive_linear import AdaptiveLinearClassifier
+from ser_core.models.classical import ClassicalClassifier
+from ser_core.models.keras_study import ARCHITECTURES, KerasClassifier
+from ser_core.models.wav2vec_rf import Wav2Vec2RandomForest
 
 KERAS_MODELS = ARCHITECTURES
 #: torch networks, saved as plain arrays (no pickle).
@@ -17,6 +17,9 @@ TORCH_MODELS = ("logmel_cnn",)
 CLASSICAL_MODELS = ("random_forest", "svm", "logistic_regression", "mlp")
 #: Models saved as plain arrays (no pickle): loadable from any folder.
 NUMPY_MODELS = ("adaptive_linear",)
+#: Families whose native weights need torch or TensorFlow: served from their ONNX export, else
+#: from a child process (two such frameworks in one process aborted it).
+HEAVY_FAMILIES = ("keras", "torch")
 MODEL_NAMES = KERAS_MODELS + TORCH_MODELS + CLASSICAL_MODELS + ("wav2vec2_rf",) + NUMPY_MODELS
 
 #: A short description of each model, for the CLI and the dashboard.
@@ -53,7 +56,7 @@ def _check_name(name):
 
 
 def model_family(name):
-    """Return ``"keras"``, ``"torch"``, ``"sklearn"`` (joblib pickle) or ``"numpy"`` (plain arrays): how the model is trained and saved."""
+    """Return ``"keras"``, ``"torch"``, ``"sklearn"`` (a scikit-learn pipeline's state) or ``"numpy"`` (plain arrays): how the model is trained and saved."""
     _check_name(name)
     if name in NUMPY_MODELS:
         return "numpy"
@@ -76,7 +79,7 @@ def make_model(name, **params):
         except TypeError as error:
             raise InputError(f"bad settings for {name}: {error}") from None
     if name in TORCH_MODELS:
-        from .logmel_cnn import LogMelCNN
+        from ser_core.models.logmel_cnn import LogMelCNN
 
         params = {key: value for key, value in params.items() if key not in ("loss", "focal_alpha", "focal_gamma")}
         try:
@@ -97,14 +100,14 @@ def make_model(name, **params):
 
 
 def load_estimator(name, folder, *, settings=None):
-    """Load a fitted estimator of model ``name`` from ``folder`` (joblib for sklearn: trusted folders only)."""
+    """Load a fitted estimator of model ``name`` from ``folder`` (an earlier release's joblib: trusted folders only)."""
     _check_name(name)
     if name in KERAS_MODELS:
         return KerasClassifier.load(folder)
     if name in NUMPY_MODELS:
         return AdaptiveLinearClassifier.load(folder)
     if name in TORCH_MODELS:
-        from .logmel_cnn import LogMelCNN
+        from ser_core.models.logmel_cnn import LogMelCNN
 
         return LogMelCNN.load(folder)
     settings = dict(settings or {})

@@ -6,7 +6,7 @@ study, or the mean of all layers, which keeps far more emotion information). Thi
 module holds the classifier half.
 """
 
-from .classical import ClassicalClassifier
+from ser_core.models.classical import ClassicalClassifier
 
 
 class Wav2Vec2RandomForest(ClassicalClassifier):

@@ -1,0 +1,78 @@
+"""The comparison table: one row per (model folder, protocol), the same for the CLI, the app and the report.
+
+Rows tested on another corpus (``cross_corpus``) say so, with the shared labels and the
+clips left out; they answer another question than within-corpus rows, so tables show
+them apart and the headline of a model never comes from them.
+"""
+
+from __future__ import annotations
+
+from ser_core.data.protocols import protocol_rank
+from ser_core.modelfolder.results import ModelMetrics
+
+#: Columns of a comparison row, in order.
+COLUMNS = ("name", "model", "features", "labels", "n_labels", "protocol", "protocol_title", "speaker_independent",
+           "cross_corpus", "test_corpus", "shared_labels", "n_left_out",
+           "accuracy", "accuracy_std", "uar", "uar_std", "macro_f1", "macro_f1_std", "train_accuracy",
+           "n_parameters", "size_mb", "training_time_s", "latency_ms", "default", "path", "error")
+
+
+def _training_time_s(config: dict, metrics: ModelMetrics):
+    if metrics.training_time_s is not None:
+        return metrics.training_time_s
+    return (config.get("training") or {}).get("training_time_s")
+
+
+def has_error(row) -> bool:
+    """True for a row of an unreadable folder (an error message, not NaN or None)."""
+    error = row.get("error")
+    return isinstance(error, str) and bool(error)
+
+
+def comparison_rows(artifacts, *, default_name: str | None = None) -> list[dict]:
+    """Rows for every protocol of every model folder (:func:`ser_core.modelfolder.read.list_artifacts` entries).
+
+    A folder that cannot be read keeps one row whose ``error`` says why (an error that is
+    not text, such as the NaN a table gives a readable folder, means none).
+    """
+    rows = []
+    for artifact in artifacts:
+        base = dict.fromkeys(COLUMNS)
+        base.update(name=artifact.get("name"), path=artifact.get("path"), default=artifact.get("name") == default_name)
+        if has_error(artifact):  # a table cell may hold NaN for readable folders
+            rows.append({**base, "error": artifact["error"]})
+            continue
+        config, metrics = artifact["config"], artifact["metrics"]
+        labels = [str(label) for label in config.get("labels") or []]
+        base.update(model=artifact.get("model"), features=artifact.get("features"), labels=", ".join(labels),
+                    n_labels=len(labels), n_parameters=metrics.n_parameters,
+                    size_mb=metrics.size_bytes / 1e6 if metrics.size_bytes else None,
+                    training_time_s=_training_time_s(config, metrics), latency_ms=metrics.latency_ms_per_3s_clip)
+        for result in metrics.ordered():
+            settings = result.settings if result.cross_corpus else {}
+            rows.append({**base, "protocol": result.protocol, "protocol_title": result.title,
+                         "speaker_independent": result.speaker_independent, "cross_corpus": result.cross_corpus,
+                         "test_corpus": settings.get("corpus"),
+                         "shared_labels": ", ".join(settings["shared_labels"]) if settings.get("shared_labels") else None,
+                         "n_left_out": settings.get("n_left_out"),
+                         **{key: result.mean(key) for key in ("accuracy", "uar", "macro_f1", "train_accuracy")},
+                         **{f"{key}_std": result.std(key) for key in ("accuracy", "uar", "macro_f1")}})
+    return rows
+
+
+def headline_rows(rows: list[dict]) -> list[dict]:
+    """One row per model folder: its figure on the most honest within-corpus protocol it has (new speakers first)."""
+    best = {}
+    for row in rows:
+        if has_error(row) or not isinstance(row.get("protocol"), str) or row.get("cross_corpus"):
+            continue
+        current = best.get(row["name"])
+        if current is None or protocol_rank(row["protocol"]) < protocol_rank(current["protocol"]):
+            best[row["name"]] = row
+    return sorted(best.values(), key=lambda row: (protocol_rank(row["protocol"]), -(row["accuracy"] or 0)))
+
+
+def best_on_new_speakers(rows: list[dict]) -> dict | None:
+    """The model with the highest single-clip accuracy on speakers it never heard (k-fold or held-out actors)."""
+    candidates = [row for row in rows if not has_error(row) and row.get("protocol") in ("kfold", "holdout")]
+    return max(candidates, key=lambda row: (row["accuracy"] or 0, row["uar"] or 0), default=None)
