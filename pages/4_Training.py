@@ -18,7 +18,8 @@ else:
     from ser_core.audio.augment import SUGGESTED_AUGMENTATIONS
     from ser_core.data.protocols import protocol_title
     from ser_core.features.names import SUGGESTED_FEATURES
-    from ser_core.models.registry import DESCRIPTIONS, MODEL_DEFAULTS, MODEL_NAMES
+    from ser_core.models.registry import (DESCRIPTIONS, MODEL_DEFAULTS, MODEL_NAMES, TRAINING_REQUIREMENTS,
+                                          missing_training_package)
 
     actors = sorted(index.clips["actor"].astype(str).unique())
     st.caption(f"Training data: {len(index.clips):,} clips of {len(actors)} actors from "
@@ -27,7 +28,12 @@ else:
         st.caption(f"On this public demo: one training at a time on the server, {policy.max_queued_per_visitor} "
                    f"per visitor, at most {policy.max_epochs} epochs and {policy.job_timeout_s // 60} minutes each, "
                    "and the model families that finish in minutes on a small server.")
-    models = [name for name in MODEL_NAMES if policy.allows_model(name)]
+    allowed = [name for name in MODEL_NAMES if policy.allows_model(name)]
+    models = [name for name in allowed if missing_training_package(name) is None]
+    not_installed = sorted({missing_training_package(name) for name in allowed} - {None})
+    if not_installed:
+        st.caption(f"Families that need {', '.join(not_installed)} are not offered: this install has no "
+                   f"{' or '.join(not_installed)}. `pip install -r {TRAINING_REQUIREMENTS}` adds them.")
     model_name = st.selectbox("Model", models, index=models.index("cnn") if "cnn" in models else 0,
                               format_func=lambda n: f"{n}: {DESCRIPTIONS.get(n, '')}", key="train_model")
     defaults = MODEL_DEFAULTS[model_name]

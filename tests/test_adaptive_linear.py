@@ -285,3 +285,15 @@ def test_wide_features_are_solved_in_row_space_with_the_same_optimum():
     direct = LogisticRegression(C=0.5, max_iter=5000, tol=1e-10).fit((X - mean) / scale, y)
     np.testing.assert_allclose(model.single_[2], direct.coef_, atol=1e-3)
     np.testing.assert_allclose(model.predict_proba(X), direct.predict_proba((X - mean) / scale), atol=1e-4)
+
+
+def test_sample_weights_shift_the_decision_toward_heavy_clips():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (40, 3)), rng.normal(1, 1, (40, 3))])
+    y = np.array(["a"] * 40 + ["b"] * 40)
+    plain = AdaptiveLinearClassifier(C=1.0).fit(X, y)
+    heavy_b = AdaptiveLinearClassifier(C=1.0).fit(X, y, sample_weight=np.where(y == "b", 10.0, 1.0))
+    middle = np.full((1, 3), 0.5)
+    assert heavy_b.predict_proba(middle)[0, 1] > plain.predict_proba(middle)[0, 1]
+    with pytest.raises(InputError, match="sample_weight"):
+        AdaptiveLinearClassifier().fit(X, y, sample_weight=np.ones(3))

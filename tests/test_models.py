@@ -168,3 +168,17 @@ def test_keras_classifier_rejects_bad_settings(settings):
     X, y = _toy(n_per_class=3)
     with pytest.raises(InputError):
         KerasClassifier(**{"epochs": 1, **settings}).fit(X, y)
+
+
+def test_a_family_whose_framework_is_missing_names_the_training_requirements(monkeypatch):
+    from importlib import util
+
+    from ser_core.errors import InputError
+    from ser_core.models import registry
+
+    real = util.find_spec
+    monkeypatch.setattr(util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    assert registry.missing_training_package("logmel_cnn") == "torch"
+    assert registry.missing_training_package("logistic_regression") is None
+    with pytest.raises(InputError, match="requirements-train.txt"):
+        registry.make_model("logmel_cnn")

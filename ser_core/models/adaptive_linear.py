@@ -43,13 +43,15 @@ def _softmax(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _fit_head(X, y, *, C, max_iter, class_weight=None, X_extra=None, y_extra=None):
+def _fit_head(X, y, *, C, max_iter, class_weight=None, sample_weight=None, X_extra=None, y_extra=None):
     """Fit standardisation + logistic regression; return (mean, scale, coef, intercept).
 
     The standardisation comes from ``X`` alone; ``X_extra`` / ``y_extra`` (augmented copies)
     only add training rows. With far fewer rows than features (at most half) the
     regression is solved in the rows' SVD coordinates: an L2-penalised linear model's
     weights lie in the row space, so this is the same optimum, reached several times faster.
+    ``sample_weight`` (one per row of ``X``) is repeated for the extra rows, which are
+    copies of ``X``'s rows in the same order.
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -58,6 +60,8 @@ def _fit_head(X, y, *, C, max_iter, class_weight=None, X_extra=None, y_extra=Non
     scale[scale < 1e-12] = 1.0
     Z = (X - mean) / scale
     if X_extra is not None:
+        if sample_weight is not None:
+            sample_weight = np.resize(sample_weight, len(X) + len(X_extra))
         Z, y = np.vstack([Z, (X_extra - mean) / scale]), np.concatenate([y, y_extra])
     basis = None
     if 2 * Z.shape[0] <= Z.shape[1]:
@@ -65,7 +69,7 @@ def _fit_head(X, y, *, C, max_iter, class_weight=None, X_extra=None, y_extra=Non
         basis = vt[singular > singular[0] * 1e-10].T
         Z = Z @ basis
     clf = LogisticRegression(C=C, max_iter=max_iter, class_weight=class_weight)
-    clf.fit(Z, y)
+    clf.fit(Z, y, sample_weight=sample_weight)
     coef, intercept = clf.coef_, clf.intercept_
     if basis is not None:
         coef = coef @ basis.T
@@ -104,14 +108,16 @@ class AdaptiveLinearClassifier(SERClassifier):
         heads = [self.single_] + ([self.adapted_] if self.adapted_ is not None else [])
         return int(sum(sum(np.size(a) for a in head) for head in heads))
 
-    def fit(self, X, y, *, speakers=None, X_augmented=None, y_augmented=None, X_val=None, y_val=None,
-            progress=None, should_stop=None):
+    def fit(self, X, y, *, speakers=None, sample_weight=None, X_augmented=None, y_augmented=None, X_val=None,
+            y_val=None, progress=None, should_stop=None):
         """Learn the single-clip head, and the speaker-adapted head when speakers are given; return self.
 
         ``X_augmented`` / ``y_augmented``: extra training rows for the single-clip head only,
         e.g. features of speed-perturbed copies of the training clips
         (:mod:`ser_core.audio.augment`). The speaker-adapted head keeps the original clips: a
         perturbed copy is another voice and would blur its speaker's statistics.
+        ``sample_weight``: one weight per clip of ``X`` (e.g. so that several corpora count
+        equally), repeated for its augmented copies.
 
         ``X_val``, ``y_val``, ``progress`` and ``should_stop`` give the signature every
         ser_core model shares (nothing is early-stopped here); ``should_stop()`` returning
@@ -127,14 +133,16 @@ class AdaptiveLinearClassifier(SERClassifier):
         if len(classes) < 2:
             raise InputError(f"need at least 2 classes to train; received {len(classes)}")
         X_augmented, y_augmented = self._check_augmented(X_augmented, y_augmented, X.shape[1], classes)
+        sample_weight = self._check_weights(sample_weight, len(y))
         self._stop_if_asked(should_stop)
         single = _fit_head(X, y, C=self.C, max_iter=self.max_iter, class_weight=self.class_weight,
-                           X_extra=X_augmented, y_extra=y_augmented)
+                           sample_weight=sample_weight, X_extra=X_augmented, y_extra=y_augmented)
         adapted = None
         if speakers is not None:
             self._stop_if_asked(should_stop)
             Xs = SpeakerNormalizer(prior_clips=self.prior_clips).fit_transform(X, speakers)
-            adapted = _fit_head(Xs, y, C=self.C, max_iter=self.max_iter, class_weight=self.class_weight)
+            adapted = _fit_head(Xs, y, C=self.C, max_iter=self.max_iter, class_weight=self.class_weight,
+                                sample_weight=sample_weight)
         self.single_, self.adapted_ = single, adapted
         self.classes_ = classes
         self.history_ = {}
@@ -160,6 +168,17 @@ class AdaptiveLinearClassifier(SERClassifier):
         if unknown:
             raise InputError(f"y_augmented has labels {unknown} that are not among the original clips' labels")
         return X_augmented, y_augmented
+
+    @staticmethod
+    def _check_weights(sample_weight, n_clips):
+        """Validate optional per-clip weights: finite, non-negative, one per clip, not all zero."""
+        if sample_weight is None:
+            return None
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        if weights.shape != (n_clips,) or not np.all(np.isfinite(weights)) or (weights < 0).any() or not weights.any():
+            raise InputError(f"sample_weight must hold {n_clips} finite, non-negative weights (not all zero); "
+                             f"received shape {weights.shape}")
+        return weights
 
     @staticmethod
     def _stop_if_asked(should_stop):

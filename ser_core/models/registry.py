@@ -49,6 +49,26 @@ MODEL_DEFAULTS = {
 }
 
 
+#: The package each framework-backed model trains with; requirements-train.txt installs them.
+TRAINING_PACKAGES = {**{name: "tensorflow" for name in KERAS_MODELS}, **{name: "torch" for name in TORCH_MODELS},
+                     "wav2vec2_rf": "transformers"}
+TRAINING_REQUIREMENTS = "requirements-train.txt"
+
+
+def missing_training_package(name):
+    """The package model ``name`` needs for training that is not installed here, or None.
+
+    The dashboard's own install (requirements.txt) serves every model through ONNX Runtime
+    and trains the scikit-learn families; torch, TensorFlow and transformers come from
+    :data:`TRAINING_REQUIREMENTS`.
+    """
+    from importlib.util import find_spec
+
+    _check_name(name)
+    package = TRAINING_PACKAGES.get(name)
+    return package if package and find_spec(package) is None else None
+
+
 def _check_name(name):
     """Raise InputError for an unknown model name."""
     if name not in MODEL_NAMES:
@@ -72,7 +92,10 @@ def make_model(name, **params):
     (``loss``, ``epochs``, ``batch_size``, ``learning_rate``, ``seed``, ...); classical
     models take ``seed`` and any scikit-learn keyword (e.g. ``n_estimators``, ``C``).
     """
-    _check_name(name)
+    package = missing_training_package(name)
+    if package:
+        raise InputError(f"model {name!r} trains with {package}, which is not installed; "
+                         f"pip install -r {TRAINING_REQUIREMENTS} adds it")
     if name in KERAS_MODELS:
         try:
             return KerasClassifier(architecture=name, **params)
