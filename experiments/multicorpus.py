@@ -114,6 +114,26 @@ def loco_scores(data, corpora, feature_set, C):
     return scores
 
 
+class ScoreCache(dict):
+    """Candidate scores by (corpora, feature set, C), appended to a JSON-lines file as they come.
+
+    A run that is stopped picks up where it was: every finished candidate is read back.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
+        if self.path.exists():
+            for line in self.path.read_text().splitlines():
+                record = json.loads(line)
+                super().__setitem__((tuple(record["corpora"]), record["features"], record["C"]), record["scores"])
+
+    def __setitem__(self, key, scores):
+        super().__setitem__(key, scores)
+        with self.path.open("a") as handle:
+            handle.write(json.dumps({"corpora": list(key[0]), "features": key[1], "C": key[2], "scores": scores}) + "\n")
+
+
 def choose(data, corpora, cache):
     """The candidate with the best mean leave-one-corpus-out UAR within ``corpora``."""
     best = None
@@ -173,7 +193,7 @@ def main():
     args = parser.parse_args()
     started = time.time()
     data = {name: load_corpus(args.features, name) for name in CORPORA}
-    cache = {}
+    cache = ScoreCache(Path(args.out).with_suffix(".scores.jsonl"))
     nested = nested_loco(data, cache)
     _, feature_set, C = choose(data, list(CORPORA), cache)
     plain = cache[(tuple(CORPORA), feature_set, C)]
