@@ -73,13 +73,13 @@ def time_models(models: dict, *, repeats: int, warmup: int = 3) -> dict:
     y, sr = three_second_clip()
     for model in models.values():
         for _ in range(warmup):
-            model.predict(y, sample_rate=sr)
+            model.predict_audio(y, sample_rate=sr)
     wall = {name: [] for name in models}
     cpu = {name: [] for name in models}
     for _ in range(repeats):
         for name, model in models.items():
             t0, c0 = time.perf_counter(), time.process_time()
-            model.predict(y, sample_rate=sr)
+            model.predict_audio(y, sample_rate=sr)
             cpu[name].append(1000 * (time.process_time() - c0))
             wall[name].append(1000 * (time.perf_counter() - t0))
     return {name: {"latency_ms_median": round(statistics.median(wall[name]), 1),

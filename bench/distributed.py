@@ -120,6 +120,7 @@ def rate(n: int, seconds: float) -> str:
 
 
 def bench_kind(kind: str, paths: list[str], *, client, address: str, workers: int, repeats: int) -> None:
+    """Print one feature kind's block: local vs cluster vs 1 clip per task, the worker time split, the client's saving."""
     spec = parse_kind(kind)
     settings = PreprocessSettings(sample_rate=spec.sample_rate)
     threads = distributed.n_threads(client)
@@ -139,22 +140,8 @@ def bench_kind(kind: str, paths: list[str], *, client, address: str, workers: in
                                          settings=settings, cache_root=None, augmentation=None):
             pass
 
-    # Interleaved repeats, medians: the machine's other load drifts during a run and hits all three alike.
-    # CPU seconds of this process tree (client, scheduler, workers) barely depend on that load.
-    seconds = {run: [] for run in (local, cluster, one_clip_per_task)}
-    cpu = {run: [] for run in seconds}
-    for _ in range(repeats):
-        for run in seconds:
-            start, start_cpu = time.perf_counter(), tree_cpu_s()
-            result = run()
-            seconds[run].append(time.perf_counter() - start)
-            cpu[run].append(tree_cpu_s() - start_cpu)
-            if run is local:
-                reference = result
-            elif run is cluster:
-                ours = result
-    wall = [float(np.median(values)) for values in seconds.values()]
-    cpu_ms = [1000 * float(np.median(values)) / len(paths) for values in cpu.values()]
+    wall, cpu_ms, (reference, ours, _) = interleaved_medians((local, cluster, one_clip_per_task), repeats=repeats,
+                                                             n_clips=len(paths))
     diff = float(np.nanmax(np.abs(ours.X - reference.X)))
     same = ours.failures == reference.failures and np.array_equal(np.isnan(ours.X), np.isnan(reference.X))
     print(f"{kind} (median of {repeats}; wall clock, and CPU of every process per clip)")
@@ -165,8 +152,34 @@ def bench_kind(kind: str, paths: list[str], *, client, address: str, workers: in
         versus = "" if label.startswith("local") else (f" {100 * (wall_s / wall[0] - 1):+5.1f}% wall, "
                                                       f"{100 * (ms / cpu_ms[0] - 1):+5.1f}% CPU")
         print(f"  {label:<28}{rate(len(paths), wall_s)}  CPU {ms:6.1f} ms/clip{versus}{note}")
+    arrays = time_split(client, [todo[i:i + size] for i in range(0, len(todo), size)], spec=spec, settings=settings,
+                        threads=threads)
+    print(f"  client: saving the results in its cache (one checksummed file per clip) "
+          f"{len(arrays) / cache_save_s(arrays, spec=spec, settings=settings):,.0f} clips/s")
 
-    batches = [todo[i:i + size] for i in range(0, len(todo), size)]
+
+def interleaved_medians(runs, *, repeats: int, n_clips: int):
+    """Median wall seconds and CPU ms per clip of each run, and each run's last result.
+
+    Interleaved repeats: the machine's other load drifts during a run and hits all runs alike.
+    CPU seconds of this process tree (client, scheduler, workers) barely depend on that load.
+    """
+    seconds = {run: [] for run in runs}
+    cpu = {run: [] for run in runs}
+    results = {}
+    for _ in range(repeats):
+        for run in runs:
+            start, start_cpu = time.perf_counter(), tree_cpu_s()
+            results[run] = run()
+            seconds[run].append(time.perf_counter() - start)
+            cpu[run].append(tree_cpu_s() - start_cpu)
+    wall = [float(np.median(seconds[run])) for run in runs]
+    cpu_ms = [1000 * float(np.median(cpu[run])) / n_clips for run in runs]
+    return wall, cpu_ms, [results[run] for run in runs]
+
+
+def time_split(client, batches, *, spec, settings, threads: int) -> list[np.ndarray]:
+    """Print where the worker slots' time goes (decode, features, the rest); return the arrays computed."""
     decode_s = features_s = 0.0
     arrays = []
     start = time.perf_counter()
@@ -181,17 +194,20 @@ def bench_kind(kind: str, paths: list[str], *, client, address: str, workers: in
     print(f"  time split over {threads} worker slots x {wall_s:.2f} s = {slots_s:.2f} s: "
           f"decode {decode_s:.2f} s ({100 * decode_s / slots_s:.0f}%), features {features_s:.2f} s "
           f"({100 * features_s / slots_s:.0f}%), scheduling + transfer {rest_s:.2f} s ({100 * rest_s / slots_s:.0f}%); "
-          f"{n_bytes / len(paths) / 1024:.1f} KiB of features per clip back to the client")
-    per_clip_ms = 1000 * (decode_s + features_s) / len(paths)
+          f"{n_bytes / len(arrays) / 1024:.1f} KiB of features per clip back to the client")
+    per_clip_ms = 1000 * (decode_s + features_s) / len(arrays)
     print(f"  per clip on one worker thread: {per_clip_ms:.1f} ms ({1000 / per_clip_ms:.1f} clips/s per thread)")
+    return arrays
+
+
+def cache_save_s(arrays, *, spec, settings) -> float:
+    """Seconds the client takes to save ``arrays`` in a fresh feature cache, one checksummed file each."""
     with tempfile.TemporaryDirectory(prefix="ser-bench-cache-") as tmp:
         cache = FeatureCache(tmp)
         start = time.perf_counter()
         for number, array in enumerate(arrays):
             cache.save(f"{number:040x}", array, spec_key=spec.cache_key, settings_key=settings.key)
-        save_s = time.perf_counter() - start
-    print(f"  client: saving the results in its cache (one checksummed file per clip) "
-          f"{len(arrays) / save_s:,.0f} clips/s")
+        return time.perf_counter() - start
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,8 +8,8 @@ a process):
   from ``model.onnx`` and from the native network, over real clips (every 25th clip of
   RAVDESS actors 01-20 at 16 kHz, 48 clips), decoding and features shared;
 * latency: median wall-clock and CPU milliseconds per 3-s clip (``bench/default_model.py``'s
-  clip and timing; decoding and features included), native and ONNX timed alternately in
-  the same process.
+  clip; decoding and features included), native and ONNX timed alternately in the same
+  process (CPU time: the machine may be shared).
 
 Then, in a fresh process, every shipped model is loaded with ``load_model`` (ONNX where a
 folder has a graph), each predicts one clip, and its resident memory (VmRSS, VmHWM) and
@@ -23,8 +23,10 @@ Usage:
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -58,17 +60,32 @@ def agreement(native, onnx, clips) -> float:
     worst = 0.0
     for clip in clips:
         y = load_audio(clip, sample_rate=onnx.sample_rate)
-        features = onnx.features(y, sample_rate=onnx.sample_rate)
-        X = {name: np.asarray(row)[None] for name, row in features.items()} if isinstance(features, dict) \
-            else np.asarray(features)[None]
-        worst = max(worst, float(np.abs(native.predict_proba_features(X) - onnx.predict_proba_features(X)).max()))
+        X = onnx.stack_features([onnx.features(y, sample_rate=onnx.sample_rate)])
+        worst = max(worst, float(np.abs(native.predict_proba(X) - onnx.predict_proba(X)).max()))
     return worst
+
+
+def time_models(models: dict, *, repeats: int, warmup: int = 3) -> dict:
+    """Median wall-clock and CPU milliseconds per 3-s clip of each model, timed alternately."""
+    from default_model import three_second_clip
+
+    y, sr = three_second_clip()
+    for model in models.values():
+        for _ in range(warmup):
+            model.predict_audio(y, sample_rate=sr)
+    wall, cpu = {name: [] for name in models}, {name: [] for name in models}
+    for _ in range(repeats):
+        for name, model in models.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            model.predict_audio(y, sample_rate=sr)
+            cpu[name].append(1000 * (time.process_time() - c0))
+            wall[name].append(1000 * (time.perf_counter() - t0))
+    return {name: {"latency_ms_median": round(statistics.median(wall[name]), 1),
+                   "cpu_ms_median": round(statistics.median(cpu[name]), 1)} for name in models}
 
 
 def compare(names, repeats) -> dict:
     """Agreement and latency, native against ONNX, of model folders whose networks share one framework."""
-    from default_model import time_models
-
     from ser_core.modelfolder.read import PROJECT_ARTIFACTS, load_model
 
     clips = sorted(CORPUS.glob("Actor_*/*.wav"))[::25]
@@ -89,7 +106,7 @@ def serve_all() -> dict:
     names = sorted(path.parent.name for path in PROJECT_ARTIFACTS.glob("*/config.json"))
     models = [load_model(PROJECT_ARTIFACTS / name) for name in names]
     for model in models:
-        model.predict_proba(clip)
+        model.predict_audio(clip)
     status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
     return {"models": names, "rss_mb": round(int(status["VmRSS"].split()[0]) / 1024, 1),
             "peak_rss_mb": round(int(status["VmHWM"].split()[0]) / 1024, 1),

@@ -46,7 +46,7 @@ def run(dataset, model_name, *, protocol, speaker_adapt, seed):
     X = dataset.X
     if speaker_adapt:
         # Statistics from each actor's own (unlabelled) clips: test actors never see labels.
-        X = SpeakerNormalizer().fit_transform(X, dataset.groups)
+        X = SpeakerNormalizer().fit_transform(X, dataset.speakers)
     splits = folds(dataset, seed=seed) if protocol == "grouped" else [random_split(dataset.labels, seed=seed)]
     return [score(dataset, test, make_model(model_name).fit(X[train], dataset.labels[train]).predict(X[test]))
             for train, test in splits]

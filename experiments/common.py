@@ -60,7 +60,7 @@ def corpus(data=str(DATA), *, limit=None):
     clips = index.clips[index.clips["duplicate_of"].isna()]
     if limit is not None:
         keep = [rows[np.unique(np.linspace(0, len(rows) - 1, min(limit, len(rows))).round().astype(int))]
-                for rows in clips.groupby("actor").indices.values()]
+                for rows in clips.groupby("speaker").indices.values()]
         clips = clips.iloc[np.sort(np.concatenate(keep))]
     return replace(index, clips=clips.reset_index(drop=True))
 
@@ -101,7 +101,7 @@ def folds(dataset, *, seed=SEED, n_splits=5):
     """The library's speaker-independent folds of a dataset: ``[(train_idx, test_idx), ...]``."""
     from ser_core.data.splits import grouped_kfold
 
-    return grouped_kfold(dataset.groups, n_splits=n_splits, labels=dataset.labels, seed=seed)
+    return grouped_kfold(dataset.speakers, n_splits=n_splits, labels=dataset.labels, seed=seed)
 
 
 def score(dataset, rows, predicted):

@@ -27,7 +27,7 @@ def main():
     from ser_core.scoring.metrics import summarize_folds
 
     dataset = load("compare", data=args.data, limit=args.limit)
-    X, y, groups = dataset.X, dataset.labels, dataset.groups
+    X, y, groups = dataset.X, dataset.labels, dataset.speakers
     rng = np.random.default_rng(0)
     results = {(k, p): [] for k in KS for p in PRIORS}
     start = time.perf_counter()

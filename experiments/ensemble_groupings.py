@@ -32,9 +32,10 @@ OUT = Path(__file__).resolve().parents[1] / "results" / "ensemble_groupings.json
 
 def member_predictions(member, index, *, seed, epochs=None):
     """One member's 5-fold result and out-of-fold predictions on the grouping of ``seed``."""
-    config = replace(member.config, seed=seed, extra_protocols=(), **({"epochs": epochs} if epochs else {}))
-    dataset = load_dataset(index, feature_kind=config.features, settings=config.preprocess_settings(),
-                           augment=config.augment)
+    config = replace(member.config, seed=seed, protocol=replace(member.config.protocol, also=()),
+                     fit=replace(member.config.fit, **({"epochs": epochs} if epochs else {})))
+    dataset = load_dataset(index, feature_kind=config.data.features, settings=config.preprocess_settings(),
+                           augment=config.data.augment)
     result, predictions = run_protocol(config, dataset, protocol="kfold")["kfold"]
     return result, predictions
 

@@ -59,7 +59,7 @@ def main():
     from ser_core.models.adaptive_linear import AdaptiveLinearClassifier
 
     dataset = load(args.features, data=args.data, limit=args.limit)
-    X, y, groups, labels = dataset.X, dataset.labels, dataset.groups, dataset.label_order
+    X, y, groups, labels = dataset.X, dataset.labels, dataset.speakers, dataset.label_order
     splits = folds(dataset, seed=args.seed)
     fused = out_of_fold(args.fuse, dataset, splits) if args.fuse else None
     settings = dict(features=args.features, C=args.C, seed=args.seed, limit=args.limit, n_clips=len(X))

@@ -101,6 +101,7 @@ def extra_dataset(index, name, *, settings=None):
             cache.save(content_hash, x, **keys)
         rows.append(x)
     cache.save_hashes()
-    return Dataset(X=np.stack(rows).astype(np.float64), labels=clips["emotion"].to_numpy(dtype=str),
-                   groups=clips["actor"].astype(str).to_numpy(), paths=clips["path"].tolist(),
-                   feature_kind=name, settings=settings, corpus=index.corpus)
+    return Dataset(X=np.stack(rows).astype(np.float64), labels=clips["label"].to_numpy(dtype=str),
+                   speakers=clips["speaker"].astype(str).to_numpy(), paths=clips["path"].tolist(),
+                   feature_kind=name, settings=settings, corpora=clips["corpus"].astype(str).to_numpy(),
+                   layout=index.layout)

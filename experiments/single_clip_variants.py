@@ -77,7 +77,7 @@ def choose_by_inner_cv(dataset, train, view, candidates, *, seed):
     from ser_core.data.splits import grouped_kfold
 
     X, y = view[train], dataset.labels[train]
-    inner = grouped_kfold(dataset.groups[train], n_splits=4, labels=y, seed=seed)
+    inner = grouped_kfold(dataset.speakers[train], n_splits=4, labels=y, seed=seed)
     fold_scores = {i: [] for i in range(len(candidates))}
     for tr, te in inner:
         basis = svd_basis(X[tr])

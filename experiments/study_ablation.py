@@ -57,7 +57,8 @@ def run_variant(model, name, dataset, *, seed):
     """Train one variant; return its row (train and test accuracy, UAR, epochs, time)."""
     what, changes = VARIANTS[name]
     settings = {**ROUND_ONE, **changes}
-    config = TrainConfig(model=model, features=STUDY_FEATURES, protocol="random", seed=seed, **settings)
+    config = TrainConfig.from_dict({"model": model, "features": STUDY_FEATURES, "protocol": "random", "seed": seed,
+                                    **settings})  # the flat settings of the study's rounds
     start = time.perf_counter()
     result, _ = next(iter(run_protocol(config, dataset).values()))
     fold = result.folds[0]

@@ -26,7 +26,7 @@ cols = st.columns(5)
 cols[0].metric("Corpus", index.title.upper())
 cols[1].metric("Clips", f"{summary['n_clips']:,}",
                help=f"{duplicates} byte-identical duplicate(s) are left out of training and features" if duplicates else None)
-cols[2].metric("Actors", summary["n_actors"])
+cols[2].metric("Speakers", summary["n_speakers"])
 cols[3].metric("Hours of audio", f"{clips['duration_s'].sum() / 3600:.2f}")
 cols[4].metric("Skipped files", len(index.skipped))
 if index.skipped:
@@ -36,12 +36,17 @@ if index.skipped:
 
 # ---------------------------------------------------------------- filters and counts
 st.subheader("Filters")
-filter_cols = st.columns(5)
 selected = {}
-for col, column in zip(filter_cols, ("emotion", "actor", "gender", "intensity", "statement")):
-    values = charts.emotion_order(clips[column].dropna()) if column == "emotion" \
+#: The clip table's columns a visitor filters and counts by, with their words on screen.
+COLUMN_WORDS = {"label": "Emotion", "speaker": "Speaker", "gender": "Gender", "intensity": "Intensity",
+                "statement": "Statement"}
+if clips["corpus"].nunique() > 1:
+    COLUMN_WORDS = {"corpus": "Corpus", **COLUMN_WORDS}
+filter_cols = st.columns(len(COLUMN_WORDS))
+for col, (column, word) in zip(filter_cols, COLUMN_WORDS.items()):
+    values = charts.emotion_order(clips[column].dropna()) if column == "label" \
         else sorted(clips[column].dropna().astype(str).unique())
-    selected[column] = col.multiselect(column.capitalize(), values, placeholder="all", key=f"filter_{column}")
+    selected[column] = col.multiselect(word, values, placeholder="all", key=f"filter_{column}")
 shown = clips
 for column, values in selected.items():
     if values:
@@ -52,15 +57,17 @@ if shown.empty:
     st.stop()
 
 st.subheader("What is in it")
-count_tabs = st.tabs(["Emotion", "Actor", "Gender", "Intensity", "Statement"])
-for tab, column in zip(count_tabs, ("emotion", "actor", "gender", "intensity", "statement")):
+count_tabs = st.tabs(list(COLUMN_WORDS.values()))
+for tab, (column, word) in zip(count_tabs, COLUMN_WORDS.items()):
     with tab:
         counts = shown[column].astype(str).value_counts().sort_index()
-        st.plotly_chart(charts.counts_bar(counts, title=f"Clips per {column}", by_emotion=column == "emotion",
-                                          category=column), key=f"counts_{column}")
+        st.plotly_chart(charts.counts_bar(counts, title=f"Clips per {word.lower()}", by_emotion=column == "label",
+                                          category=word.lower()), key=f"counts_{column}")
 st.plotly_chart(charts.duration_histogram(shown), key="durations")
 with st.expander("The clip table"):
-    table = shown.drop(columns=["corpus"]).assign(path=shown["path"].map(index.relative))
+    table = shown.assign(path=shown["path"].map(index.relative))
+    if clips["corpus"].nunique() < 2:
+        table = table.drop(columns=["corpus"])
     if "duplicate_of" in table:
         table["duplicate_of"] = table["duplicate_of"].map(lambda p: index.relative(p) if isinstance(p, str) else "—")
     st.dataframe(table, width="stretch", hide_index=True)
@@ -73,13 +80,13 @@ st.subheader("One clip, before and after preprocessing")
 choice = widgets.corpus_clip_picker(shown, key="explorer")
 if choice is not None:
     row = shown[shown["path"] == str(choice.path)].iloc[0]
-    st.markdown(widgets.emotion_chip(str(row["emotion"])) + " " + html_text(widgets.clip_description(row)),
+    st.markdown(widgets.emotion_chip(str(row["label"])) + " " + html_text(widgets.clip_description(row)),
                 unsafe_allow_html=True)
     st.audio(choice.raw_bytes(), format="audio/wav")
     with widgets.shown_errors(f"Could not read {choice.name}"):
         raw = cache.audio(str(choice.path), sample_rate=16000)
         clean = cache.preprocessed(raw, sample_rate=16000)
-        color = charts.emotion_palette([str(row["emotion"])])[str(row["emotion"])]
+        color = charts.emotion_palette([str(row["label"])])[str(row["label"])]
         before, after = st.columns(2)
         for col, y, label in ((before, raw, "Before: decoded at 16 kHz"),
                               (after, clean, "After: DC removed, trimmed at 20 dB, peak-normalised")):

@@ -74,15 +74,15 @@ else:
 if clips is not None and choice is not None and choice.path is not None:
     st.subheader("Two clips side by side")
     row = clips[clips["path"] == str(choice.path)].iloc[0]
-    same_words = clips[(clips["actor"] == row["actor"]) & (clips["statement"] == row["statement"])
-                       & (clips["emotion"] != row["emotion"])]
+    same_words = clips[(clips["speaker"] == row["speaker"]) & (clips["statement"] == row["statement"])
+                       & (clips["label"] != row["label"])]
     if same_words.empty:
         st.caption("This actor has no other emotion of the same sentence in the corpus.")
     else:
         other_emotion = st.selectbox(
-            f"Same actor ({row['actor']}) and sentence, another emotion",
-            charts.emotion_order(same_words["emotion"]), key="other_emotion")
-        other = same_words[same_words["emotion"] == other_emotion].iloc[0]
+            f"Same speaker ({row['speaker']}) and sentence, another emotion",
+            charts.emotion_order(same_words["label"]), key="other_emotion")
+        other = same_words[same_words["label"] == other_emotion].iloc[0]
         sides = st.columns(2)
         side_contours = {key: cache.contours(clip_audio(widgets.AudioChoice(name=str(r["path"]), path=r["path"],
                                                                             source="corpus")), sample_rate=SAMPLE_RATE)
@@ -91,7 +91,7 @@ if clips is not None and choice is not None and choice.path is not None:
         pitch_range = (0.0, max([float(p.max()) for p in pitches if len(p)] + [300.0]) * 1.1)
         for col, clip_row, key in ((sides[0], row, "a"), (sides[1], other, "b")):
             with col, widgets.shown_errors(f"Could not analyse {clip_row['path']}"):
-                st.markdown(widgets.emotion_chip(str(clip_row["emotion"]))
+                st.markdown(widgets.emotion_chip(str(clip_row["label"]))
                             + f" {html_text(clip_row['intensity'])} intensity", unsafe_allow_html=True)
                 side_choice = widgets.AudioChoice(name=str(clip_row["path"]), path=clip_row["path"],
                                                   source="corpus")
@@ -124,15 +124,16 @@ else:
             bar.progress(1.0, text=f"Features of {len(X):,} clips ready")
             names = cache.feature_names(kind)
             table = pd.DataFrame(X, columns=names[: X.shape[1]])
-            meta = usable[["emotion", "actor", "gender", "intensity", "statement"]].reset_index(drop=True)
+            meta = usable[["label", "speaker", "corpus", "gender", "intensity", "statement"]].reset_index(drop=True)
             left, right = st.columns(2)
             with left:
                 feature = st.selectbox("Feature", list(table.columns), key="dist_feature")
                 st.plotly_chart(charts.distribution(pd.concat([meta, table[[feature]]], axis=1),
-                                                    value=feature, by="emotion"), key="distribution")
+                                                    value=feature, by="label"), key="distribution")
             with right:
                 method = st.radio("Map", ["PCA", "t-SNE"], horizontal=True, key="map_method")
-                color = st.radio("Colour by", ["emotion", "actor", "gender"], horizontal=True,
+                color = st.radio("Colour by", ["label", "speaker", "gender"] + (["corpus"] if meta["corpus"].nunique() > 1
+                                                                              else []), horizontal=True,
                                  key="map_color")
                 finite = np.isfinite(X).all(axis=1)
                 coords = cache.projection(X[finite], method=method)

@@ -8,7 +8,7 @@ import streamlit as st
 from ser_core.formatting import megabytes, number, percent, percent_spread
 from ser_core.modelfolder.read import artifacts_root
 from ser_core.reporting import charts
-from ser_core.reporting.comparison import best_on_new_speakers, headline_rows
+from ser_core.reporting.comparison import best_on_new_speakers, headline_rows, per_corpus_rows
 from ser_core.reporting.study_figures import STUDY_PROTOCOL
 from ui import cache, hosting, model_detail, nav, tables, widgets
 
@@ -94,8 +94,19 @@ if not cross.empty:
         view[column] = view[column].map(percent)
     view["macro_f1"] = view["macro_f1"].map(lambda v: number(v, decimals=3))
     st.dataframe(view, hide_index=True, width="stretch")
-    st.caption("Trained on one corpus, tested on another, on the labels both share: clips of other labels are "
-               "left out and the model chooses among the shared labels only. Not comparable with the figures above.")
+    st.caption("Trained on one corpus (or all but one), tested on another, on the labels both share: clips of other "
+               "labels are left out and the model chooses among the shared labels only. Not comparable with the "
+               "figures above.")
+    loco = pd.DataFrame(per_corpus_rows(cross.to_dict("records")))
+    if not loco.empty:
+        st.markdown("**Speech it was not trained on: leave one corpus out, per corpus**")
+        for column in ("accuracy", "uar"):
+            loco[column] = loco[column].map(percent)
+        loco["macro_f1"] = loco["macro_f1"].map(lambda v: number(v, decimals=3))
+        st.dataframe(loco.rename(columns={"corpus": "corpus left out", "n_test_clips": "clips scored"}),
+                     hide_index=True, width="stretch")
+        st.caption("Each corpus was left out of training in turn and tested by a model trained on all the others, "
+                   "on the labels it shares with them. The mean row counts every corpus the same.")
 
 # ---------------------------------------------------------------- the study's figures
 st.subheader("Beside the study's figures")

@@ -20,10 +20,13 @@ else:
     from ser_core.features.names import SUGGESTED_FEATURES
     from ser_core.models.registry import (DESCRIPTIONS, MODEL_DEFAULTS, MODEL_NAMES, TRAINING_REQUIREMENTS,
                                           missing_training_package)
+    from ser_core.training.config import DataSettings, FitSettings, ProtocolSettings, TrainConfig
 
-    actors = sorted(index.clips["actor"].astype(str).unique())
-    st.caption(f"Training data: {len(index.clips):,} clips of {len(actors)} actors from "
-               f"{widgets.describe_data_path(widgets.current_data_path())}.")
+    speakers = sorted(index.clips["speaker"].astype(str).unique())
+    corpora = index.corpora
+    st.caption(f"Training data: {len(index.clips):,} clips of {len(speakers)} speakers"
+               + (f" in {len(corpora)} corpora ({', '.join(corpora)})" if len(corpora) > 1 else "")
+               + f" from {widgets.describe_data_path(widgets.current_data_path())}.")
     if policy.public:
         st.caption(f"On this public demo: one training at a time on the server, {policy.max_queued_per_visitor} "
                    f"per visitor, at most {policy.max_epochs} epochs and {policy.job_timeout_s // 60} minutes each, "
@@ -43,17 +46,22 @@ else:
                                       index=None, placeholder=f"the model's own: {defaults['features']}",
                                       accept_new_options=not policy.public, key="train_features",
                                       help="Any kind ser_core knows, e.g. MFCC-16000-40 (the study's 160 values).")
-        protocols = ["kfold", "random", "holdout"] + ([] if policy.public else ["cross_corpus"])
+        protocols = (["kfold", "random", "holdout"] + (["loco"] if len(corpora) >= 2 else [])
+                     + ([] if policy.public else ["cross_corpus"]))
         protocol = first[1].selectbox("Protocol", protocols,
-                                      format_func=lambda p: protocol_title(p, n_folds=5, test_actors=["…"],
-                                                                           corpus="named below"),
-                                      key="train_protocol")
+                                      format_func=lambda p: protocol_title(p, n_folds=5, test_speakers=["…"],
+                                                                           corpus="named below", corpora=corpora),
+                                      key="train_protocol",
+                                      help="Leave one corpus out (offered when the corpus gathers several): each "
+                                           "corpus is tested by a model trained on the others, beside new-speaker "
+                                           "k-fold over every clip.")
         loss = first[2].selectbox("Loss (the study's networks)", ["crossentropy", "focal"], key="train_loss")
         second = st.columns(4)
-        n_folds = second[0].number_input("Folds (k-fold)", min_value=2, max_value=max(2, min(policy.max_folds, len(actors))),
-                                         value=min(5, max(2, len(actors))), key="train_folds")
-        test_actors = second[1].multiselect("Test actors (held-out)", actors, key="train_test_actors",
-                                            default=actors[-min(4, max(1, len(actors) // 5)):])
+        n_folds = second[0].number_input("Folds (k-fold)", min_value=2,
+                                         max_value=max(2, min(policy.max_folds, len(speakers))),
+                                         value=min(5, max(2, len(speakers))), key="train_folds")
+        test_speakers = second[1].multiselect("Test speakers (held-out)", speakers, key="train_test_speakers",
+                                              default=speakers[-min(4, max(1, len(speakers) // 5)):])
         epochs = second[2].number_input("Epochs", min_value=1, max_value=policy.max_epochs,
                                         value=min(int(defaults.get("epochs", 30)), policy.max_epochs),
                                         key=f"train_epochs_{model_name}")
@@ -78,11 +86,13 @@ else:
 
     if submitted:
         with widgets.shown_errors("Cannot start this run"):
-            job = training.submit(registry, index=index, model=model_name, features=features, protocol=protocol,
-                                  n_folds=int(n_folds), test_actors=tuple(test_actors), loss=loss, epochs=int(epochs),
-                                  seed=int(seed), augment=tuple(augment), name=name, replace=replace,
-                                  batch_size=batch_size, learning_rate=learning_rate,
-                                  test_data=test_data if protocol == "cross_corpus" else "")
+            config = TrainConfig(
+                model=model_name, seed=int(seed),
+                data=DataSettings(features=features or None, augment=tuple(augment)),
+                protocol=ProtocolSettings(protocol, n_folds=int(n_folds), test_speakers=tuple(test_speakers),
+                                          test_data=test_data if protocol == "cross_corpus" else ""),
+                fit=FitSettings(loss=loss, epochs=int(epochs), batch_size=batch_size, learning_rate=learning_rate))
+            job = training.submit(registry, config, name=name, replace=replace)
             st.toast(f"Queued {job.name}", icon=":material/rocket_launch:")
 
 

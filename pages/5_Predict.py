@@ -20,13 +20,13 @@ st.caption(f"{model.describe()}; emotions: " + ", ".join(model.labels))
 st.info(prediction.track_record(model), icon=":material/verified:")
 
 index = widgets.load_current_corpus()
-clip_tab, live_tab, calibrate_tab = st.tabs([":material/upload_file: Upload or record",
-                                             ":material/settings_voice: Live",
-                                             ":material/record_voice_over: Calibrate"])
+clip_tab, live_tab, adapt_tab = st.tabs([":material/upload_file: Upload or record",
+                                         ":material/settings_voice: Live",
+                                         ":material/record_voice_over: Adapt to a voice"])
 
 with clip_tab:
-    predict_tabs.clip_tab(model, model_path, index)
+    predict_tabs.clip_tab(model, index)
 with live_tab:
-    predict_tabs.live_tab(model, model_path)
-with calibrate_tab:
-    predict_tabs.calibrate_tab(model, model_path, index)
+    predict_tabs.live_tab(model)
+with adapt_tab:
+    predict_tabs.adapt_tab(model, index)

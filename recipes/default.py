@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ser_core.errors import ArtifactError
-from ser_core.training.config import TrainConfig
+from ser_core.errors import ArtifactError, SERError
+from ser_core.training.config import DataSettings, FitSettings, ProtocolSettings, TrainConfig
 
 #: The twelve speed factors of the linear member's training copies.
 SPEED_FACTORS = (0.85, 0.875, 0.9, 0.925, 0.95, 0.975, 1.025, 1.05, 1.075, 1.1, 1.125, 1.15)
@@ -46,12 +46,13 @@ def default_members() -> tuple[Member, ...]:
     """The default ensemble's members, in order."""
     return (
         Member("compare-adaptive-lr", TrainConfig(
-            model="adaptive_linear", features="COMPARE-16000", protocol="kfold", extra_protocols=("random",),
-            model_params={"C": 0.05, "class_weight": "balanced"},
-            augment=tuple(f"speed{factor:g}" for factor in SPEED_FACTORS)), 1.0,
+            model="adaptive_linear",
+            data=DataSettings(features="COMPARE-16000", augment=tuple(f"speed{factor:g}" for factor in SPEED_FACTORS)),
+            protocol=ProtocolSettings("kfold", also=("random",)),
+            fit=FitSettings(params={"C": 0.05, "class_weight": "balanced"})), 1.0,
             "ComParE_2016 functionals -> standardised logistic regression (C=0.05, class-balanced), single-clip head "
             "also trained on twelve speed-perturbed copies (0.85-1.15); plus a speaker-adapted head"),
-        Member("logmel-cnn", TrainConfig(model="logmel_cnn", protocol="kfold"), 1.0,
+        Member("logmel-cnn", TrainConfig(model="logmel_cnn", protocol=ProtocolSettings("kfold")), 1.0,
                "2-D CNN on 64-band log-mel spectrograms (trimmed at 30 dB, 3 s centred), SpecAugment and time shifts, "
                "one-cycle AdamW, 40 epochs"),
     )
@@ -102,6 +103,10 @@ def _up_to_date(folder: Path, config: TrainConfig) -> bool:
         saved = json.loads((folder / CONFIG_FILE).read_text())["training"]["config"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
+    try:
+        saved = TrainConfig.from_dict(saved).to_dict()  # a folder of an earlier release stored the flat form
+    except SERError:
+        return False
     return saved == json.loads(json.dumps(config.to_dict())) and (folder / PREDICTIONS_FILE).is_file()
 
 
@@ -113,7 +118,8 @@ def _member_folder(member: Member, *, data, root: Path, reuse: bool, log, comman
     if reuse and _up_to_date(folder, member.config):
         log(f"{member.name}: reusing {folder} (trained with this exact recipe)")
         return folder
-    log(f"{member.name}: training ({member.config.model} on {member.config.features}, {member.config.protocol})")
+    log(f"{member.name}: training ({member.config.model} on {member.config.data.features}, "
+        f"{member.config.protocol.name})")
     start = time.perf_counter()
     result = train(member.config, data=data, progress=_logger(log, member.name))
     result.training["command"] = command

@@ -48,12 +48,13 @@ CONVERGENCE_EPOCHS = 300
 
 def _configs(model, *, features, quick, seed, loss):
     """The as-written and the clean training configs of one system."""
-    from ser_core.training.config import TrainConfig
+    from ser_core.training.config import DataSettings, FitSettings, ProtocolSettings, TrainConfig
 
-    as_written = TrainConfig(model=model, features=features, protocol="random", stop_on="test", loss=loss,
-                             epochs=2 if quick else STUDY_EPOCHS, seed=seed)
-    clean = TrainConfig(model=model, features=features, protocol="kfold", extra_protocols=("random",), loss=loss,
-                        n_folds=2 if quick else 5, epochs=2 if quick else CONVERGENCE_EPOCHS, seed=seed)
+    as_written = TrainConfig(model=model, data=DataSettings(features=features), protocol=ProtocolSettings("random"),
+                             fit=FitSettings(stop_on="test", loss=loss, epochs=2 if quick else STUDY_EPOCHS), seed=seed)
+    clean = TrainConfig(model=model, data=DataSettings(features=features),
+                        protocol=ProtocolSettings("kfold", also=("random",), n_folds=2 if quick else 5),
+                        fit=FitSettings(loss=loss, epochs=2 if quick else CONVERGENCE_EPOCHS), seed=seed)
     return as_written, clean
 
 
@@ -95,7 +96,7 @@ def _wav2vec2_rows(data, *, wav2vec2, quick, seed, log):
     """Wav2Vec2 + RF when the model can be loaded; else None and the reason."""
     from ser_core.data.dataset import load_dataset
     from ser_core.features.wav2vec2 import DEFAULT_MODEL, load_wav2vec2
-    from ser_core.training.config import TrainConfig
+    from ser_core.training.config import ProtocolSettings, TrainConfig
     from ser_core.training.train import run_protocol
 
     kind = STUDY_W2V2_FEATURES if wav2vec2 is None else f"{STUDY_W2V2_FEATURES}:{wav2vec2}"
@@ -107,7 +108,8 @@ def _wav2vec2_rows(data, *, wav2vec2, quick, seed, log):
         return None, f"{type(error).__name__}: {error}"
     rows = {}
     for protocol in ("random", "kfold"):
-        config = TrainConfig(model="wav2vec2_rf", features=kind, protocol=protocol, n_folds=2 if quick else 5, seed=seed)
+        config = TrainConfig(model="wav2vec2_rf", data={"features": kind}, seed=seed,
+                             protocol=ProtocolSettings(protocol, n_folds=2 if quick else 5))
         rows.update({name: result for name, (result, _) in run_protocol(config, dataset).items()})
     return rows, None
 
@@ -141,7 +143,7 @@ def reproduce_study(data, *, out="results/study.md", quick=False, ship=False, ar
 
     start = time.perf_counter()
     dataset = load_dataset(data, feature_kind=STUDY_FEATURES)
-    log(f"{len(dataset.labels)} clips, {len(np.unique(dataset.groups))} actors, {STUDY_FEATURES} {dataset.X.shape[1:]}")
+    log(f"{len(dataset.labels)} clips, {len(np.unique(dataset.speakers))} actors, {STUDY_FEATURES} {dataset.X.shape[1:]}")
     results, not_run = {}, {model: "not finished (the run was cut short)" for model in KERAS_SYSTEMS}
 
     def write():
@@ -205,7 +207,7 @@ def study_markdown(results, not_run, *, dataset, elapsed_s, command=None, quick=
         f"Command: `{command}`  ",
         f"Run: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, {elapsed_s / 60:.1f} min of wall time on "
         f"{_machine()} (TensorFlow {tf_version}, CPU only).  ",
-        f"Data: {len(dataset.labels)} RAVDESS speech clips of {len(np.unique(dataset.groups))} actors "
+        f"Data: {len(dataset.labels)} RAVDESS speech clips of {len(np.unique(dataset.speakers))} actors "
         f"({dataset.source or 'index'}), features `{STUDY_FEATURES}` (160 values per clip); {loss} loss, Adam 1e-3, "
         "batch 36, early stopping (patience 10, best weights restored), ReduceLROnPlateau (0.5, 5, 1e-6).",
     ]

@@ -53,10 +53,10 @@ def build_tiny_corpus(root: Path, source: Path, *, actors=("01", "02", "03"), pe
 def train_tiny_model(artifacts_root: Path, data: Path, *, name: str = TINY_MODEL) -> Path:
     """Train a small logistic regression on ``data`` through ser_core and make it the default."""
     from ser_core.modelfolder.read import set_default_model
-    from ser_core.training.config import TrainConfig
+    from ser_core.training.config import ProtocolSettings, TrainConfig
     from ser_core.training.train import save_result, train
 
-    result = train(TrainConfig(model="logistic_regression", protocol="kfold", n_folds=3), data=data)
+    result = train(TrainConfig(model="logistic_regression", protocol=ProtocolSettings("kfold", n_folds=3)), data=data)
     folder = save_result(result, artifacts_root / name)
     set_default_model(name, root=artifacts_root)
     return folder

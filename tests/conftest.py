@@ -175,6 +175,52 @@ def tiny_manifest(tmp_path, ravdess_16k):
     return manifest
 
 
+#: The synthetic corpora of ``tiny_corpora``: each with its labels (corpus ``c`` records calm, the others angry).
+TINY_CORPORA = {"a": ("happy", "sad", "angry"), "b": ("happy", "sad", "angry"), "c": ("happy", "sad", "calm")}
+#: The tone of each label in ``tiny_corpora`` (Hz), so a linear model can learn them from MFCCs.
+_TONES_HZ = {"happy": 520.0, "sad": 140.0, "angry": 300.0, "calm": 200.0}
+
+
+def write_tone(path: Path, *, frequency_hz: float, seed: int, duration_s: float = 0.5, noise: float = 0.05) -> Path:
+    """A tone with a little noise (distinct bytes per seed), written as a 16-bit WAV."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(duration_s * SAMPLE_RATE)) / SAMPLE_RATE
+    wobble = 1.0 + 0.03 * rng.standard_normal()
+    y = 0.4 * np.sin(2 * np.pi * frequency_hz * wobble * t) * np.hanning(len(t))
+    y = y + noise * rng.standard_normal(len(t))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, y.astype(np.float32), SAMPLE_RATE, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_corpora(tmp_path_factory) -> Path:
+    """``all.csv``: 3 synthetic corpora x 2 speakers x 3 labels x 3 clips (54 tones), columns path,label,speaker,corpus.
+
+    Each corpus sounds a little different (its own noise level), speakers are written with
+    their corpus (``a:s1``), and corpus ``c`` has calm where the others have angry.
+    """
+    import csv
+
+    root = tmp_path_factory.mktemp("tiny_corpora")
+    rows, seed = [], 0
+    for number, (corpus, labels) in enumerate(TINY_CORPORA.items()):
+        for speaker in ("s1", "s2"):
+            for label in labels:
+                for take in range(3):
+                    seed += 1
+                    path = write_tone(root / corpus / f"{speaker}_{label}_{take}.wav", frequency_hz=_TONES_HZ[label],
+                                      seed=seed, noise=0.02 + 0.02 * number)
+                    rows.append({"path": path.relative_to(root).as_posix(), "label": label,
+                                 "speaker": f"{corpus}:{speaker}", "corpus": corpus})
+    manifest = root / "all.csv"
+    with open(manifest, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["path", "label", "speaker", "corpus"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return manifest
+
+
 @pytest.fixture
 def http_file_server():
     """A local HTTP server on 127.0.0.1 serving in-memory files, with HTTP Range support.
@@ -326,7 +372,7 @@ def adaptive_models(tmp_path_factory, app_corpus):
         patch.setenv("SER_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "ser-cache"))
         clips = index_corpus(app_corpus).clips
         X = extract_corpus(list(clips["path"]), spec=parse_kind("MFCC-16000-13"))
-    estimator = AdaptiveLinearClassifier(C=1.0).fit(X, clips["emotion"].to_numpy(), speakers=clips["actor"].to_numpy())
+    estimator = AdaptiveLinearClassifier(C=1.0).fit(X, clips["label"].to_numpy(), speakers=clips["speaker"].to_numpy())
     save_artifact(root / TINY_ADAPTIVE_MODEL, estimator, model_name="adaptive_linear", feature_kind="MFCC-16000-13",
                   training={"data": str(app_corpus), "n_clips": len(clips)})
     set_default_model(TINY_ADAPTIVE_MODEL, root=root)

@@ -109,11 +109,11 @@ def test_transform_rejects_bad_speakers(speakers, match):
         norm.transform(X, speakers)
 
 
-# ---------------------------------------------------------------- calibrating a loaded model to one voice
+# ---------------------------------------------------------------- adapting a loaded model to one voice
 from pathlib import Path  # noqa: E402
 
-from ser_core.serving.speakers import (MIN_ENROLMENT_CLIPS, adapt_to_speaker, calibrate_from_features, predict_speakers,
-                                       speaker_of)
+from ser_core.serving.speakers import (MIN_ENROLMENT_CLIPS, SpeakerAdaptation, adapt_from_features,  # noqa: E402
+                                       adapt_to_speaker, predict_speakers, speaker_of)
 from ser_core.errors import ModelError  # noqa: E402
 from ser_core.modelfolder.read import load_model  # noqa: E402
 
@@ -131,32 +131,36 @@ def actor_clips(ravdess_16k):
     return [sorted((ravdess_16k / "Actor_01").glob(f"03-01-{e:02d}-*.wav"))[0] for e in range(1, 7)]
 
 
-def test_calibration_uses_the_model_own_adapted_head(adaptive, actor_clips):
-    calibration = adapt_to_speaker(adaptive, actor_clips, prior_clips=4.0)
+def test_adaptation_uses_the_model_own_adapted_head(adaptive, actor_clips):
+    adapted = adapt_to_speaker(adaptive, actor_clips, prior_clips=4.0)
     X = np.stack([adaptive.features(p) for p in actor_clips])
     expected = adaptive.estimator.predict_proba(X, speakers=np.zeros(len(X)), prior_clips=4.0)
-    got = np.stack([calibration.predict_proba(p) for p in actor_clips])
+    got = np.stack([adapted.predict_audio(p).to_array() for p in actor_clips])
     np.testing.assert_allclose(got, expected, atol=1e-10)
-    assert not np.allclose(got, adaptive.predict_proba_features(X))  # the adapted head really differs
+    np.testing.assert_allclose(adapted.predict_proba(X), expected, atol=1e-10)  # features in, the same head
+    assert not np.allclose(got, adaptive.predict_proba(X))  # the adapted head really differs
 
 
 def test_enrolment_calibrates_new_clips_of_the_same_speaker(adaptive, actor_clips):
     enrol, new = actor_clips[:4], actor_clips[4:]
-    calibration = adapt_to_speaker(adaptive, enrol)
-    assert calibration.n_clips == 4 and calibration.labels == adaptive.labels
-    one = calibration.predict_proba(new[0])
-    assert one.shape == (len(adaptive.labels),) and one.sum() == pytest.approx(1.0)
-    assert calibration.predict(new[0]) in adaptive.labels
-    assert not np.allclose(adapt_to_speaker(adaptive, actor_clips).predict_proba(new[0]), one)
+    adapted = adapt_to_speaker(adaptive, enrol)
+    assert isinstance(adapted, SpeakerAdaptation)
+    assert adapted.n_clips == 4 and adapted.labels == adaptive.labels and adapted.name == adaptive.name
+    one = adapted.predict_audio(new[0])
+    assert one.to_array().shape == (len(adaptive.labels),) and one.to_array().sum() == pytest.approx(1.0)
+    assert one.label in adaptive.labels and one.adapted and one.source == str(new[0])
+    assert adapted.predict(adapted.stack_features([adapted.features(new[0])]))[0] == one.label
+    assert not np.allclose(adapt_to_speaker(adaptive, actor_clips).predict_audio(new[0]).to_array(), one.to_array())
 
 
-def test_calibration_also_works_on_arrays(adaptive, actor_clips):
+def test_adaptation_also_works_on_arrays(adaptive, actor_clips):
     from ser_core.audio.preprocess import load_audio
 
     arrays = [load_audio(p, sample_rate=16000) for p in actor_clips[:3]]
-    calibration = adapt_to_speaker(adaptive, arrays, sample_rate=16000)
-    np.testing.assert_allclose(calibration.predict_proba(arrays[0], sample_rate=16000),
-                               adapt_to_speaker(adaptive, actor_clips[:3]).predict_proba(actor_clips[0]), atol=1e-6)
+    adapted = adapt_to_speaker(adaptive, arrays, sample_rate=16000)
+    np.testing.assert_allclose(adapted.predict_audio(arrays[0], sample_rate=16000).to_array(),
+                               adapt_to_speaker(adaptive, actor_clips[:3]).predict_audio(actor_clips[0]).to_array(),
+                               atol=1e-6)
 
 
 @pytest.mark.parametrize("n_clips", [0, 1])
@@ -167,7 +171,7 @@ def test_too_few_enrolment_clips_are_refused(adaptive, actor_clips, n_clips):
 
 def test_features_of_the_wrong_width_are_refused(adaptive):
     with pytest.raises(InputError, match="feature values per clip"):
-        calibrate_from_features(adaptive, np.ones((3, 5)))
+        adapt_from_features(adaptive, np.ones((3, 5)))
 
 
 def test_models_without_an_adapted_head_are_refused(app_models, actor_clips):
@@ -176,7 +180,7 @@ def test_models_without_an_adapted_head_are_refused(app_models, actor_clips):
     plain = load_model(app_models / TINY_MODEL, trust=True)
     assert not plain.supports_speaker_adaptation
     for call in (lambda: adapt_to_speaker(plain, actor_clips[:3]), lambda: predict_speakers(actor_clips, plain),
-                 lambda: calibrate_from_features(plain, np.ones((3, 5)))):
+                 lambda: adapt_from_features(plain, np.ones((3, 5)))):
         with pytest.raises(ModelError, match="adaptive_linear"):
             call()
 
@@ -210,22 +214,37 @@ def test_predict_speakers_groups_adapts_and_keeps_file_order(adaptive, tmp_path,
     lone.symlink_to(sorted((ravdess_16k / "Actor_03").glob("*.wav"))[0])
     (tmp_path / "solo" / "broken.wav").write_bytes(b"RIFF junk")
     records = predict_speakers([tmp_path], adaptive)
-    names = [Path(r["path"]).name for r in records]
+    names = [Path(r.source).name for r in records]
     assert names == sorted(p.name for p in tmp_path.glob("*.wav")) + ["broken.wav", "me.wav"]
     by_speaker = {}
     for record in records[:6]:
-        assert record["adapted"] is True and record["label"] in adaptive.labels
-        by_speaker.setdefault(record["speaker"], []).append(record)
+        assert record.adapted is True and record.label in adaptive.labels
+        by_speaker.setdefault(record.speaker, []).append(record)
     assert sorted(by_speaker) == ["ravdess-actor-01", "ravdess-actor-02"]
-    assert "error" in records[6]
-    assert records[7]["adapted"] is False and "at least 2" in records[7]["note"]
-    assert records[7]["label"] == records[7]["single_clip_label"]
+    assert records[6].error and not records[6].ok
+    assert records[7].adapted is False and "at least 2" in records[7].warning
+    assert records[7].label == records[7].single_clip.label == records[7].to_record()["single_clip_label"]
     # Each speaker is adapted with their own clips only: the same as adapting that group alone.
-    group = [Path(r["path"]) for r in by_speaker["ravdess-actor-01"]]
-    calibration = adapt_to_speaker(adaptive, group)
-    expected = np.stack([calibration.predict_proba(p) for p in group])
-    got = np.array([[r["probabilities"][label] for label in adaptive.labels] for r in by_speaker["ravdess-actor-01"]])
+    group = [Path(r.source) for r in by_speaker["ravdess-actor-01"]]
+    adapted = adapt_to_speaker(adaptive, group)
+    expected = np.stack([adapted.predict_audio(p).to_array() for p in group])
+    got = np.array([r.to_array(adaptive.labels) for r in by_speaker["ravdess-actor-01"]])
     np.testing.assert_allclose(got, expected, atol=1e-10)
+    single = np.array([r.single_clip.to_array() for r in by_speaker["ravdess-actor-01"]])
+    np.testing.assert_allclose(single, np.stack([adaptive.predict_audio(p).to_array() for p in group]), atol=1e-10)
+
+
+def test_predict_speakers_decodes_each_clip_once_and_extracts_features_once(adaptive, actor_clips, monkeypatch):
+    import ser_core.features
+    from ser_core.audio import preprocess
+
+    decoded, extracted = [], []
+    load_clip, extract = preprocess.load_clip, ser_core.features.extract
+    monkeypatch.setattr(preprocess, "load_clip", lambda *a, **k: decoded.append(a[0]) or load_clip(*a, **k))
+    monkeypatch.setattr(ser_core.features, "extract", lambda *a, **k: extracted.append(1) or extract(*a, **k))
+    records = predict_speakers(actor_clips, adaptive)
+    assert all(r.adapted for r in records)
+    assert sorted(map(str, decoded)) == sorted(map(str, actor_clips)) and len(extracted) == len(actor_clips)
 
 
 @pytest.mark.slow
@@ -234,9 +253,11 @@ def test_the_shipped_default_model_adapts_to_one_actor(actor_clips):
 
     model = load_model(default_model_dir())
     assert model.supports_speaker_adaptation
-    calibration = adapt_to_speaker(model, actor_clips)
-    probs = np.stack([calibration.predict_proba(p) for p in actor_clips])
+    adapted = adapt_to_speaker(model, actor_clips)
+    probs = np.stack([adapted.predict_audio(p).to_array() for p in actor_clips])
     assert probs.shape == (6, 8) and np.allclose(probs.sum(axis=1), 1.0)
+    X = model.stack_features([model.features(p) for p in actor_clips])
+    np.testing.assert_allclose(adapted.predict_proba(X), probs, atol=1e-5)  # features in: the same figures
 
 
 @pytest.mark.parametrize("prior_clips", [-1.0, float("nan")])

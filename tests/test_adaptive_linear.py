@@ -153,17 +153,17 @@ def test_artifact_round_trip_on_real_clips(tiny_ravdess, tmp_path):
     from ser_core.modelfolder.read import load_model
     from ser_core.modelfolder.save import save_artifact
 
-    clips = index_corpus(tiny_ravdess, corpus="ravdess").clips
+    clips = index_corpus(tiny_ravdess, layout="ravdess").clips
     paths = clips["path"].tolist()
     X = extract_corpus(paths, spec="COMPARE-16000", n_jobs=1)
-    y = clips["emotion"].astype(str).to_numpy()
-    actors = clips["actor"].astype(str).to_numpy()
+    y = clips["label"].astype(str).to_numpy()
+    actors = clips["speaker"].astype(str).to_numpy()
     model = AdaptiveLinearClassifier().fit(X, y, speakers=actors)
     folder = save_artifact(tmp_path / "adaptive", model, model_name="adaptive_linear", feature_kind="COMPARE-16000")
     loaded = load_model(folder)  # no trust needed: no pickle inside
     expected = model.predict(X[:4])
-    assert [loaded.predict(path) for path in paths[:4]] == list(expected)
-    np.testing.assert_allclose(loaded.predict_proba_features(X), model.predict_proba(X), atol=1e-4)
+    assert [loaded.predict_audio(path).label for path in paths[:4]] == list(expected)
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-4)
     np.testing.assert_allclose(
         loaded.estimator.predict_proba(X, speakers=actors), model.predict_proba(X, speakers=actors), atol=1e-4
     )

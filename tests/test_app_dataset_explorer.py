@@ -19,10 +19,10 @@ def _metrics(at) -> dict:
 def test_corpus_counts_charts_and_one_clip(app_env):
     at = _page()
     assert problems(at) == []
-    assert _metrics(at) == {"Corpus": "RAVDESS", "Clips": "48", "Actors": "3",
+    assert _metrics(at) == {"Corpus": "RAVDESS", "Clips": "48", "Speakers": "3",
                             "Hours of audio": _metrics(at)["Hours of audio"], "Skipped files": "0"}
-    assert [t.label for t in at.tabs][-5:] == ["Emotion", "Actor", "Gender", "Intensity", "Statement"]
-    assert {m.label for m in at.multiselect} == {"Emotion", "Actor", "Gender", "Intensity", "Statement"}
+    assert [t.label for t in at.tabs][-5:] == ["Emotion", "Speaker", "Gender", "Intensity", "Statement"]
+    assert {m.label for m in at.multiselect} == {"Emotion", "Speaker", "Gender", "Intensity", "Statement"}
     charts = at.get("plotly_chart")
     # 5 count charts + durations + waveform and mel spectrogram before and after preprocessing
     assert len(charts) == 10
@@ -31,15 +31,15 @@ def test_corpus_counts_charts_and_one_clip(app_env):
 
 def test_filters_narrow_the_clips(app_env):
     at = _page()
-    at.multiselect(key="filter_emotion").set_value(["angry", "sad"]).run()
-    at.multiselect(key="filter_actor").set_value(["02"]).run()
+    at.multiselect(key="filter_label").set_value(["angry", "sad"]).run()
+    at.multiselect(key="filter_speaker").set_value(["02"]).run()
     assert problems(at) == []
     assert "4 of 48 clips match." in [c.value for c in at.caption]
 
 
 def test_filters_that_match_nothing_warn(app_env):
     at = _page()
-    at.multiselect(key="filter_actor").set_value(["01"]).run()  # a male actor
+    at.multiselect(key="filter_speaker").set_value(["01"]).run()  # a male speaker
     at.multiselect(key="filter_gender").set_value(["female"]).run()
     assert problems(at) == []
     assert "No clip matches these filters." in [w.value for w in at.warning]
@@ -127,8 +127,8 @@ def test_a_manifest_corpus_is_explored_and_checked_for_leakage(app_env, tiny_man
     at = _page()
     assert problems(at) == []
     metrics = _metrics(at)
-    assert (metrics["Corpus"], metrics["Clips"], metrics["Actors"]) == ("CLIPS", "24", "3")
-    assert at.multiselect(key="filter_emotion").options == ["alegría", "calma", "ira", "tristeza"]
+    assert (metrics["Corpus"], metrics["Clips"], metrics["Speakers"]) == ("CLIPS", "24", "3")
+    assert at.multiselect(key="filter_label").options == ["alegría", "calma", "ira", "tristeza"]
     assert at.selectbox(key="explorer_leakage_protocol").value == "kfold"  # 3 speakers: 3 folds
     [b for b in at.button if b.label == "Check for leakage"][0].click().run()
     assert problems(at) == []
@@ -141,7 +141,7 @@ def test_a_folder_per_label_corpus_from_the_folder_form(app_env, tiny_ravdess, t
     from ser_core.data.naming import PARSERS
 
     for number, path in enumerate(sorted(tiny_ravdess.rglob("*.wav"))):
-        target = tmp_path / "mine" / PARSERS["ravdess"](path)["emotion"] / f"take{number:02d}.wav"
+        target = tmp_path / "mine" / PARSERS["ravdess"](path)["label"] / f"take{number:02d}.wav"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.symlink_to(path.resolve())
     at = _page()
@@ -149,5 +149,16 @@ def test_a_folder_per_label_corpus_from_the_folder_form(app_env, tiny_ravdess, t
     at.button(key="FormSubmitter:folder_form-Use this folder").click().run()
     assert problems(at) == []
     metrics = _metrics(at)
-    assert (metrics["Corpus"], metrics["Clips"], metrics["Actors"]) == ("MINE", "48", "0")
+    assert (metrics["Corpus"], metrics["Clips"], metrics["Speakers"]) == ("MINE", "48", "0")
     assert at.selectbox(key="explorer_leakage_protocol").value == "random"  # no speakers: no k-fold
+
+
+def test_a_manifest_of_several_corpora_is_counted_by_corpus(app_env, tiny_corpora, monkeypatch):
+    monkeypatch.setenv("SER_DATA_DIR", str(tiny_corpora))
+    at = open_page("dataset")
+    assert problems(at) == []
+    assert {m.label for m in at.multiselect} >= {"Corpus", "Emotion", "Speaker"}
+    assert at.multiselect(key="filter_corpus").options == ["a", "b", "c"]
+    at.multiselect(key="filter_corpus").set_value(["c"]).run()
+    assert "18 of 54 clips match." in [c.value for c in at.caption]
+    assert "leave one corpus out (each corpus in turn)" in at.selectbox(key="explorer_leakage_protocol").options

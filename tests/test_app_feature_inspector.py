@@ -57,8 +57,8 @@ def test_corpus_distributions_and_map(app_env, method):
     at.toggle(key="corpus_go").set_value(True).run()
     assert problems(at) == []
     at.radio(key="map_method").set_value(method).run()
-    at.radio(key="map_color").set_value("actor").run()
+    at.radio(key="map_color").set_value("speaker").run()
     assert problems(at) == []
     titles = _chart_titles(at)
-    assert f"{method} of MFCC-16000-40" in titles and "mfcc_0 by emotion" in titles
+    assert f"{method} of MFCC-16000-40" in titles and "mfcc_0 by label" in titles
     assert at.get("progress")[-1].proto.value == 100

@@ -1,4 +1,4 @@
-"""The landing page (app.py): content, the one-click example, no data, and a light import."""
+"""The landing page (app.py runs Home): content, the one-click example, no data, a light import, the page list."""
 
 import json
 import subprocess
@@ -15,7 +15,7 @@ def test_home_shows_data_models_and_example_button(app_env):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Corpus"] == "RAVDESS"
     assert metrics["Clips"] == "48"
-    assert metrics["Actors"] == "3"
+    assert metrics["Speakers"] == "3"
     assert TINY_MODEL in " ".join(m.value for m in at.markdown)
     assert [b.label for b in at.button] == ["Classify an example clip"]
 
@@ -65,3 +65,26 @@ def test_landing_page_imports_neither_tensorflow_nor_torch(app_env):
                          check=True, timeout=120)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"exceptions": [], "heavy": []}
+
+
+#: Every page's URL path (the browser tests, bench/ and the README open these) and its menu title.
+URLS = [("", "Home"), ("Dataset_explorer", "Dataset explorer"), ("Feature_inspector", "Feature inspector"),
+        ("Model_comparison", "Model comparison"), ("Training", "Training"), ("Predict", "Predict")]
+
+
+def test_one_page_list_gives_the_menu_and_the_urls():
+    from ui import nav
+
+    pages = (nav.HOME, *nav.PAGES)
+    assert [(page.url_path, page.title) for page in pages] == URLS
+    assert all((REPO / page.path).is_file() for page in pages)
+
+
+def test_app_py_runs_the_page_the_navigation_picks(app_env):
+    from ui import nav
+
+    at = AppTest.from_file(str(PAGES["home"]), default_timeout=60).run()
+    assert [title.value for title in at.title] == [f"{nav.HOME.icon} Speech emotion recognition studio"]
+    at.switch_page(nav.BY_TITLE["Training"].path).run()
+    assert problems(at) == []
+    assert [title.value for title in at.title] == [f"{nav.BY_TITLE['Training'].icon} Training"]

@@ -17,7 +17,7 @@ def test_headline_glance_table_details_study_figures_and_detail(app_env):
     assert metrics["Best on new speakers (the default)"] == TINY_MODEL and metrics["Accuracy"].endswith("%")
     glance = at.dataframe[0].value
     assert list(glance.columns) == ["model", "tested on", "accuracy", "UAR"]
-    assert list(glance["model"]) == [f"{TINY_MODEL} ★"] and glance["tested on"][0] == "new speakers (3-fold by actor)"
+    assert list(glance["model"]) == [f"{TINY_MODEL} ★"] and glance["tested on"][0] == "new speakers (3-fold by speaker)"
     assert all("%" in cell and "±" in cell for cell in glance["accuracy"])
     details = at.dataframe[1].value
     assert "kfold" not in " ".join(details["protocol"]) and "None" not in details.to_string()

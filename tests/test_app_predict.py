@@ -129,7 +129,7 @@ def test_no_model_explains_how_to_get_one(app_env, monkeypatch, tmp_path):
     assert "No trained model" in at.warning[0].value
 
 
-# ---------------------------------------------------------------- calibrate to this voice (issue 5)
+# ---------------------------------------------------------------- adapt to this voice (issue 5)
 @pytest.fixture
 def adaptive_env(app_env, monkeypatch, adaptive_models):
     """The app pointed at an artifacts folder whose default model has a speaker-adapted head."""
@@ -143,56 +143,57 @@ def _enrolment_files(corpus, n):
     return [(p.name, p.read_bytes(), "audio/wav") for p in paths]
 
 
-def test_calibration_tab_explains_a_model_without_an_adapted_head(app_env):
+def test_adaptation_tab_explains_a_model_without_an_adapted_head(app_env):
     at = _page()
     assert problems(at) == []
-    assert any("cannot be calibrated to a voice" in i.value for i in at.info)
-    assert "calibrate_button" not in [b.key for b in at.button]
+    assert any("cannot be adapted to a voice" in i.value for i in at.info)
+    assert "adapt_button" not in [b.key for b in at.button]
+    assert [t.label for t in at.tabs][-1].endswith("Adapt to a voice")
 
 
-def test_calibrate_with_uploads_then_compare_both_heads(adaptive_env):
+def test_adapt_with_uploads_then_compare_both_heads(adaptive_env):
     at = _page()
     assert problems(at) == []
-    assert at.button(key="calibrate_button").disabled  # no enrolment clips yet
-    at.file_uploader(key="calibrate_enrol_upload").set_value(_enrolment_files(adaptive_env["data"], 3))
+    assert at.button(key="adapt_button").disabled  # no enrolment clips yet
+    at.file_uploader(key="adapt_enrol_upload").set_value(_enrolment_files(adaptive_env["data"], 3))
     at.run()
     assert problems(at) == []
-    assert at.metric[0].value == "3" and not at.button(key="calibrate_button").disabled
-    at.button(key="calibrate_button").click().run()
+    assert at.metric[0].value == "3" and not at.button(key="adapt_button").disabled
+    at.button(key="adapt_button").click().run()
     assert problems(at) == []
     assert "from 3 clip(s)" in at.success[0].value
-    at.radio(key="calibrate_test_source").set_value("Corpus clip").run()
+    at.radio(key="adapt_test_source").set_value("Corpus clip").run()
     assert problems(at) == []
     titles = [c.proto.spec for c in at.get("plotly_chart")]
-    assert sum("Single clip (not calibrated)" in t for t in titles) == 1
-    assert sum("Calibrated to this voice" in t for t in titles) == 1
-    assert any("calibrated to this voice" in m.value and "ser-chip" in m.value for m in at.markdown)
-    # Changing the enrolment clips makes the calibration stale until it is redone.
-    at.file_uploader(key="calibrate_enrol_upload").set_value(_enrolment_files(adaptive_env["data"], 4)).run()
-    assert any("calibrate again" in w.value for w in at.warning)
+    assert sum("Single clip (not adapted)" in t for t in titles) == 1
+    assert sum("Adapted to this voice" in t for t in titles) == 1
+    assert any("adapted to this voice" in m.value and "ser-chip" in m.value for m in at.markdown)
+    # Changing the enrolment clips makes the adaptation stale until it is redone.
+    at.file_uploader(key="adapt_enrol_upload").set_value(_enrolment_files(adaptive_env["data"], 4)).run()
+    assert any("adapt again" in w.value for w in at.warning)
 
 
 def test_recordings_accumulate_and_can_be_forgotten(adaptive_env):
     at = _page()
     for seed in range(2):
-        recorder = [a for a in at.audio_input if a.key.startswith("calibrate_enrol_record_")][0]
+        recorder = [a for a in at.audio_input if a.key.startswith("adapt_enrol_record_")][0]
         recorder.upload(f"r{seed}.wav", wav_bytes(speechlike(duration_s=2.0, seed=seed, pitch_hz=120 + 30 * seed)))
         at.run()
         assert problems(at) == []
     assert at.metric[0].value == "2"
     assert any("1 more clip" in c.value for c in at.caption)
-    at.button(key="calibrate_button").click().run()
+    at.button(key="adapt_button").click().run()
     assert problems(at) == [] and "from 2 clip(s)" in at.success[0].value
-    at.button(key="calibrate_clear").click().run()
-    assert at.metric[0].value == "0" and at.button(key="calibrate_button").disabled
+    at.button(key="adapt_clear").click().run()
+    assert at.metric[0].value == "0" and at.button(key="adapt_button").disabled
 
 
 def test_a_bad_enrolment_clip_is_named_in_an_error(adaptive_env):
     at = _page()
     silence = wav_bytes(np.zeros(SAMPLE_RATE, dtype=np.float32))
     files = _enrolment_files(adaptive_env["data"], 2) + [("silence.wav", silence, "audio/wav")]
-    at.file_uploader(key="calibrate_enrol_upload").set_value(files).run()
-    at.button(key="calibrate_button").click().run()
+    at.file_uploader(key="adapt_enrol_upload").set_value(files).run()
+    at.button(key="adapt_button").click().run()
     assert [e.value for e in at.exception] == []
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "silence.wav" in errors[0] and "silent" in errors[0].lower()
@@ -233,3 +234,35 @@ def test_a_four_label_model_shows_its_own_labels(app_env, tiny_manifest, tmp_pat
     (bars,) = [figure["data"] for figure in figures if "score per emotion" in str(figure["layout"].get("title"))]
     assert [bar["name"] for bar in bars] == ["alegría", "calma", "ira", "tristeza"]
     assert len({bar["marker"]["color"] for bar in bars}) == 4
+
+
+def test_a_long_recording_waits_for_its_turn_in_the_servers_queue(app_env):
+    """Long recordings are analysed a few at a time in the server (``SER_MAX_LONG_CLIPS``): this one waits, then runs."""
+    import threading
+    import time
+
+    from ui import cache
+
+    y = np.concatenate([speechlike(duration_s=3.0, seed=s) for s in range(24)])  # 86 s: 2.6 MB of 16-bit WAV
+    queue = cache.long_clip_queue()
+    holding, release, seen_waiting = threading.Event(), threading.Event(), []
+
+    def another_visitor():
+        with queue.slot():
+            holding.set()
+            deadline = time.time() + 30
+            while queue.waiting == 0 and time.time() < deadline:  # until this visitor is in line
+                time.sleep(0.05)
+            seen_waiting.append(queue.waiting)
+            release.wait(1.0)
+
+    other = threading.Thread(target=another_visitor)
+    other.start()
+    assert holding.wait(10)
+    at = _page()
+    at.file_uploader[0].upload("long.wav", wav_bytes(y), "audio/wav")
+    at.run(timeout=300)
+    other.join(10)
+    assert problems(at) == [] and _prediction(at) is not None
+    assert seen_waiting == [1] and (queue.running, queue.waiting) == (0, 0)
+    assert "Emotion over time" in [h.value for h in at.subheader]

@@ -42,9 +42,11 @@ def test_form_has_every_setting(app_env):
     assert problems(at) == []
     labels = {w.label for w in [*at.selectbox, *at.number_input, *at.text_input, *at.multiselect]}
     assert labels >= {"Model", "Features", "Protocol", "Loss (the study's networks)", "Epochs", "Batch size",
-                      "Learning rate", "Seed", "Folds (k-fold)", "Test actors (held-out)",
+                      "Learning rate", "Seed", "Folds (k-fold)", "Test speakers (held-out)",
                       "Model name", "Augment the training clips"}
     assert "No training run yet." in [c.value for c in at.caption]
+    protocol = next(w for w in at.selectbox if w.label == "Protocol")
+    assert not any("leave one corpus out" in option for option in protocol.options)  # one corpus here
 
 
 @pytest.mark.slow
@@ -70,14 +72,14 @@ def test_background_run_becomes_an_artifact_in_the_comparison(app_env):
 def test_failed_run_says_why_and_leaves_no_artifact(app_env):
     before = sorted(p.name for p in app_env["artifacts"].iterdir())
     at = _page()
-    at.multiselect(key="train_test_actors").set_value(["01", "02", "03"])
+    at.multiselect(key="train_test_speakers").set_value(["01", "02", "03"])
     _fill(at, **{"Model": "svm", "Protocol": "holdout", "Model name": "doomed"})
     job = _only_job()
     assert job.wait(timeout_s=300) and job.status == jobs.FAILED
     at.run()
     assert [e.value for e in at.exception] == []
     (message,) = [e.value for e in at.error]
-    assert message.startswith("Training failed:") and "every actor is a test actor" in message
+    assert message.startswith("Training failed:") and "every speaker is a test speaker" in message
     assert sorted(p.name for p in app_env["artifacts"].iterdir()) == before
 
 
@@ -109,7 +111,7 @@ def test_augmented_run_says_so_and_records_it(app_env):
                  "Model name": "ui-aug"})
     assert problems(at) == []
     job = _only_job()
-    assert job.settings["augment"] == ["speed0.9"]
+    assert job.settings["data"]["augment"] == ["speed0.9"]
     assert job.wait(timeout_s=600) and job.status == jobs.SUCCEEDED, job.error
     at.run()
     assert any("augmented with speed0.9" in m.value for m in at.markdown)
@@ -124,7 +126,7 @@ def test_train_on_this_corpus_test_on_another(app_env, tiny_emodb):
                  "Model name": "ui-cross"})
     assert problems(at) == []
     job = _only_job()
-    assert job.settings["protocol"] == "cross_corpus" and job.settings["test_data"] == str(tiny_emodb)
+    assert job.settings["protocol"]["name"] == "cross_corpus" and job.settings["protocol"]["test_data"] == str(tiny_emodb)
     assert job.wait(timeout_s=600) and job.status == jobs.SUCCEEDED, job.error
     comparison = open_page("comparison")
     assert problems(comparison) == []
@@ -136,3 +138,26 @@ def test_train_on_this_corpus_test_on_another(app_env, tiny_emodb):
     row = cross[cross["name"] == "ui-cross"].iloc[0]
     assert (row["test_corpus"], row["n_left_out"]) == ("emodb", 4)
     assert row["shared_labels"] == "neutral, happy, sad, angry, fearful, disgust"
+
+
+def test_leave_one_corpus_out_is_offered_for_several_corpora_and_reaches_the_comparison(app_env, tiny_corpora,
+                                                                                          monkeypatch):
+    monkeypatch.setenv("SER_DATA_DIR", str(tiny_corpora))
+    at = _page()
+    assert problems(at) == []
+    assert any("54 clips of 6 speakers in 3 corpora (a, b, c)" in c.value for c in at.caption)
+    title = "speech it was not trained on: leave one corpus out (3 corpora)"
+    assert title in next(w for w in at.selectbox if w.label == "Protocol").options
+    _fill(at, **{"Model": "logistic_regression", "Features": "MFCC-16000-13", "Protocol": title,
+                 "Folds (k-fold)": 3, "Model name": "ui-loco"})
+    assert problems(at) == []
+    job = _only_job()
+    assert job.settings["protocol"]["name"] == "loco" and job.settings["protocol"]["also"] == ["kfold"]
+    assert job.wait(timeout_s=600) and job.status == jobs.SUCCEEDED, job.error
+    at.run()
+    assert "ui-loco" in at.success[0].value and "new speakers (3-fold by speaker)" in at.success[0].value
+    comparison = open_page("comparison")
+    assert problems(comparison) == []
+    per_corpus = next(frame.value for frame in comparison.dataframe if "corpus left out" in frame.value.columns)
+    rows = per_corpus[per_corpus["name"] == "ui-loco"]
+    assert list(rows["corpus left out"]) == ["a", "b", "c", "mean of 3"]

@@ -3,10 +3,20 @@
 import numpy as np
 import pytest
 
-from ser_core.audio.augment import PitchShift, SpeedPerturbation, parse_augmentation, parse_augmentations
+from ser_core.audio.augment import (
+    SUGGESTED_AUGMENTATIONS,
+    AddedNoise,
+    CodecRoundTrip,
+    PitchShift,
+    Reverberation,
+    SpeedPerturbation,
+    TelephoneBand,
+    parse_augmentation,
+    parse_augmentations,
+)
 from ser_core.errors import InputError
 from ser_core.features import extract_corpus
-from tests.conftest import SAMPLE_RATE, tone
+from tests.conftest import SAMPLE_RATE, speechlike, tone
 
 
 def _dominant_hz(y, sample_rate=SAMPLE_RATE):
@@ -64,8 +74,11 @@ def test_parse_augmentations_round_trips_keys():
 
 
 @pytest.mark.parametrize("text, message", [("speed0.9;speed1.1", "unknown augmentation"), ("0.9", "unknown augmentation"),
-                                           ("speed5", "speed factor"), ("echo", "unknown augmentation"),
-                                           ("speed0.9,speed0.9", "repeat")])
+                                           ("speed5", "speed factor is 5.0; expected a number in 0.5..2"),
+                                           ("echo", "unknown augmentation"), ("speed0.9,speed0.9", "repeat"),
+                                           ("noise200", "noise SNR"), ("reverb9", "RT60"), ("telephone2", "unknown"),
+                                           ("opus-1k", "bit rate"), ("flac-16k", "unknown augmentation"),
+                                           ("noise10,noise10.0", "repeat")])
 def test_parse_augmentations_refuses_bad_text(text, message):
     with pytest.raises(InputError, match=message):
         parse_augmentations(text)
@@ -84,3 +97,66 @@ def test_extract_corpus_with_augmentation_differs_and_is_cached_apart(tiny_ravde
     np.testing.assert_array_equal(again, slower)
     assert any("speed0.9" in str(p) for p in (tmp_path / "cache").rglob("*.npz"))
     np.testing.assert_array_equal(extract_corpus(paths, spec="MFCC-16000-40", cache=cache, n_jobs=1), plain)
+
+
+@pytest.mark.parametrize("key, augmentation", [
+    ("noise10", AddedNoise(10.0, "pink")),
+    ("whitenoise5", AddedNoise(5.0, "white")),
+    ("noise-2.5", AddedNoise(-2.5)),
+    ("reverb0.4", Reverberation(0.4)),
+    ("telephone", TelephoneBand()),
+    ("opus-16k", CodecRoundTrip("opus", 16.0)),
+    ("mp3-24k", CodecRoundTrip("mp3", 24)),
+])
+def test_corruption_keys_round_trip(key, augmentation):
+    assert parse_augmentation(key) == augmentation
+    assert augmentation.key == key
+    assert parse_augmentation(augmentation.key) == augmentation
+    assert augmentation.cache_key.startswith(key + "-c")  # versioned: a changed algorithm misses the cache
+
+
+def test_every_suggested_augmentation_parses_to_its_own_key():
+    assert [parse_augmentation(key).key for key in SUGGESTED_AUGMENTATIONS] == list(SUGGESTED_AUGMENTATIONS)
+
+
+def test_training_settings_accept_corruption_keys():
+    from ser_core.training.config import DataSettings
+
+    settings = DataSettings(augment=("noise10", "reverb0.40", "telephone", "opus-16k"))
+    assert settings.augment == ("noise10", "reverb0.4", "telephone", "opus-16k")
+
+
+@pytest.mark.parametrize("key", ["noise10", "whitenoise20", "reverb0.4", "telephone", "opus-16k"])
+def test_corruption_copies_are_deterministic_per_clip_and_keep_the_peak(key):
+    augmentation = parse_augmentation(key)
+    y, other = speechlike(duration_s=1.0, seed=0), speechlike(duration_s=1.0, seed=1)
+    out = augmentation(y, sample_rate=SAMPLE_RATE)
+    assert out.dtype == np.float32
+    assert not np.allclose(out[: len(y)], y, atol=1e-3)
+    assert np.max(np.abs(out)) == pytest.approx(np.max(np.abs(y)), rel=1e-5)
+    np.testing.assert_array_equal(parse_augmentation(key)(y.copy(), sample_rate=SAMPLE_RATE), out)
+    if key.startswith(("noise", "whitenoise", "reverb")):  # seeded from the clip: another clip, other noise
+        noise_y = out[: len(y)] / np.max(np.abs(out)) - y / np.max(np.abs(y))
+        other_out = augmentation(other, sample_rate=SAMPLE_RATE)
+        noise_other = other_out[: len(other)] / np.max(np.abs(other_out)) - other / np.max(np.abs(other))
+        assert not np.allclose(noise_y, noise_other, atol=1e-3)
+
+
+def test_extract_clips_caches_a_corruption_copy_under_its_key(tiny_ravdess, tmp_path):
+    from ser_core.features import extract_clips
+    from ser_core.features.cache import FeatureCache
+
+    paths = sorted(str(p) for p in tiny_ravdess.rglob("*.wav"))[:3]
+    cache = FeatureCache(tmp_path / "cache")
+    plain = extract_clips(paths, spec="MFCC-16000-40", cache=cache, n_jobs=1).X
+    noisy = extract_clips(paths, spec="MFCC-16000-40", cache=cache, n_jobs=1, augmentation=parse_augmentation("noise10"))
+    assert not noisy.failures and noisy.X.shape == plain.shape
+    assert not np.allclose(noisy.X, plain)
+    entries = [p for p in (tmp_path / "cache").rglob("*.npz") if "noise10-c1" in str(p)]
+    assert len(entries) >= len(paths)
+    # A fresh cache computes the same copy again: the noise is seeded from the clip, not drawn afresh.
+    fresh = extract_clips(paths, spec="MFCC-16000-40", cache=FeatureCache(tmp_path / "fresh"), n_jobs=1,
+                          augmentation=parse_augmentation("noise10"))
+    np.testing.assert_array_equal(fresh.X, noisy.X)
+    again = extract_clips(paths, spec="MFCC-16000-40", cache=cache, n_jobs=1, augmentation=parse_augmentation("noise10"))
+    np.testing.assert_array_equal(again.X, noisy.X)

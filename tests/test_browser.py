@@ -480,3 +480,43 @@ def test_the_report_opens_offline_with_every_chart_drawn(browser, app_models, tm
     assert problems == []
     pdf = html_to_pdf(report, tmp_path / "report.pdf", chromium=_chromium())
     assert pdf.read_bytes()[:4] == b"%PDF" and pdf.stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def shipped_server(app_corpus, tmp_path_factory):
+    """The app serving the shipped models (artifacts/), as the hosted demo does."""
+    _chromium()
+    env = _app_env(app_corpus, REPO / "artifacts", tmp_path_factory)
+    with streamlit_app(tmp_path_factory, env=env, args=["--server.address", "127.0.0.1"]) as url:
+        yield url
+
+
+def _classify_on_predict(tab: Page, server_url: str, clip: Path, *, model: str | None = None,
+                         describes: str) -> str:
+    """Open Predict (picking ``model``), check its caption shows ``describes``, upload ``clip``; return the emotion."""
+    tab.open(f"{server_url}/Predict", title="Predict")
+    if model is not None:
+        tab.page.locator('[data-testid="stSelectbox"]').first.click()
+        tab.page.get_by_role("option", name=re.compile(rf"^{re.escape(model)}\b")).first.click()
+        tab.settle()
+    tab.page.get_by_text(describes).first.wait_for(timeout=60_000)
+    tab.page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(clip))
+    tab.page.locator(".ser-chip").first.wait_for(timeout=120_000)
+    tab.settle()
+    return tab.page.locator(".ser-chip").first.inner_text().split("·")[0].strip()
+
+
+def test_a_study_model_then_the_default_from_two_visitors_on_one_server(shipped_server, browser, ravdess_16k):
+    """Issue 20: a Keras study model used before the torch default aborted the server (malloc); both must answer."""
+    clip = sorted(ravdess_16k.glob("Actor_01/*.wav"))[0]
+    visitor_a, visitor_b = Page(browser), Page(browser)
+    assert _classify_on_predict(visitor_a, shipped_server, clip, model="study-cnn-lstm",
+                                describes="cnn_lstm on MFCC-16000-40") in EMOTIONS
+    assert _classify_on_predict(visitor_b, shipped_server, clip, describes="ensemble of") in EMOTIONS
+    assert _classify_on_predict(visitor_a, shipped_server, clip, model="study-lstm",
+                                describes="lstm on MFCC-16000-40") in EMOTIONS
+    with urllib.request.urlopen(f"{shipped_server}/_stcore/health", timeout=5) as answer:
+        assert answer.status == 200
+    visitor_b.shot("predict-two-visitors-default")
+    for tab in (visitor_a, visitor_b):
+        tab.assert_clean()

@@ -87,17 +87,17 @@ def test_training_curves_skip_missing_columns_and_count_whole_epochs():
 
 def test_other_figures_build():
     table = pd.DataFrame({"name": ["a"], "model": ["cnn"], "protocol": ["kfold"], "accuracy": [0.5],
-                          "protocol_title": ["new speakers (5-fold by actor)"],
+                          "protocol_title": ["new speakers (5-fold by speaker)"],
                           "uar": [0.5], "macro_f1": [0.4], "latency_ms": [3.0]})
     assert len(charts.accuracy_vs_latency(table).data) == 1
     contours = pd.DataFrame({"time_s": [0, 0.1], "pitch (Hz)": [120, np.nan], "energy (dB)": [-3, -10]})
     assert [t.name for t in charts.contours(contours).data] == ["pitch (Hz)", "energy (dB)"]
-    frame = pd.DataFrame({"x": [0, 1], "y": [1, 0], "emotion": ["sad", "angry"], "actor": ["01", "02"]})
+    frame = pd.DataFrame({"x": [0, 1], "y": [1, 0], "label": ["sad", "angry"], "speaker": ["01", "02"]})
     assert {t.name for t in charts.embedding(frame).data} == {"sad", "angry"}
-    assert {t.name for t in charts.embedding(frame, color="actor").data} == {"01", "02"}
-    dist = pd.DataFrame({"emotion": ["sad", "sad", "angry"], "v": [1.0, 2.0, 3.0]})
+    assert {t.name for t in charts.embedding(frame, color="speaker").data} == {"01", "02"}
+    dist = pd.DataFrame({"label": ["sad", "sad", "angry"], "v": [1.0, 2.0, 3.0]})
     assert {t.name for t in charts.distribution(dist, value="v").data} == {"sad", "angry"}
-    durations = pd.DataFrame({"duration_s": [3.1, 3.3], "emotion": ["sad", "calm"]})
+    durations = pd.DataFrame({"duration_s": [3.1, 3.3], "label": ["sad", "calm"]})
     assert len(charts.duration_histogram(durations).data) == 2
 
 
@@ -126,8 +126,8 @@ def test_every_chart_names_its_axes_and_uses_round_percent_ticks():
 
 
 def test_twenty_actors_get_twenty_colours():
-    frame = pd.DataFrame({"x": range(20), "y": range(20), "actor": [f"{a:02d}" for a in range(1, 21)]})
-    fig = charts.embedding(frame, color="actor")
+    frame = pd.DataFrame({"x": range(20), "y": range(20), "speaker": [f"{a:02d}" for a in range(1, 21)]})
+    fig = charts.embedding(frame, color="speaker")
     assert len({t.marker.color for t in fig.data}) == 20
     assert fig.layout.xaxis.title.text == "component 1"
 

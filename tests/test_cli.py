@@ -39,18 +39,20 @@ def test_index_json_on_the_16k_corpus(ravdess_16k):
     result = run_module("index", ravdess_16k, "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
-        "corpus": "ravdess",
+        "layout": "ravdess",
+        "title": "ravdess",
         "n_clips": 1200,
-        "n_actors": 20,
-        "by_emotion": {"neutral": 80, **{emotion: 160 for emotion in OTHER_EMOTIONS}},
+        "n_speakers": 20,
+        "by_label": {"neutral": 80, **{emotion: 160 for emotion in OTHER_EMOTIONS}},
+        "by_corpus": {"ravdess": 1200},
         "skipped": [],
     }
 
 
 def test_index_json_on_the_48k_sample(ravdess_48k, capsys):
     summary = index_json(ravdess_48k, capsys)
-    assert (summary["corpus"], summary["n_clips"], summary["n_actors"]) == ("ravdess", 60, 1)
-    assert summary["by_emotion"] == {"neutral": 4, **{emotion: 8 for emotion in OTHER_EMOTIONS}}
+    assert (summary["layout"], summary["n_clips"], summary["n_speakers"]) == ("ravdess", 60, 1)
+    assert summary["by_label"] == {"neutral": 4, **{emotion: 8 for emotion in OTHER_EMOTIONS}}
 
 
 @pytest.fixture
@@ -85,7 +87,7 @@ def test_index_json_reports_skipped_files(messy_folder, capsys):
 def test_index_table_shows_counts_and_skips(messy_folder, capsys):
     assert main(["index", str(messy_folder)]) == 0
     out = capsys.readouterr().out
-    assert "corpus: ravdess" in out and "clips: 4" in out and "actors: 1" in out
+    assert "corpus: ravdess (read as ravdess)" in out and "clips: 4" in out and "speakers: 1" in out
     assert "neutral" in out and "skipped: 4 file(s)" in out and "empty file (0 bytes)" in out
 
 
@@ -154,7 +156,7 @@ def test_features_command_writes_an_npz(tmp_path, tiny_ravdess, monkeypatch, cap
     with np.load(out) as data:  # plain string arrays: no pickle needed
         assert data["features"].shape == (48, 3)
         assert list(data["paths"]) == calls["paths"]
-        assert sorted(set(data["actors"])) == ["01", "02", "03"]
+        assert sorted(set(data["speakers"])) == ["01", "02", "03"] and set(data["corpora"]) == {"ravdess"}
         assert (np.unique(data["labels"], return_counts=True)[1] == 6).all()
         assert str(data["kind"]) == "DEMO-1"
 
@@ -176,8 +178,9 @@ def test_index_a_manifest_with_a_labels_map(tiny_manifest, tmp_path, capsys):
     mapping = tmp_path / "map.csv"
     mapping.write_text("from,to\nalegría,happy\ntristeza,sad\nira,angry\ncalma,\n")
     summary = index_json(tiny_manifest, capsys, "--labels-map", str(mapping))
-    assert (summary["corpus"], summary["n_clips"], summary["n_actors"]) == ("manifest", 18, 3)
-    assert summary["by_emotion"] == {"happy": 6, "sad": 6, "angry": 6}
+    assert (summary["layout"], summary["title"], summary["n_clips"], summary["n_speakers"]) == ("manifest", "clips", 18, 3)
+    assert summary["by_corpus"] == {"clips": 18}
+    assert summary["by_label"] == {"happy": 6, "sad": 6, "angry": 6}
     assert [s["reason"] for s in summary["skipped"]] == ["label 'calma' is dropped by the label map"] * 6
 
 
@@ -211,4 +214,4 @@ def test_features_of_a_manifest_keep_its_labels(tiny_manifest, tmp_path, capsys)
     saved = np.load(out)
     assert saved["features"].shape == (24, 79)
     assert sorted(set(saved["labels"])) == ["alegría", "calma", "ira", "tristeza"]
-    assert sorted(set(saved["actors"])) == ["s01", "s02", "s03"]
+    assert sorted(set(saved["speakers"])) == ["s01", "s02", "s03"]

@@ -111,7 +111,7 @@ def test_predict_speaker_adapt_refuses_a_model_without_an_adapted_head(trained, 
     code = main(["predict", str(two_actors), "--model", str(trained), "--trust", "--speaker-adapt"])
     assert code == 2
     err = capsys.readouterr().err
-    assert "cannot be calibrated" in err and "adaptive_linear" in err and "Traceback" not in err
+    assert "cannot be adapted to a speaker" in err and "adaptive_linear" in err and "Traceback" not in err
 
 
 def test_train_with_augmentation_records_it(tiny_ravdess, tmp_path, capsys):
@@ -119,7 +119,7 @@ def test_train_with_augmentation_records_it(tiny_ravdess, tmp_path, capsys):
     assert main(["train", "--data", str(tiny_ravdess), "--model", "logistic_regression", "--features", "MFCC-16000-13",
                  "--protocol", "holdout", "--test-actors", "3", "--augment", "speed0.9,pitch2", "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())
-    assert config["training"]["config"]["augment"] == ["speed0.9", "pitch2"]
+    assert config["training"]["config"]["data"]["augment"] == ["speed0.9", "pitch2"]
     assert config["training"]["n_augmented_clips"] == 2 * config["training"]["n_fit_clips"]
 
 
@@ -161,8 +161,8 @@ def test_train_cross_corpus_then_evaluate_predict_csv_and_compare(tiny_ravdess, 
 
     assert main(["compare", "--root", str(out.parent)]) == 0
     text = capsys.readouterr().out
-    within, cross = text.split("tested on another corpus")
-    assert "new speakers (3-fold by actor)" in within and "another corpus" not in within
+    within, cross = text.split("tested on corpora it was not trained on")
+    assert "new speakers (3-fold by speaker)" in within and "another corpus" not in within
     assert "another corpus (emodb, 6 shared labels)" in cross and "left out: 4 clips" in cross
 
 
@@ -191,3 +191,18 @@ def test_predict_csv_of_a_long_recording_has_segments_and_a_summary(app_models, 
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert {row["row"] for row in rows[:-1]} == {"segment"} and rows[-1]["row"] == "summary"
     assert rows[0]["start_s"] == "0.0" and rows[0]["end_s"] == "3.0" and float(rows[-1]["end_s"]) > 60
+
+
+def test_train_leave_one_corpus_out_prints_each_corpus_and_compare_shows_them(tiny_corpora, tmp_path, capsys):
+    out = tmp_path / "models" / "loco"
+    assert main(["train", "--data", str(tiny_corpora), "--model", "logistic_regression", "--features", "MFCC-16000-13",
+                 "--protocol", "loco", "--folds", "3", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "new speakers (3-fold by speaker): accuracy" in text
+    assert "speech it was not trained on: leave one corpus out (3 corpora): accuracy" in text
+    lines = {line.split()[0]: line for line in text.splitlines() if line.startswith("  ")}
+    assert set(lines) == {"a", "b", "c"} and "12 clips" in lines["c"] and "(shared: happy, sad)" in lines["c"]
+    assert main(["compare", "--root", str(out.parent)]) == 0
+    within, cross = capsys.readouterr().out.split("tested on corpora it was not trained on")
+    assert "leave one corpus out" not in within and "left out: 6 clips" in cross
+    assert [line.split()[0] for line in cross.splitlines()[2:5]] == ["a", "b", "c"]

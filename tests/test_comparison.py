@@ -3,7 +3,7 @@
 import pytest
 
 from ser_core.modelfolder.results import ModelMetrics
-from ser_core.reporting.comparison import best_on_new_speakers, comparison_rows, headline_rows
+from ser_core.reporting.comparison import best_on_new_speakers, comparison_rows, headline_rows, per_corpus_rows
 
 from test_metrics import FIRST_RELEASE
 
@@ -18,7 +18,7 @@ def test_rows_carry_means_spreads_costs_and_plain_titles():
     assert [row["protocol"] for row in rows] == ["kfold", "random"]
     first = rows[0]
     assert (first["accuracy"], first["accuracy_std"], first["latency_ms"], first["size_mb"]) == (0.5, 0.1, 4.2, 2.0)
-    assert first["default"] and first["protocol_title"] == "new speakers (2-fold by actor)"
+    assert first["default"] and first["protocol_title"] == "new speakers (2-fold by speaker)"
     assert rows[1]["accuracy_std"] is None
 
 
@@ -42,3 +42,29 @@ def test_headline_prefers_new_speakers_and_the_best_is_found_there():
 def test_missing_figures_are_none_not_errors(column):
     rows = comparison_rows([_artifact("a", {"protocols": {"kfold": {"summary": {}}}})])
     assert rows[0][column] is None
+
+
+def _corpus_fold(corpus, accuracy, uar, shared, left_out=0):
+    return {"test_corpus": corpus, "accuracy": accuracy, "uar": uar, "macro_f1": uar, "n_test_clips": 10,
+            "shared_labels": shared, "n_left_out": left_out}
+
+
+LOCO = {"protocols": {
+    "kfold": FIRST_RELEASE["protocols"]["kfold"],
+    "loco": {"settings": {"corpora": ["savee", "tess"]},
+             "folds": [_corpus_fold("savee", 0.3, 0.25, ["sad", "angry"]), _corpus_fold("tess", 0.5, 0.45, ["angry"], 4)],
+             "summary": {"accuracy": {"mean": 0.4, "std": 0.1, "n": 2}, "uar": {"mean": 0.35, "std": 0.1, "n": 2},
+                         "macro_f1": {"mean": 0.35, "std": 0.1, "n": 2}}}}}
+
+
+def test_leave_one_corpus_out_rows_carry_the_mean_and_each_corpus():
+    rows = comparison_rows([_artifact("multi", LOCO)])
+    loco = next(row for row in rows if row["protocol"] == "loco")
+    assert loco["cross_corpus"] and loco["speaker_independent"] and loco["accuracy"] == 0.4
+    assert loco["protocol_title"] == "speech it was not trained on: leave one corpus out (2 corpora)"
+    assert (loco["test_corpus"], loco["shared_labels"], loco["n_left_out"]) == \
+        ("each left out in turn: savee, tess", "sad, angry", 4)
+    assert [row["protocol"] for row in headline_rows(rows)] == ["kfold"]
+    table = per_corpus_rows(rows)
+    assert [(row["corpus"], row["uar"]) for row in table] == [("savee", 0.25), ("tess", 0.45), ("mean of 2", 0.35)]
+    assert table[-1]["n_test_clips"] == 20 and per_corpus_rows([{"name": "x", "error": "bad"}]) == []

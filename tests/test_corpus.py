@@ -64,15 +64,15 @@ GOOD_NAMES = [
 )
 def test_names_are_labelled(tmp_path, corpus, name, emotion, intensity, statement, repetition, actor, gender):
     make_corpus(tmp_path, [name])
-    index = index_corpus(tmp_path, corpus=corpus)
-    assert index.corpus == corpus
+    index = index_corpus(tmp_path, layout=corpus)
+    assert index.layout == corpus
     assert index.skipped == []
     row = index.clips.iloc[0]
     assert Path(row["path"]) == tmp_path / name
-    assert (row["corpus"], row["emotion"], row["intensity"], row["statement"]) == (
+    assert (row["corpus"], row["label"], row["intensity"], row["statement"]) == (
         corpus, emotion, intensity, statement,
     )
-    assert (row["actor"], row["gender"]) == (actor, gender)
+    assert (row["speaker"], row["gender"]) == (actor, gender)
     if repetition is None:
         assert row["repetition"] is pd.NA
     else:
@@ -103,7 +103,7 @@ def test_bad_names_are_skipped_with_a_reason(tmp_path, corpus, name, reason):
     good = {"ravdess": "03-01-05-01-01-01-01.wav", "crema-d": "1001_DFA_ANG_XX.wav",
             "tess": "OAF_back_angry.wav", "savee": "DC_a01.wav", "emodb": "03a01Fa.wav"}[corpus]
     make_corpus(tmp_path, [good, name])
-    index = index_corpus(tmp_path, corpus=corpus)
+    index = index_corpus(tmp_path, layout=corpus)
     assert len(index.clips) == 1
     assert [Path(item.path).name for item in index.skipped] == [name]
     assert reason in index.skipped[0].reason
@@ -114,14 +114,14 @@ def test_auto_detection_picks_each_corpus(tmp_path, corpus):
     names = [name for c, name, *_ in GOOD_NAMES if c == corpus]
     make_corpus(tmp_path, names)
     index = index_corpus(tmp_path)
-    assert index.corpus == corpus
+    assert index.layout == corpus
     assert len(index.clips) == len(names)
 
 
 def test_auto_detection_follows_the_majority_and_skips_the_rest(tmp_path):
     make_corpus(tmp_path, ["03-01-05-01-01-01-01.wav", "03-01-04-01-01-01-02.wav", "OAF_back_angry.wav"])
     index = index_corpus(tmp_path)
-    assert index.corpus == "ravdess"
+    assert index.layout == "ravdess"
     assert len(index.clips) == 2
     assert "does not follow the ravdess naming" in index.skipped[0].reason
     assert detect_corpus([Path("OAF_back_angry.wav"), Path("YAF_dog_ps.wav"), Path("1001_DFA_ANG_XX.wav")]) == "tess"
@@ -130,7 +130,7 @@ def test_auto_detection_follows_the_majority_and_skips_the_rest(tmp_path):
 def test_song_files_count_as_ravdess_for_detection(tmp_path):
     make_corpus(tmp_path, ["03-02-05-01-01-01-01.wav", "03-02-04-01-01-01-01.wav", "03-01-04-01-01-01-01.wav",
                            "OAF_back_angry.wav", "OAF_back_sad.wav"])
-    assert index_corpus(tmp_path).corpus == "ravdess"
+    assert index_corpus(tmp_path).layout == "ravdess"
 
 
 @pytest.mark.parametrize("alias, canonical", [("RAVDESS", "ravdess"), ("CREMA_D", "crema-d"), ("cremad", "crema-d"),
@@ -138,7 +138,7 @@ def test_song_files_count_as_ravdess_for_detection(tmp_path):
 def test_corpus_names_are_normalised(tmp_path, alias, canonical):
     name = {"ravdess": "03-01-05-01-01-01-01.wav", "crema-d": "1001_DFA_ANG_XX.wav", "emodb": "03a01Fa.wav"}[canonical]
     make_corpus(tmp_path, [name])
-    assert index_corpus(tmp_path, corpus=alias).corpus == canonical
+    assert index_corpus(tmp_path, layout=alias).layout == canonical
 
 
 def test_stray_files_are_skipped_with_reasons(tmp_path):
@@ -244,35 +244,35 @@ def test_broken_zip_raises_corpus_error(tmp_path):
 def test_unknown_corpus_name_raises(tmp_path):
     make_corpus(tmp_path, ["03-01-05-01-01-01-01.wav"])
     with pytest.raises(CorpusError, match="unknown corpus 'iemocap'"):
-        index_corpus(tmp_path, corpus="iemocap")
+        index_corpus(tmp_path, layout="iemocap")
 
 
 def test_explicit_corpus_that_does_not_fit_raises(tmp_path):
     make_corpus(tmp_path, ["03-01-05-01-01-01-01.wav"])
     with pytest.raises(CorpusError, match="no usable tess speech clips"):
-        index_corpus(tmp_path, corpus="tess")
+        index_corpus(tmp_path, layout="tess")
 
 
 def test_summary_has_exactly_the_contract_keys(tmp_path):
     make_corpus(tmp_path, ["03-01-05-01-01-01-01.wav", "03-01-01-01-01-01-02.wav", "03-01-05-02-01-01-02.wav"])
     summary = summarize(index_corpus(tmp_path))
-    assert summary == {"corpus": "ravdess", "n_clips": 3, "n_actors": 2,
-                       "by_emotion": {"neutral": 1, "angry": 2}, "skipped": []}
-    assert list(summary["by_emotion"]) == ["neutral", "angry"]  # vocabulary order
+    assert summary == {"layout": "ravdess", "title": "ravdess", "n_clips": 3, "n_speakers": 2,
+                       "by_label": {"neutral": 1, "angry": 2}, "by_corpus": {"ravdess": 3}, "skipped": []}
+    assert list(summary["by_label"]) == ["neutral", "angry"]  # vocabulary order
 
 
 def test_real_16k_corpus(ravdess_16k):
     index = index_corpus(ravdess_16k)
     summary = summarize(index)
-    assert summary["corpus"] == "ravdess"
-    assert (summary["n_clips"], summary["n_actors"]) == (1200, 20)
-    assert summary["by_emotion"] == {"neutral": 80, **{e: 160 for e in
+    assert summary["layout"] == "ravdess"
+    assert (summary["n_clips"], summary["n_speakers"]) == (1200, 20)
+    assert summary["by_label"] == {"neutral": 80, **{e: 160 for e in
                                      ("calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")}}
     assert summary["skipped"] == []
     clips = index.clips
     assert set(clips["sample_rate"]) == {16000} and set(clips["channels"]) == {1}
     assert clips["duration_s"].between(2.5, 6.0).all()
-    assert (clips.groupby("gender")["actor"].nunique() == 10).all()
+    assert (clips.groupby("gender")["speaker"].nunique() == 10).all()
     duplicates = clips[clips["duplicate_of"].notna()]
     assert [Path(p).name for p in duplicates["path"]] == ["03-01-03-01-02-02-07.wav"]
     assert Path(duplicates["duplicate_of"].iloc[0]).name == "03-01-03-01-02-01-07.wav"
@@ -287,7 +287,7 @@ def test_real_48k_sample_with_stereo_files(ravdess_48k):
 
 def test_symlinked_tiny_corpus(tiny_ravdess):
     summary = summarize(index_corpus(tiny_ravdess))
-    assert (summary["n_clips"], summary["n_actors"]) == (48, 3)
+    assert (summary["n_clips"], summary["n_speakers"]) == (48, 3)
 
 
 # ---------------------------------------------------------------- one validity rule for index and extraction

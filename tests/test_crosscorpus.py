@@ -64,3 +64,67 @@ def test_evaluating_a_ravdess_model_on_an_emodb_named_folder(app_models, tiny_em
     assert metrics["model_only_labels"] == ["calm", "surprised"]
     assert np.asarray(metrics["confusion"]).shape == (6, 6) and np.sum(metrics["confusion"]) == 24
     assert 0 <= metrics["unrestricted_accuracy"] <= metrics["accuracy"] <= 1
+
+
+# ---------------------------------------------------------------- every model kind, scored on another corpus
+@pytest.fixture(scope="module")
+def tiny_ensemble(tmp_path_factory, adaptive_models, app_corpus):
+    """An ensemble of two members on different features (MFCC-16000-13 and MFCC-16000-20), one speaker-adapted.
+
+    No pickle inside, so it loads from anywhere without --trust.
+    """
+    from conftest import TINY_ADAPTIVE_MODEL
+    from ser_core.data.dataset import load_dataset
+    from ser_core.modelfolder.save import save_artifact, save_ensemble
+    from ser_core.models.adaptive_linear import AdaptiveLinearClassifier
+
+    adaptive = adaptive_models / TINY_ADAPTIVE_MODEL
+    root = tmp_path_factory.mktemp("ensemble-artifacts")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SER_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "ser-cache"))
+        dataset = load_dataset(app_corpus, feature_kind="MFCC-16000-20")  # the corpus of the adaptive member
+        other = AdaptiveLinearClassifier(C=1.0).fit(dataset.X, dataset.labels)
+        save_artifact(root / "tiny-mfcc20", other, model_name="adaptive_linear", feature_kind="MFCC-16000-20",
+                      latency=False)
+        return save_ensemble(root / "tiny-ensemble", [(adaptive, 1.0), (root / "tiny-mfcc20", 1.0)], latency=False)
+
+
+def test_the_cli_scores_an_ensemble_on_another_corpus(tiny_ensemble, tiny_emodb, capsys):
+    """``evaluate`` on an ensemble: each member's features, accuracy and UAR on the shared labels."""
+    import json
+
+    from ser_core.cli import main
+
+    assert main(["evaluate", "--model", str(tiny_ensemble), "--data", str(tiny_emodb), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert 0 <= report["accuracy"] <= 1 and 0 <= report["uar"] <= 1
+    assert report["shared_labels"] == ["neutral", "happy", "sad", "angry", "fearful", "disgust"]
+    assert report["left_out"] == {"boredom": 4} and report["n_clips"] == 24
+    assert report["model_only_labels"] == ["calm", "surprised"]
+
+
+def test_every_model_kind_answers_the_same_calls(tiny_ensemble, tiny_emodb):
+    from ser_core.modelfolder.loaded import EnsembleModel
+    from ser_core.modelfolder.read import load_model
+    from ser_core.scoring.crosscorpus import evaluate_model
+    from ser_core.serving.speakers import SpeakerAdaptation, adapt_to_speaker
+
+    ensemble = load_model(tiny_ensemble)
+    assert isinstance(ensemble, EnsembleModel)
+    clips = sorted(tiny_emodb.rglob("*.wav"))
+    adapted = adapt_to_speaker(ensemble, clips[:4])
+    single = ensemble.members[0][0]
+    assert isinstance(adapted, SpeakerAdaptation)
+    for model in (single, ensemble, adapted):
+        metrics = evaluate_model(model, tiny_emodb)
+        assert metrics["n_clips"] == 24 and metrics["model"] == model.name
+        X = model.stack_features([model.features(clip) for clip in clips[:3]])
+        probabilities = model.predict_proba(X)
+        predictions = [model.predict_audio(clip) for clip in clips[:3]]
+        np.testing.assert_allclose(probabilities, [p.to_array() for p in predictions], atol=1e-6)
+        assert list(model.predict(X)) == [p.label for p in predictions]
+        assert all(p.model == model.name and p.source == str(clip) for p, clip in zip(predictions, clips))
+    with pytest.raises(InputError, match="dict of feature arrays by member name"):
+        ensemble.predict_proba(np.ones((2, 5)))
+    with pytest.raises(InputError, match="use predict_audio"):
+        single.predict_proba(str(clips[0]))

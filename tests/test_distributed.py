@@ -4,12 +4,17 @@ Cluster results must equal this machine's: features to 1e-5, the same labels and
 probabilities (to 1e-6), the same order, failures with their reasons, even when a worker dies.
 """
 
+import contextlib
 import json
 import os
+import re
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -58,6 +63,8 @@ def assert_same_features(cluster, local):
 
 
 def assert_same_records(cluster, local):
+    cluster, local = ([r.to_record() if hasattr(r, "to_record") else r for r in records]  # Predictions as JSON lines
+                      for records in (cluster, local))
     assert [(r["path"], r.get("label"), r.get("start_s"), "error" in r) for r in cluster] == \
            [(r["path"], r.get("label"), r.get("start_s"), "error" in r) for r in local]
     for ours, theirs in zip(cluster, local):
@@ -238,7 +245,7 @@ def test_predictions_on_the_cluster_equal_the_local_ones_in_order(cluster, ravde
     ours = list(iter_predictions([folder], model, long_s=10.0, scheduler=cluster.address,
                                  progress=lambda done, total: seen.append((done, total))))
     assert_same_records(ours, local)
-    assert sum(1 for r in ours if r.get("summary")) == 1 and sum("error" in r for r in ours) == 1
+    assert sum(1 for r in ours if r.to_record().get("summary")) == 1 and sum(not r.ok for r in ours) == 1
     assert seen[-1] == (7, 7)
 
 
@@ -272,51 +279,109 @@ def test_a_worker_killed_mid_job_loses_nothing(cluster, ravdess_16k):
 
 
 # ---------------------------------------------------------------- real `dask scheduler` and `dask worker` processes
+# Every process runs from an environment where the project is installed (`pip install .`), in a
+# folder outside the checkout, with no PYTHONPATH: the scheduler must unpickle task graphs that
+# name ser_core, the workers must run them.
+
+def clean_env(**extra) -> dict:
+    """This process's environment without PYTHONPATH and the default scheduler, plus ``extra``."""
+    env = {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", SCHEDULER_ENV)}
+    return {**env, **extra}
+
+
+@pytest.fixture(scope="session")
+def installed_python(tmp_path_factory) -> Path:
+    """The python of a fresh virtual environment with the project installed by ``pip install .``.
+
+    The project is installed (not linked) from a copy of the checkout's pyproject.toml,
+    ser_core/ and recipes/. Its dependencies come from this interpreter's site-packages
+    through a ``.pth`` file, standing in for ``pip install -r requirements.txt`` without a
+    download; the build uses the setuptools found there (``--no-build-isolation``).
+    """
+    require_dask()
+    root = tmp_path_factory.mktemp("installed")
+    source = root / "project"
+    source.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", source)
+    for package in ("ser_core", "recipes"):
+        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "env")], check=True, timeout=120)
+    python = root / "env" / "bin" / "python"
+
+    def run_python(code: str) -> str:
+        return subprocess.run([str(python), "-c", code], cwd=root, env=clean_env(), capture_output=True, text=True,
+                              check=True, timeout=120).stdout.strip()
+
+    site_packages = Path(run_python("import sysconfig; print(sysconfig.get_paths()['purelib'])"))
+    dependencies = sysconfig.get_paths()["purelib"]
+    (site_packages / "ser_test_dependencies.pth").write_text(f"import site; site.addsitedir({dependencies!r})\n")
+    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "--quiet",
+                    str(source)], cwd=root, env=clean_env(), check=True, capture_output=True, timeout=300)
+    assert Path(run_python("import ser_core; print(ser_core.__file__)")).is_relative_to(site_packages)
+    return python
+
+
+def stop(process: subprocess.Popen) -> None:
+    """End a process started in its own session, and every process it started (a nanny's workers)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+@contextlib.contextmanager
+def started(commands: dict[str, list[str]], *, cwd: Path, env: dict, logs: Path):
+    """Start each named command in its own session (output in ``logs/<name>.log``); yield the processes, then stop them."""
+    logs.mkdir(exist_ok=True)
+    processes = {}
+    try:
+        for name, command in commands.items():
+            with open(logs / f"{name}.log", "wb") as log:
+                processes[name] = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                                   start_new_session=True)
+        yield processes
+    finally:
+        engine.disconnect()
+        for process in processes.values():
+            stop(process)
+
+
+def wait_for_workers(address: str, n: int) -> None:
+    from distributed import Client
+
+    with Client(address, timeout=60, set_as_default=False) as client:
+        client.wait_for_workers(n, timeout=120)
+
 
 @pytest.fixture
-def real_cluster(tmp_path):
+def real_cluster(installed_python, tmp_path):
     """A ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1 (workers slowed by dask_slow_worker.py).
 
     Yields ``(address, workers)`` with ``workers`` mapping each worker's pid to its process.
     Every process is killed at the end, whatever happened.
     """
-    require_dask()
-    from distributed import Client
-
-    address = f"tcp://127.0.0.1:{free_port()}"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    env.pop(SCHEDULER_ENV, None)
-    logs = tmp_path / "dask-logs"
-    logs.mkdir()
-    processes = []
-
-    def start(name, *args):
-        with open(logs / f"{name}.log", "wb") as log:
-            processes.append(subprocess.Popen([sys.executable, "-m", "dask", *args], cwd=ROOT, env=env,
-                                              stdout=log, stderr=subprocess.STDOUT))
-        return processes[-1]
-
-    try:
-        start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-              "--no-dashboard")
-        workers = [start(f"worker-{n}", "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-nanny",
-                         "--no-dashboard", "--preload", str(ROOT / "tests" / "dask_slow_worker.py"))
-                   for n in range(2)]
-        with Client(address, timeout=60, set_as_default=False) as client:
-            client.wait_for_workers(2, timeout=90)
-        yield address, {worker.pid: worker for worker in workers}
-    finally:
-        engine.disconnect()
-        for process in processes:
-            process.kill()
-            process.wait()
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask = [str(installed_python), "-m", "dask"]
+    worker = [*dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-nanny", "--no-dashboard",
+              "--preload", str(ROOT / "tests" / "dask_slow_worker.py")]
+    commands = {"scheduler": [*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                "worker-0": worker, "worker-1": worker}
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    with started(commands, cwd=work, env=clean_env(), logs=tmp_path / "dask-logs") as processes:
+        wait_for_workers(address, 2)
+        yield address, {processes[name].pid: processes[name] for name in ("worker-0", "worker-1")}
 
 
-def run_cli(*args, env_extra):
-    env = {**os.environ, **env_extra,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen([sys.executable, "-m", "ser_core", *map(str, args)], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def run_cli(python, *args, cwd, env_extra):
+    return subprocess.Popen([str(python), "-m", "ser_core", *map(str, args)], cwd=cwd, env=clean_env(**env_extra),
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def kill_a_busy_worker(address, workers, job, *, timeout_s=60.0):
@@ -337,8 +402,8 @@ def kill_a_busy_worker(address, workers, job, *, timeout_s=60.0):
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_the_cli_on_a_real_scheduler_gives_the_local_numbers(real_cluster, tiny_ravdess, adaptive_models, tmp_path,
-                                                             monkeypatch):
+def test_the_cli_on_a_real_scheduler_gives_the_local_numbers(real_cluster, installed_python, tiny_ravdess,
+                                                             adaptive_models, tmp_path):
     from ser_core.data.index import index_corpus
     from ser_core.modelfolder.read import load_model
     from ser_core.serving.predict import iter_predictions
@@ -346,8 +411,8 @@ def test_the_cli_on_a_real_scheduler_gives_the_local_numbers(real_cluster, tiny_
     address, workers = real_cluster
     client_cache = tmp_path / "client-cache"
     out = tmp_path / "features.npz"
-    job = run_cli("features", "--data", tiny_ravdess, "--kind", KIND, "--out", out, "--scheduler", address,
-                  env_extra={"SER_CACHE_DIR": str(client_cache)})
+    job = run_cli(installed_python, "features", "--data", tiny_ravdess, "--kind", KIND, "--out", out,
+                  "--scheduler", address, cwd=tmp_path, env_extra={"SER_CACHE_DIR": str(client_cache)})
     killed = kill_a_busy_worker(address, workers, job)
     stdout, stderr = job.communicate(timeout=180)
     assert job.returncode == 0, stderr
@@ -366,10 +431,91 @@ def test_the_cli_on_a_real_scheduler_gives_the_local_numbers(real_cluster, tiny_
         (folder / Path(path).name).symlink_to(path)
     (folder / "broken.wav").write_bytes(b"RIFF nonsense")
     model_folder = adaptive_models / TINY_ADAPTIVE_MODEL
-    job = run_cli("predict", folder, "--model", model_folder, "--json", "--scheduler", address,
-                  env_extra={"SER_CACHE_DIR": str(client_cache)})
+    job = run_cli(installed_python, "predict", folder, "--model", model_folder, "--json", "--scheduler", address,
+                  cwd=tmp_path, env_extra={"SER_CACHE_DIR": str(client_cache)})
     stdout, stderr = job.communicate(timeout=120)
     assert job.returncode == 2, stderr  # the broken file, reported like locally
     ours = [json.loads(line) for line in stdout.splitlines()]
     assert_same_records(ours, list(iter_predictions([folder], load_model(model_folder), scheduler=LOCAL)))
     assert "could not decode" in ours[-1]["error"]
+
+
+# ---------------------------------------------------------------- the README's cluster commands, as written
+
+#: The README's fenced block of cluster commands.
+README_COMMANDS = re.compile(r"## Beyond one machine \(Dask\).*?```bash\n(.*?)```", re.S)
+
+
+def readme_cluster_commands() -> dict[str, list[str]]:
+    """The README's commands that start the scheduler and a worker and run features and predict, split in words."""
+    block = README_COMMANDS.search((ROOT / "README.md").read_text(encoding="utf-8")).group(1)
+    commands = {}
+    for line in block.splitlines():
+        words = shlex.split(line, comments=True)
+        if words[:3] in (["python", "-m", "dask"], ["python", "-m", "ser_core"]) and words[3] not in commands:
+            commands[words[3]] = words
+    return commands
+
+
+def filled_in(words: list[str], *, python: Path, port: int, places: dict[str, Path]) -> list[str]:
+    """A README command with its placeholders filled: this python, 127.0.0.1 on ``port``, local folders."""
+    filled = [str(python)]
+    for word in words[1:]:
+        word = word.replace("SCHEDULER:8786", f"127.0.0.1:{port}")
+        filled.append(str(port) if word == "8786" else str(places.get(word, word)))
+    return filled
+
+
+def scheduler_task_names(address: str) -> set[str]:
+    """The task names (prefixes) the scheduler has seen."""
+    from distributed import Client
+
+    with Client(address, timeout=30, set_as_default=False) as client:
+        return set(client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes)))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_readme_cluster_commands_run_verbatim_from_an_installed_copy(installed_python, ravdess_16k,
+                                                                         adaptive_models, tmp_path):
+    from ser_core.data.index import index_corpus
+    from ser_core.modelfolder.read import load_model
+
+    commands = readme_cluster_commands()
+    assert {"scheduler", "worker", "features", "predict"} <= set(commands)
+    corpus, calls, work = tmp_path / "corpus", tmp_path / "calls", tmp_path / "elsewhere"
+    for folder in (calls, work):
+        folder.mkdir()
+    for actor in ("01", "02"):
+        (corpus / f"Actor_{actor}").mkdir(parents=True)
+        for emotion in range(1, 9):
+            path = sorted((ravdess_16k / f"Actor_{actor}").glob(f"03-01-{emotion:02d}-*.wav"))[0]
+            (corpus / f"Actor_{actor}" / path.name).symlink_to(path)
+            if actor == "02" and emotion % 2:
+                (calls / path.name).symlink_to(path)
+    port = free_port()
+    run = {name: filled_in(words, python=installed_python, port=port,
+                           places={"/shared/ravdess-16k": corpus, "/shared/calls": calls})
+           for name, words in commands.items()}
+    # The client's cache and the default model (predict names none) come from the environment.
+    env = clean_env(SER_CACHE_DIR=str(tmp_path / "client-cache"), SER_ARTIFACTS_DIR=str(adaptive_models))
+
+    with started({"scheduler": run["scheduler"], "worker": run["worker"]}, cwd=work, env=env, logs=tmp_path / "logs"):
+        address = f"tcp://127.0.0.1:{port}"
+        wait_for_workers(address, 2)
+        features = subprocess.run(run["features"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+        assert features.returncode == 0, features.stderr
+        predict = subprocess.run(run["predict"], cwd=work, env=env, capture_output=True, text=True, timeout=180)
+        assert predict.returncode == 0, predict.stderr
+        assert {"extract_batch", "predict_batch"} <= scheduler_task_names(address)
+
+    kind = run["features"][run["features"].index("--kind") + 1]
+    saved = np.load(work / f"{kind}.npz")
+    paths = index_corpus(corpus).clips["path"].tolist()
+    local = extract_clips(paths, spec=kind, cache=False, n_jobs=1)
+    assert saved["paths"].tolist() == paths and not local.failures
+    np.testing.assert_allclose(saved["features"], local.X, atol=1e-5)
+    ours = [json.loads(line) for line in predict.stdout.splitlines()]
+    model = load_model(adaptive_models / TINY_ADAPTIVE_MODEL)
+    assert len(ours) == 4
+    assert_same_records(ours, list(iter_predictions([calls], model, scheduler=LOCAL)))

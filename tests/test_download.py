@@ -43,7 +43,7 @@ def test_download_verifies_and_unpacks(tmp_path, served_zip):
     assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*.wav")) == sorted(NAMES)
     assert not list(dest.glob("*.zip*"))  # archive removed after unpacking
     summary = summarize(index_corpus(folder))
-    assert (summary["n_clips"], summary["n_actors"]) == (N_SPEECH, 2)
+    assert (summary["n_clips"], summary["n_speakers"]) == (N_SPEECH, 2)
 
 
 def test_finished_download_is_not_fetched_again(tmp_path, served_zip):

@@ -65,9 +65,9 @@ class _CountingModel:
     def __init__(self):
         self.calls = []
 
-    def predict_proba(self, y, *, sample_rate):
+    def predict_audio(self, y, *, sample_rate):
         self.calls.append((len(y), sample_rate))
-        return np.array([0.5, 0.5])
+        return None
 
 
 def test_latency_times_a_3s_clip_with_warmup():

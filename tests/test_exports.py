@@ -3,7 +3,8 @@
 import csv
 import io
 
-from ser_core.serving.exports import PredictionsCsv, csv_columns, record_row, records_csv
+from ser_core.modelfolder.prediction import Prediction, Timeline
+from ser_core.serving.exports import PredictionsCsv, csv_columns, csv_row, predictions_csv
 
 LABELS = ["sad", "path", "alegría"]  # a label may be named like a column, or in any language
 
@@ -18,19 +19,16 @@ def test_columns_prefix_every_label():
 
 
 def test_clip_segment_summary_and_error_rows():
-    records = [
-        {"path": "short.wav", "label": "sad", "probabilities": {"sad": 0.5, "path": 0.3, "alegría": 0.2}},
-        {"path": "long.wav", "start_s": 0.0, "end_s": 3.0, "label": "alegría",
-         "probabilities": {"sad": 0.1, "path": 0.1, "alegría": 0.8}},
-        {"path": "long.wav", "start_s": 1.5, "end_s": 4.5, "label": None, "probabilities": None, "error": "silent"},
-        {"path": "long.wav", "summary": True, "duration_s": 61.25, "label": "alegría", "share": 1.0,
-         "probabilities": {"sad": 0.1, "path": 0.1, "alegría": 0.8}, "n_segments": 1, "n_silent": 1},
-        {"path": "broken.wav", "error": "cannot be decoded"},
-    ]
-    rows = _rows(records_csv(records, labels=LABELS))
+    windows = [Prediction.from_proba([0.1, 0.1, 0.8], labels=LABELS, source="long.wav", start_s=0.0, end_s=3.0),
+               Prediction.failed("silent", source="long.wav", start_s=1.5, end_s=61.25)]
+    records = [Prediction.from_proba([0.5, 0.3, 0.2], labels=LABELS, source="short.wav"), *windows,
+               Timeline(windows, labels=LABELS, source="long.wav").summary(),
+               Prediction.failed("cannot be decoded", source="broken.wav")]
+    rows = _rows(predictions_csv(records, labels=LABELS))
     assert [r["row"] for r in rows] == ["clip", "segment", "segment", "summary", "clip"]
     assert (rows[0]["start_s"], rows[0]["end_s"], rows[0]["prob_path"]) == ("", "", "0.3")
-    assert (rows[1]["start_s"], rows[1]["end_s"], rows[1]["label"]) == ("0.0", "3.0", "alegría")
+    assert (rows[1]["start_s"], rows[1]["end_s"], rows[1]["label"], rows[1]["prob_alegría"]) == ("0.0", "3.0", "alegría",
+                                                                                                "0.8")
     assert (rows[2]["label"], rows[2]["prob_sad"], rows[2]["error"]) == ("", "", "silent")
     assert (rows[3]["start_s"], rows[3]["end_s"]) == ("0.0", "61.25")
     assert rows[4]["error"] == "cannot be decoded" and rows[4]["label"] == ""
@@ -39,6 +37,6 @@ def test_clip_segment_summary_and_error_rows():
 def test_writer_streams_and_counts():
     buffer = io.StringIO()
     table = PredictionsCsv(buffer, labels=["sad"])
-    table.write({"path": "a.wav", "label": "sad", "probabilities": {"sad": 1.0}})
+    table.write(Prediction.from_proba([1.0], labels=["sad"], source="a.wav"))
     assert table.rows == 1 and buffer.getvalue().splitlines()[1] == "a.wav,clip,,,sad,1.0,"
-    assert record_row({"path": "b.wav", "start_s": 1, "end_s": 2.5}, ["sad"])["row"] == "segment"
+    assert csv_row(Prediction.failed("silent", source="b.wav", start_s=1, end_s=2.5), ["sad"])["row"] == "segment"

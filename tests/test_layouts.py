@@ -38,16 +38,16 @@ def test_folder_per_label_with_and_without_speaker_folders(tmp_path):
     make_tree(tmp_path, ["angry/a.wav", "angry/b.wav", "Freude/spk1/c.wav", "Freude/spk2/take/d.flac", "loose.wav"])
     (tmp_path / "angry" / "notes.txt").write_text("recorded in 2024")
     index = index_corpus(tmp_path)
-    assert index.corpus == "folders" and index.title == tmp_path.name
+    assert index.layout == "folders" and index.title == tmp_path.name
     clips = index.clips.set_index(index.clips["path"].map(lambda p: Path(p).relative_to(tmp_path).as_posix()))
-    assert clips.loc["angry/a.wav", ["emotion", "actor", "gender", "intensity"]].tolist() == \
+    assert clips.loc["angry/a.wav", ["label", "speaker", "gender", "intensity"]].tolist() == \
         ["angry", "unknown", "unknown", "unspecified"]
-    assert clips.loc["Freude/spk1/c.wav", ["emotion", "actor"]].tolist() == ["Freude", "spk1"]
-    assert clips.loc["Freude/spk2/take/d.flac", "actor"] == "spk2"
+    assert clips.loc["Freude/spk1/c.wav", ["label", "speaker"]].tolist() == ["Freude", "spk1"]
+    assert clips.loc["Freude/spk2/take/d.flac", "speaker"] == "spk2"
     reasons = {Path(s.path).name: s.reason for s in index.skipped}
     assert "not inside a label folder" in reasons["loose.wav"] and "not an audio file" in reasons["notes.txt"]
     assert index.labels == ["angry", "Freude"]
-    assert summarize(index)["n_actors"] == 2  # "unknown" is not a speaker
+    assert summarize(index)["n_speakers"] == 2  # "unknown" is not a speaker
 
 
 def test_zipped_corpus_folder_reads_its_labels_not_its_name(tmp_path):
@@ -57,18 +57,18 @@ def test_zipped_corpus_folder_reads_its_labels_not_its_name(tmp_path):
         for path in sorted(tree.rglob("*.wav")):
             handle.write(path, path.relative_to(tree).as_posix())
     index = index_corpus(archive)
-    assert index.corpus == "folders" and sorted(index.clips["emotion"]) == ["angry", "sad", "sad"]
+    assert index.layout == "folders" and sorted(index.clips["label"]) == ["angry", "sad", "sad"]
 
 
 def test_known_namings_still_win_inside_label_like_folders(tmp_path):
     make_tree(tmp_path, ["wav/03a01Fa.wav", "wav/08b10Lc.wav", "other/16a05Wb.wav"])
     index = index_corpus(tmp_path)
-    assert index.corpus == "emodb" and set(index.clips["language"]) == {"de"}
+    assert index.layout == "emodb" and set(index.clips["language"]) == {"de"}
 
 
 def test_explicit_folders_layout_overrides_names(tmp_path):
     make_tree(tmp_path, ["happy/03a01Fa.wav", "sad/08b10Lc.wav"])
-    assert sorted(index_corpus(tmp_path, corpus="folders").clips["emotion"]) == ["happy", "sad"]
+    assert sorted(index_corpus(tmp_path, layout="folders").clips["label"]) == ["happy", "sad"]
 
 
 def test_flat_folder_without_known_names_or_label_folders_explains_both(tmp_path):
@@ -98,13 +98,33 @@ GOOD_ROWS = [("audio/a.wav", "joy", "s1", "train"), ("audio/b.wav", "anger", "s1
 @pytest.mark.parametrize("name", ["clips.csv", "clips.parquet"])
 def test_manifest_with_relative_paths_and_four_labels(tmp_path, name):
     index = index_corpus(_manifest(tmp_path, GOOD_ROWS, name=name))
-    assert index.corpus == "manifest" and index.title == "clips" and index.skipped == []
+    assert index.layout == "manifest" and index.title == "clips" and index.skipped == []
     clips = index.clips.sort_values("path")
-    assert list(clips["emotion"]) == ["joy", "anger", "sadness", "calm"]
-    assert list(clips["actor"]) == ["s1", "s1", "s2", "s2"]
+    assert list(clips["label"]) == ["joy", "anger", "sadness", "calm"]
+    assert list(clips["speaker"]) == ["s1", "s1", "s2", "s2"]
     assert clips["split"].tolist()[:3] == ["train", "train", "test"] and pd.isna(clips["split"].iloc[3])
     assert all(Path(p).is_file() and Path(p).is_relative_to(tmp_path) for p in clips["path"])
     assert index.labels == ["calm", "anger", "joy", "sadness"]  # known emotions first
+
+
+def test_a_manifest_gathering_several_corpora_keeps_each_clips_corpus(tmp_path):
+    rows = [("audio/a.wav", "happy", "tess:OAF", "tess"), ("audio/b.wav", "sad", "tess:OAF", "tess"),
+            ("audio/c.wav", "happy", "savee:DC", "savee"), ("audio/d.wav", "sad", "ravdess:01", "ravdess"),
+            ("audio/e.wav", "sad", "ravdess:02", "")]  # no corpus: the manifest's own name
+    index = index_corpus(_manifest(tmp_path, rows, name="all.csv", columns=("path", "label", "speaker", "corpus")))
+    assert index.layout == "manifest" and index.title == "all" and index.notes == []
+    assert index.clips.sort_values("path")["corpus"].tolist() == ["tess", "tess", "savee", "ravdess", "all"]
+    assert index.corpora == ["all", "ravdess", "savee", "tess"]
+    summary = summarize(index)
+    assert summary["by_corpus"] == {"all": 1, "ravdess": 1, "savee": 1, "tess": 2}
+    assert summary["n_speakers"] == 4 and (summary["layout"], summary["title"]) == ("manifest", "all")
+
+
+def test_without_a_corpus_column_every_clip_is_of_the_index_itself(tmp_path):
+    index = index_corpus(_manifest(tmp_path, GOOD_ROWS))
+    assert set(index.clips["corpus"]) == {"clips"} and index.corpora == ["clips"]
+    named = index_corpus(make_tree(tmp_path / "ravdess", ["03-01-05-01-01-01-01.wav", "03-01-01-01-01-01-02.wav"]))
+    assert named.layout == "ravdess" and named.corpora == ["ravdess"]
 
 
 # (row, reason fragment)
@@ -155,7 +175,7 @@ def test_unknown_columns_are_noted_and_missing_ones_refused(tmp_path):
 def test_manifest_layout_needs_a_file(tmp_path):
     make_tree(tmp_path, ["angry/a.wav", "sad/b.wav"])
     with pytest.raises(CorpusError, match="needs the path of a CSV or Parquet file"):
-        index_corpus(tmp_path, corpus="manifest")
+        index_corpus(tmp_path, layout="manifest")
 
 
 # ---------------------------------------------------------------- label maps
@@ -164,7 +184,7 @@ def test_manifest_layout_needs_a_file(tmp_path):
 def test_label_map_renames_drops_and_leaves_the_rest(tmp_path):
     manifest = _manifest(tmp_path, GOOD_ROWS)
     index = index_corpus(manifest, label_map={"JOY": "happy", "anger": "angry", "calm": ""})
-    assert sorted(index.clips["emotion"]) == ["angry", "happy", "sadness"]
+    assert sorted(index.clips["label"]) == ["angry", "happy", "sadness"]
     assert [s.reason for s in index.skipped] == ["label 'calm' is dropped by the label map"]
 
 
@@ -199,9 +219,9 @@ def test_real_clips_renamed_into_label_folders(tiny_ravdess, tmp_path):
 
     for number, path in enumerate(sorted(tiny_ravdess.rglob("*.wav"))):
         labels = PARSERS["ravdess"](path)
-        target = tmp_path / "mine" / labels["emotion"] / f"speaker{labels['actor']}" / f"take{number:03d}.wav"
+        target = tmp_path / "mine" / labels["label"] / f"speaker{labels['speaker']}" / f"take{number:03d}.wav"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.symlink_to(path.resolve())
     index = index_corpus(tmp_path / "mine")
-    assert index.corpus == "folders" and len(index.clips) == 48
-    assert summarize(index)["n_actors"] == 3 and len(index.labels) == 8
+    assert index.layout == "folders" and len(index.clips) == 48
+    assert summarize(index)["n_speakers"] == 3 and len(index.labels) == 8

@@ -34,7 +34,7 @@ def test_the_first_release_format_reads_with_plain_titles():
     metrics = ModelMetrics.from_dict(FIRST_RELEASE)
     assert metrics.version == METRICS_VERSION and metrics.latency_ms_per_3s_clip == 4.2
     kfold = metrics.protocols["kfold"]
-    assert kfold.title == "new speakers (2-fold by actor)" and kfold.speaker_independent
+    assert kfold.title == "new speakers (2-fold by speaker)" and kfold.speaker_independent
     assert metrics.protocols["random"].title == "study's random split (speakers shared)"
     assert metrics.headline is kfold and [r.protocol for r in metrics.ordered()] == ["kfold", "random"]
     assert (kfold.mean("accuracy"), kfold.std("accuracy")) == (0.5, 0.1)
@@ -47,10 +47,18 @@ def test_pooled_evaluation_sums_the_folds_when_no_predictions_were_kept():
 
 
 def test_round_trip():
-    metrics = ModelMetrics(protocols={"holdout": ProtocolResult("holdout", settings={"test_actors": ["21", "22"]})},
+    metrics = ModelMetrics(protocols={"holdout": ProtocolResult("holdout", settings={"test_speakers": ["21", "22"]})},
                            n_parameters=3)
     again = ModelMetrics.from_dict(metrics.to_dict())
-    assert again == metrics and again.protocols["holdout"].title == "new speakers (held-out actors 21, 22)"
+    assert again == metrics and again.protocols["holdout"].title == "new speakers (held-out speakers 21, 22)"
+
+
+def test_earlier_names_in_a_shipped_metrics_file_are_read_as_todays():
+    """A folder of the last release says test_actors; it is read, never rewritten."""
+    block = {"settings": {"test_actors": ["21"]}, "folds": [{"accuracy": 0.5, "test_actors": ["21"]}]}
+    result = ModelMetrics.from_dict({"version": 2, "protocols": {"holdout": block}}).protocols["holdout"]
+    assert result.settings == {"test_speakers": ["21"]} and result.folds[0]["test_speakers"] == ["21"]
+    assert result.title == "new speakers (held-out speakers 21)" and block["settings"] == {"test_actors": ["21"]}
 
 
 @pytest.mark.parametrize("bad", [[], {"version": 99}, {"protocols": []}, {"protocols": {"kfold": "x"}}])

@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 
 from conftest import requires_keras
+from ser_core.models.onnx_export import TOLERANCE
 
 ROOT = Path(__file__).resolve().parents[1]
 requires_onnx = pytest.mark.skipif(
     importlib.util.find_spec("onnx") is None or importlib.util.find_spec("onnxruntime") is None,
     reason="needs onnx and onnxruntime")
 requires_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs torch")
-TOLERANCE = 1e-4
 
 
 def run_python(code: str, *, timeout=300) -> dict:
@@ -217,8 +217,8 @@ clip = sorted(Path(sys.argv[1]).glob("Actor_01/*.wav"))[0]
 for name in sys.argv[2:]:
     model = load_model(Path("artifacts") / name)
     for _ in range(2):
-        probabilities = model.predict_proba(clip)
-    assert abs(float(probabilities.sum()) - 1) < 1e-4, (name, probabilities)
+        probabilities = model.predict_audio(clip).probabilities
+    assert abs(sum(probabilities.values()) - 1) < 1e-4, (name, probabilities)
     print(name, "ok", flush=True)
 print(json.dumps({"heavy": sorted(m for m in ("torch", "tensorflow", "keras") if m in sys.modules)}))
 """
@@ -273,14 +273,14 @@ import numpy as np
 from ser_core.modelfolder.read import load_model
 old, new = load_model(sys.argv[1]), load_model(Path("artifacts") / sys.argv[2])
 clips = sorted(Path(sys.argv[3]).glob("Actor_02/*.wav"))[:4]
-X = np.stack([new.features(clip) for clip in clips])
-difference = float(np.abs(old.predict_proba_features(X) - new.predict_proba_features(X)).max())
+X = new.stack_features([new.features(clip) for clip in clips])
+difference = float(np.abs(old.predict_proba(X) - new.predict_proba(X)).max())
 child = old.estimator._process
 os.kill(child.pid, 9)
 child.wait()
-again = old.predict_proba(clips[0])  # a dead child is started again
+again = old.predict_audio(clips[0]).probabilities  # a dead child is started again
 print(json.dumps({"old": type(old.estimator).__name__, "new": type(new.estimator).__name__, "difference": difference,
-                  "restarted": old.estimator._process.pid != child.pid, "sum": float(again.sum()),
+                  "restarted": old.estimator._process.pid != child.pid, "sum": sum(again.values()),
                   "heavy": sorted(m for m in ("torch", "tensorflow", "keras") if m in sys.modules)}))
 """
 
@@ -335,5 +335,34 @@ def test_save_writes_a_checked_export_that_loads_without_pickle(tmp_path, ravdes
     assert "model.onnx" in config["files"] and "serving: ONNX graph" in (folder / "MODEL_CARD.md").read_text()
     loaded = load_model(folder)  # outside the trusted folders: no pickle is read, so no trust is needed
     assert type(loaded.estimator).__name__ == "OnnxClassifier"
-    expected = model.predict_proba(loaded.features(clips[0])[None])[0]
-    np.testing.assert_allclose(loaded.predict_proba(clips[0]), expected, atol=TOLERANCE)
+    X = loaded.stack_features([loaded.features(clip) for clip in clips])
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=TOLERANCE)
+
+
+@requires_onnx
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_without_a_readable_training_clip_the_export_is_checked_on_synthetic_voices(tmp_path):
+    from ser_core.modelfolder.save import save_artifact
+    from ser_core.models.classical import ClassicalClassifier
+
+    rng = np.random.default_rng(1)
+    model = ClassicalClassifier(kind="mlp", params={"hidden_layer_sizes": (8,), "max_iter": 30}).fit(
+        rng.normal(0, 20, (30, 160)), np.resize(["a", "b", "c"], 30))
+    predictions = {"kfold": {"paths": ["gone/clip.wav"], "labels": ["a"]}}
+    folder = save_artifact(tmp_path / "m", model, model_name="mlp", feature_kind="MFCC-16000-40", predictions=predictions,
+                           training={"data": str(tmp_path / "nowhere")}, latency=False)
+    record = json.loads((folder / "config.json").read_text())["onnx"]
+    assert record["exported"] and record["checked_on"].startswith("8 synthetic voiced clips")
+    assert record["max_abs_probability_difference"] <= TOLERANCE
+
+
+def test_an_old_folder_names_the_missing_framework(tmp_path, monkeypatch):
+    import importlib.util
+
+    from ser_core.errors import ModelError
+    from ser_core.models.isolated import IsolatedEstimator
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    with pytest.raises(ModelError, match="needs torch, which is not installed here"):
+        IsolatedEstimator("logmel_cnn", tmp_path)

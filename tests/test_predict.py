@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from ser_core.errors import InputError
+from ser_core.modelfolder.prediction import TimelineSummary
 from ser_core.serving.predict import iter_predictions, predict_file
+from ser_core.serving.segments import LONG_CLIP_S
 
 from conftest import speechlike
 from test_segments import LoudnessModel
@@ -16,9 +18,9 @@ def test_folders_are_walked_and_bad_files_reported(tmp_path, wav_file):
     (tmp_path / "sub" / "broken.wav").write_bytes(b"RIFF nonsense")
     (tmp_path / "notes.txt").write_text("not audio")
     records = list(iter_predictions([tmp_path], LoudnessModel()))
-    assert [r["path"].split("/")[-1] for r in records] == ["a.wav", "broken.wav"]
-    assert records[0]["label"] == "loud" and set(records[0]["probabilities"]) == {"loud", "quiet"}
-    assert "error" in records[1]
+    assert [r.source.split("/")[-1] for r in records] == ["a.wav", "broken.wav"]
+    assert records[0].label == "loud" and set(records[0].probabilities) == {"loud", "quiet"}
+    assert records[0].model == "loudness" and records[1].error and not records[1].ok
 
 
 def test_an_empty_folder_and_a_missing_path_are_errors(tmp_path):
@@ -34,9 +36,19 @@ def test_a_long_recording_gives_window_records_and_a_summary(wav_file):
     y = np.concatenate([0.5 * np.ones(40 * sr), 0.1 * np.ones(30 * sr)]).astype(np.float32)
     records = list(iter_predictions([wav_file(y)], LoudnessModel(), long_s=60))
     windows, summary = records[:-1], records[-1]
-    assert all("start_s" in r for r in windows) and len(windows) > 40
-    assert summary["summary"] is True and summary["label"] == "loud"
-    assert summary["duration_s"] == pytest.approx(70.0) and 0.5 < summary["share"] < 0.65
+    assert all(r.is_window for r in windows) and len(windows) > 40
+    assert isinstance(summary, TimelineSummary) and summary.label == "loud"
+    assert summary.duration_s == pytest.approx(70.0) and 0.5 < summary.share < 0.65
+    assert summary.to_record()["summary"] is True
+
+
+def test_a_clip_over_the_long_clip_threshold_is_told_by_its_timeline(wav_file):
+    sr = 16000
+    short = wav_file((0.5 * np.ones(int((LONG_CLIP_S - 1) * sr))).astype(np.float32), name="short.wav")
+    long = wav_file((0.5 * np.ones(int((LONG_CLIP_S + 1) * sr))).astype(np.float32), name="long.wav")
+    records = list(iter_predictions([short, long], LoudnessModel()))
+    assert not records[0].is_window and not isinstance(records[0], TimelineSummary)
+    assert all(r.is_window for r in records[1:-1]) and isinstance(records[-1], TimelineSummary)
 
 
 def test_a_truncated_wav_is_classified_with_a_warning(tmp_path, wav_file):
@@ -45,8 +57,8 @@ def test_a_truncated_wav_is_classified_with_a_warning(tmp_path, wav_file):
     truncated = tmp_path / "truncated.wav"
     truncated.write_bytes(data[: len(data) // 3])
     record = predict_file(truncated, LoudnessModel())
-    assert "truncated" in record["warning"] and "header declares" in record["warning"]
-    assert "warning" not in predict_file(path, LoudnessModel())
+    assert "truncated" in record.warning and "header declares" in record.warning
+    assert predict_file(path, LoudnessModel()).warning is None
 
 
 def test_a_manifest_stands_for_its_clips_and_its_bad_rows(tmp_path, wav_file):
@@ -55,6 +67,6 @@ def test_a_manifest_stands_for_its_clips_and_its_bad_rows(tmp_path, wav_file):
     manifest = tmp_path / "clips.csv"
     manifest.write_text("path,label\na.wav,x\nmissing.wav,y\n../outside.wav,z\nb.wav,y\n")
     records = list(iter_predictions([manifest], LoudnessModel()))
-    assert [r["path"].split("/")[-1] for r in records] == ["missing.wav", "outside.wav", "a.wav", "b.wav"]
-    assert "no file at" in records[0]["error"] and "leaves the manifest's folder" in records[1]["error"]
-    assert records[2]["label"] == "loud" and "error" not in records[3]
+    assert [r.source.split("/")[-1] for r in records] == ["missing.wav", "outside.wav", "a.wav", "b.wav"]
+    assert "no file at" in records[0].error and "leaves the manifest's folder" in records[1].error
+    assert records[2].label == "loud" and records[3].error is None

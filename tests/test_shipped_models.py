@@ -23,7 +23,7 @@ def test_every_shipped_model_is_found():
 def test_a_shipped_model_loads_classifies_speech_and_states_its_protocol(name, ravdess_16k):
     folder = PROJECT_ARTIFACTS / name
     model = load_model(folder)
-    probabilities = model.predict_proba(ravdess_16k.joinpath(*ANGRY_CLIP))
+    probabilities = model.predict_audio(ravdess_16k.joinpath(*ANGRY_CLIP)).to_array()
     assert sorted(model.labels) == sorted(EMOTIONS) and probabilities.shape == (len(EMOTIONS),)
     assert np.isfinite(probabilities).all() and abs(probabilities.sum() - 1) < 1e-5
     headline = model.metrics.headline
@@ -43,10 +43,12 @@ def test_the_default_averages_its_calibrated_members(ravdess_16k):
     model = load_model(default_model_dir())
     assert isinstance(model, EnsembleModel) and model.supports_speaker_adaptation
     clip = ravdess_16k.joinpath(*ANGRY_CLIP)
-    parts = np.stack([member.predict_proba(clip) for member, _ in model.members])
+    parts = np.stack([member.predict_audio(clip).to_array() for member, _ in model.members])
     average = parts.mean(axis=0)
     expected = np.exp(np.log(average) / model.temperature)
-    np.testing.assert_allclose(model.predict_proba(clip), expected / expected.sum(), atol=1e-5)
+    np.testing.assert_allclose(model.predict_audio(clip).to_array(), expected / expected.sum(), atol=1e-5)
+    X = model.stack_features([model.features(clip)])  # features in: the same figures as audio in
+    np.testing.assert_allclose(model.predict_proba(X)[0], model.predict_audio(clip).to_array(), atol=1e-6)
 
 
 def test_the_readme_quotes_the_default_figures():

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ser_core.data.labels import EMOTIONS
-from ser_core.data.splits import grouped_kfold, holdout_actors, random_split, validation_split
+from ser_core.data.splits import (SplitSpec, grouped_kfold, holdout_speakers, leave_one_corpus_out, random_split,
+                                  speaker_keys, split, validation_split)
 from ser_core.errors import InputError
 
 
@@ -97,7 +98,7 @@ def test_grouped_kfold_is_deterministic_and_seeded():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"n_splits": 11}, "need at least 11 actors; got 10"),
+        ({"n_splits": 11}, "need at least 11 speakers; got 10"),
         ({"n_splits": 1}, "at least 2"),
         ({"n_splits": 5, "labels": LABELS[:10]}, "labels has 10 entries"),
     ],
@@ -107,19 +108,19 @@ def test_grouped_kfold_rejects_bad_input(kwargs, message):
         grouped_kfold(GROUPS, **kwargs)
 
 
-# ---------------------------------------------------------------- holdout_actors
+# ---------------------------------------------------------------- holdout_speakers
 
 
 @pytest.mark.parametrize("test_actors", [["09", "10"], [9, 10], ("9", "10")])
-def test_holdout_actors_accepts_ids_loosely(test_actors):
-    train, test = holdout_actors(GROUPS, test_actors=test_actors)
+def test_holdout_speakers_accepts_ids_loosely(test_actors):
+    train, test = holdout_speakers(GROUPS, test_speakers=test_actors)
     assert_partition([train, test], len(GROUPS))
     assert set(GROUPS[test]) == {"09", "10"}
     assert "09" not in set(GROUPS[train]) and "10" not in set(GROUPS[train])
 
 
 def test_holdout_single_actor():
-    _, test = holdout_actors(GROUPS, test_actors="03")
+    _, test = holdout_speakers(GROUPS, test_speakers="03")
     assert set(GROUPS[test]) == {"03"} and len(test) == 60
 
 
@@ -127,13 +128,13 @@ def test_holdout_single_actor():
     "test_actors, message",
     [
         ([], "empty"),
-        (["21"], "21 not in the data; actors present: 01, 02"),
-        ([f"{a:02d}" for a in range(1, 11)], "leave at least one actor"),
+        (["21"], "21 not in the data; speakers present: 01, 02"),
+        ([f"{a:02d}" for a in range(1, 11)], "leave at least one speaker"),
     ],
 )
-def test_holdout_actors_rejects_bad_input(test_actors, message):
+def test_holdout_speakers_rejects_bad_input(test_actors, message):
     with pytest.raises(InputError, match=message):
-        holdout_actors(GROUPS, test_actors=test_actors)
+        holdout_speakers(GROUPS, test_speakers=test_actors)
 
 
 # ---------------------------------------------------------------- validation_split
@@ -141,12 +142,12 @@ def test_holdout_actors_rejects_bad_input(test_actors, message):
 
 @pytest.fixture
 def fold():
-    return holdout_actors(GROUPS, test_actors=["09", "10"])
+    return holdout_speakers(GROUPS, test_speakers=["09", "10"])
 
 
 def test_speaker_independent_validation_uses_whole_training_actors(fold):
     train, test = fold
-    fit, val = validation_split(train, labels=LABELS, groups=GROUPS, fraction=0.25, seed=42)
+    fit, val = validation_split(train, labels=LABELS, speakers=GROUPS, fraction=0.25, seed=42)
     assert_partition([fit, val], len(train))
     assert set(fit) | set(val) == set(train)
     assert not set(GROUPS[fit]) & set(GROUPS[val])
@@ -155,14 +156,14 @@ def test_speaker_independent_validation_uses_whole_training_actors(fold):
 
 
 def test_validation_keeps_at_least_one_actor_each_side():
-    train, _ = holdout_actors(GROUPS, test_actors=[f"{a:02d}" for a in range(3, 11)])
-    fit, val = validation_split(train, labels=LABELS, groups=GROUPS, fraction=0.01)
+    train, _ = holdout_speakers(GROUPS, test_speakers=[f"{a:02d}" for a in range(3, 11)])
+    fit, val = validation_split(train, labels=LABELS, speakers=GROUPS, fraction=0.01)
     assert len(set(GROUPS[val])) == 1 and len(set(GROUPS[fit])) == 1
 
 
 def test_random_validation_is_a_stratified_subset_of_train(fold):
     train, _ = fold
-    fit, val = validation_split(train, labels=LABELS, groups=GROUPS, fraction=0.15, speaker_independent=False)
+    fit, val = validation_split(train, labels=LABELS, speakers=GROUPS, fraction=0.15, speaker_independent=False)
     assert set(fit) | set(val) == set(train) and not set(fit) & set(val)
     assert len(val) == round(0.15 * len(train))
     val_counts = Counter(LABELS[val].tolist())
@@ -172,33 +173,89 @@ def test_random_validation_is_a_stratified_subset_of_train(fold):
 
 def test_random_validation_falls_back_when_a_class_is_tiny():
     labels = np.array(["a"] * 20 + ["b"])
-    fit, val = validation_split(np.arange(21), labels=labels, groups=None, fraction=0.2, speaker_independent=False)
+    fit, val = validation_split(np.arange(21), labels=labels, speakers=None, fraction=0.2, speaker_independent=False)
     assert_partition([fit, val], 21)
 
 
 @pytest.mark.parametrize("speaker_independent", [True, False])
 def test_validation_is_deterministic(fold, speaker_independent):
     train, _ = fold
-    runs = [validation_split(train, labels=LABELS, groups=GROUPS, seed=3, speaker_independent=speaker_independent)
+    runs = [validation_split(train, labels=LABELS, speakers=GROUPS, seed=3, speaker_independent=speaker_independent)
             for _ in range(2)]
     assert np.array_equal(runs[0][1], runs[1][1])
-    other = validation_split(train, labels=LABELS, groups=GROUPS, seed=4, speaker_independent=speaker_independent)
+    other = validation_split(train, labels=LABELS, speakers=GROUPS, seed=4, speaker_independent=speaker_independent)
     assert not np.array_equal(runs[0][1], other[1])
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"train_idx": np.arange(60)}, "has 1 actor"),
-        ({"groups": None}, "groups .* are needed"),
+        ({"train_idx": np.arange(60)}, "has 1 speaker"),
+        ({"speakers": None}, "speakers .* are needed"),
         ({"fraction": 0.0}, "fraction between 0 and 1"),
         ({"train_idx": [0, 10_000]}, "must index into 600 clips"),
-        ({"groups": GROUPS[:5]}, "groups has 5"),
+        ({"speakers": GROUPS[:5]}, "speakers has 5"),
         ({"train_idx": [0], "speaker_independent": False}, "cannot take a validation part from 1"),
     ],
 )
 def test_validation_split_rejects_bad_input(fold, kwargs, message):
-    arguments = {"train_idx": fold[0], "labels": LABELS, "groups": GROUPS, **kwargs}
+    arguments = {"train_idx": fold[0], "labels": LABELS, "speakers": GROUPS, **kwargs}
     train_idx = arguments.pop("train_idx")
     with pytest.raises(InputError, match=message):
         validation_split(train_idx, **arguments)
+
+
+# ---------------------------------------------------------------- one split function from a spec
+
+
+CORPORA = np.array(["one"] * 300 + ["two"] * 180 + ["three"] * 120)
+
+
+def test_split_of_a_spec_matches_each_protocol_function():
+    kfold = split(SplitSpec("kfold", n_folds=5, seed=7), labels=LABELS, speakers=GROUPS)
+    expected = grouped_kfold(GROUPS, n_splits=5, labels=LABELS, seed=7)
+    assert all(np.array_equal(a, c) and np.array_equal(b, d) for (a, b), (c, d) in zip(kfold, expected))
+    (holdout,) = split(SplitSpec("holdout", test_speakers=[9, 10]), labels=LABELS, speakers=GROUPS)
+    assert set(GROUPS[holdout[1]]) == {"09", "10"}
+    (random,) = split(SplitSpec("random", test_size=0.25), labels=LABELS)
+    assert len(random[1]) == 150
+    (declared,) = split(SplitSpec("manifest"), labels=LABELS[:3], declared=["train", "test", "validation"])
+    assert declared[0].tolist() == [0, 2] and declared[1].tolist() == [1]
+
+
+def test_kfold_on_one_corpus_gives_the_same_folds_whatever_its_name():
+    one = split(SplitSpec("kfold"), labels=LABELS, speakers=GROUPS, corpora=np.full(600, "ravdess"))
+    plain = split(SplitSpec("kfold"), labels=LABELS, speakers=GROUPS)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(one, plain))
+
+
+def test_leave_one_corpus_out_tests_each_corpus_once_in_name_order():
+    folds = split(SplitSpec("loco"), labels=LABELS, speakers=GROUPS, corpora=CORPORA)
+    assert [sorted(set(CORPORA[test].tolist())) for _, test in folds] == [["one"], ["three"], ["two"]]
+    for train, test in folds:
+        assert_partition([train, test], 600)
+        assert not set(CORPORA[train].tolist()) & set(CORPORA[test].tolist())
+    with pytest.raises(InputError, match="at least 2 corpora; got 1 \\(one\\)"):
+        leave_one_corpus_out(["one"] * 5)
+
+
+def test_kfold_over_several_corpora_keeps_same_named_speakers_apart():
+    speakers = np.array(["01", "02", "03"] * 4)
+    corpora = np.array(["a"] * 6 + ["b"] * 6)
+    keys = speaker_keys(speakers, corpora)
+    assert sorted(set(keys.tolist())) == ["a:01", "a:02", "a:03", "b:01", "b:02", "b:03"]
+    assert speaker_keys(["tess:OAF", "savee:DC"], ["tess", "savee"]).tolist() == ["tess:OAF", "savee:DC"]
+    folds = split(SplitSpec("kfold", n_folds=3), labels=["x", "y"] * 6, speakers=speakers, corpora=corpora)
+    assert len(folds) == 3 and all(len(test) == 4 for _, test in folds)
+
+
+@pytest.mark.parametrize("spec, columns, message", [
+    ({"protocol": "loso"}, {}, "unknown protocol 'loso'"),
+    ({"protocol": "cross_corpus"}, {}, "no split of the training corpus"),
+    ({"protocol": "holdout"}, {}, "needs test_speakers"),
+    ({"protocol": "loco"}, {"speakers": GROUPS}, "needs each clip's corpus"),
+    ({"protocol": "kfold"}, {}, "needs each clip's speaker"),
+])
+def test_split_specs_and_missing_columns_are_refused(spec, columns, message):
+    with pytest.raises(InputError, match=message):
+        split(SplitSpec(**spec), labels=LABELS, **columns)

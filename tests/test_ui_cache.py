@@ -34,3 +34,36 @@ def test_corpus_features_are_extracted_once_per_server(app_corpus):
     again = cache.corpus_features(paths, kind="MFCC-16000-13", progress=lambda d, t: calls.append((d, t)))
     assert again is X and calls == [(6, 6)]
     assert not X.flags.writeable
+
+
+def test_the_byte_bounded_cache_keeps_the_most_recent_within_its_budget():
+    store = cache.ByteLRU(1000)
+    made = []
+
+    def make(n):
+        made.append(n)
+        return np.zeros(n, dtype=np.uint8)
+
+    for key, size in (("a", 400), ("b", 400), ("c", 400)):
+        store.get(key, lambda size=size: make(size))
+    assert store.total_bytes == 800 and len(store) == 2  # "a" went first
+    store.get("b", lambda: make(1))  # a hit refreshes "b"
+    store.get("d", lambda: make(400))
+    assert made == [400, 400, 400, 400] and store.total_bytes == 800
+    store.get("c", lambda: make(1))
+    assert made[-1] == 1  # "c" was the least recently used: it had gone
+    big = store.get("huge", lambda: make(600))  # more than half the budget: used, not kept
+    assert len(big) == 600 and store.total_bytes <= 1000 and "huge" not in store._entries
+    kept = store.get("b", lambda: make(1))
+    assert not kept.flags.writeable  # shared by every session: nobody may change it
+
+
+def test_decoded_audio_stays_within_its_byte_budget(monkeypatch, app_corpus):
+    monkeypatch.setenv("SER_CACHE_MB", "2")  # audio gets 40%: 0.8 MB, about 25 s of 16 kHz float32
+    clips = sorted(app_corpus.rglob("*.wav"))[:12]
+    for clip in clips:
+        y = cache.audio(str(clip), sample_rate=16000)
+        assert y.dtype == np.float32 and not y.flags.writeable
+    audio_memory = cache.memory("audio")
+    assert 0 < audio_memory.total_bytes <= 0.4 * 2 * 2**20 and len(audio_memory) < len(clips)
+    assert audio_memory is cache.memory("audio")

@@ -3,9 +3,8 @@
 import csv
 import io
 
-import pandas as pd
-
-from ui import exports, tables
+from ser_core.modelfolder.prediction import Prediction, Timeline
+from ui import exports
 
 LABELS = ["happy", "sad", "calma"]
 
@@ -15,23 +14,24 @@ def _rows(data: bytes):
 
 
 def test_one_clip_is_one_row_with_every_label():
-    rows = _rows(exports.prediction_csv("clip.wav", labels=LABELS, probabilities={"happy": 0.2, "sad": 0.7,
-                                                                                    "calma": 0.1}))
+    clip = Prediction.from_proba([0.2, 0.7, 0.1], labels=LABELS, source="clip.wav")
+    rows = _rows(exports.prediction_csv(clip, labels=LABELS))
     assert rows == [{"path": "clip.wav", "row": "clip", "start_s": "", "end_s": "", "label": "sad",
                      "prob_happy": "0.2", "prob_sad": "0.7", "prob_calma": "0.1", "error": ""}]
     assert exports.file_name("my clip.webm") == "my clip-emotions.csv"
 
 
+def _window(start_s, proba=None):
+    span = {"source": "long.wav", "start_s": start_s, "end_s": start_s + 3.0}
+    return Prediction.failed("silent", **span) if proba is None else Prediction.from_proba(proba, labels=LABELS, **span)
+
+
 def test_a_timeline_keeps_silent_windows_and_ends_with_its_summary():
-    timeline = tables.segment_timeline([
-        {"start_s": 0.0, "end_s": 3.0, "label": "calma", "probabilities": {"happy": 0.1, "sad": 0.2, "calma": 0.7}},
-        {"start_s": 1.5, "end_s": 4.5, "label": None, "probabilities": None, "error": "silent"},
-        {"start_s": 3.0, "end_s": 6.0, "label": "calma", "probabilities": {"happy": 0.3, "sad": 0.1, "calma": 0.6}},
-    ])
-    summary = tables.summarize_segments(timeline, LABELS)
-    assert summary["label"] == "calma" and summary["n_silent"] == 1
-    rows = _rows(exports.prediction_csv("long.wav", labels=LABELS, probabilities=summary["probabilities"],
-                                        timeline=timeline, summary=summary, duration_s=6.0))
+    timeline = Timeline([_window(0.0, [0.1, 0.2, 0.7]), _window(1.5), _window(3.0, [0.3, 0.1, 0.6])],
+                        labels=LABELS, source="long.wav")
+    summary = timeline.summary()
+    assert summary.label == "calma" and summary.n_silent == 1
+    rows = _rows(exports.prediction_csv(summary, labels=LABELS, timeline=timeline))
     assert [(r["row"], r["start_s"], r["end_s"], r["label"]) for r in rows] == [
         ("segment", "0.0", "3.0", "calma"), ("segment", "1.5", "4.5", ""), ("segment", "3.0", "6.0", "calma"),
         ("summary", "0.0", "6.0", "calma")]
@@ -39,8 +39,8 @@ def test_a_timeline_keeps_silent_windows_and_ends_with_its_summary():
 
 
 def test_the_live_history_has_window_start_and_end():
-    timeline = pd.DataFrame([{"time_s": 1.0, "start_s": 0.0, "label": "sad", "happy": 0.4, "sad": 0.6},
-                             {"time_s": 4.0, "start_s": 1.0, "label": "happy", "happy": 0.9, "sad": 0.1}])
-    rows = _rows(exports.live_csv(timeline))
+    windows = [Prediction.from_proba([0.4, 0.6, 0.0], labels=LABELS, source="microphone", start_s=0.0, end_s=1.0),
+               Prediction.from_proba([0.9, 0.1, 0.0], labels=LABELS, source="microphone", start_s=1.0, end_s=4.0)]
+    rows = _rows(exports.timeline_csv(Timeline(windows, labels=LABELS, source="microphone")))
     assert [(r["path"], r["start_s"], r["end_s"], r["label"], r["prob_happy"]) for r in rows] == [
         ("microphone", "0.0", "1.0", "sad", "0.4"), ("microphone", "1.0", "4.0", "happy", "0.9")]

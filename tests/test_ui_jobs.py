@@ -143,9 +143,9 @@ def test_a_name_is_reserved_for_its_owner_only_while_the_job_exists(tmp_path):
 @requires_keras
 def test_a_training_task_saves_a_complete_loadable_model(registry, app_corpus, tmp_path):
     from ser_core.modelfolder.read import load_model
-    from ser_core.training.config import TrainConfig
+    from ser_core.training.config import FitSettings, ProtocolSettings, TrainConfig
 
-    config = TrainConfig(model="cnn", protocol="kfold", n_folds=3, epochs=2)
+    config = TrainConfig(model="cnn", protocol=ProtocolSettings("kfold", n_folds=3), fit=FitSettings(epochs=2))
     task = jobs.training_task(config, data=app_corpus, artifact_dir=tmp_path / "artifacts" / "cnn")
     job = registry.submit(task, name="cnn", owner="a", settings=config.to_dict())
     assert job.wait(timeout_s=600) and job.status == jobs.SUCCEEDED, job.error
@@ -170,3 +170,50 @@ def test_a_job_never_runs_the_page_script_again(registry, tmp_path, monkeypatch)
     job = registry.submit(_task("epochs", n=1, out=str(tmp_path / "r")), name="job", owner="a")
     assert job.wait(timeout_s=60) and job.status == jobs.SUCCEEDED, job.error
     assert not marker.exists() and sys.modules["__main__"] is script
+
+
+def test_the_work_queue_runs_a_few_at_a_time_in_order_and_refuses_beyond_its_line():
+    import threading
+
+    queue = jobs.WorkQueue(max_running=1, max_waiting=2)
+    order, seen_ahead = [], []
+    release = threading.Event()
+
+    def holder():
+        with queue.slot():
+            order.append("first")
+            release.wait(10)
+
+    def waiter(name):
+        with queue.slot(on_wait=lambda ahead: seen_ahead.append((name, ahead))):
+            order.append(name)
+
+    first = threading.Thread(target=holder)
+    first.start()
+    while queue.running == 0:
+        time.sleep(0.01)
+    second = threading.Thread(target=waiter, args=("second",))
+    second.start()
+    while queue.waiting < 1:
+        time.sleep(0.01)
+    third = threading.Thread(target=waiter, args=("third",))
+    third.start()
+    while queue.waiting < 2:
+        time.sleep(0.01)
+    with pytest.raises(InputError, match="busy with 3 long recordings"):
+        with queue.slot():
+            pass
+    release.set()
+    for thread in (first, second, third):
+        thread.join(10)
+    assert order == ["first", "second", "third"] and (queue.running, queue.waiting) == (0, 0)
+    assert ("second", 1) in seen_ahead and ("third", 2) in seen_ahead
+
+
+def test_a_wait_in_the_work_queue_can_time_out():
+    queue = jobs.WorkQueue(max_running=1, max_waiting=1)
+    with queue.slot():
+        with pytest.raises(InputError, match="still busy"):
+            with queue.slot(timeout_s=0.2):
+                pass
+    assert (queue.running, queue.waiting) == (0, 0)

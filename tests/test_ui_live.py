@@ -8,6 +8,7 @@ import pytest
 
 from conftest import speechlike
 from ser_core.errors import SilentAudioError
+from ser_core.modelfolder.prediction import Prediction
 from ui.live import LiveEmotionMonitor, audio_sink, frame_to_mono, monitor_for
 
 
@@ -29,6 +30,11 @@ def frames_of(y: np.ndarray, *, sample_rate: int, layout: str = "mono", fmt: str
         yield frame
 
 
+def heard(probs):
+    """A prediction of ``{label: probability}``."""
+    return Prediction.from_proba(list(probs.values()), labels=list(probs))
+
+
 class Recorder:
     """A predict function that records what it was given."""
 
@@ -39,7 +45,7 @@ class Recorder:
         self.windows.append(y.copy())
         if self.error:
             raise self.error
-        return self.probs
+        return heard(self.probs)
 
 
 @pytest.mark.parametrize(("sample_rate", "layout", "fmt"),
@@ -52,8 +58,8 @@ def test_frames_of_any_rate_and_layout_become_16k_mono(sample_rate, layout, fmt)
     for frame in frames_of(y, sample_rate=sample_rate, layout=layout, fmt=fmt):
         assert monitor(frame) is frame, "the callback hands every frame back"
     assert monitor.received_s == pytest.approx(len(y) / sample_rate, abs=0.05)  # 4.8 s with padding
-    timeline = monitor.timeline()
-    assert list(timeline["time_s"].round()) == [1, 2, 3, 4]
+    timeline = monitor.timeline().to_frame()
+    assert list(timeline["end_s"].round()) == [1, 2, 3, 4]
     assert list(timeline["start_s"].round()) == [0, 0, 0, 1]  # windows grow to 3 s, then roll
     # the window grows to 3 s, then rolls (within a frame or two of resampler latency)
     assert np.allclose([len(w) for w in recorder.windows], [16000, 32000, 48000, 48000], atol=800)
@@ -75,7 +81,7 @@ def test_frame_to_mono_averages_stereo_channels():
 def test_silent_windows_set_the_status_and_add_no_row():
     monitor = LiveEmotionMonitor(Recorder(error=SilentAudioError("audio is silent")), hop_s=0.5)
     monitor.feed(np.zeros(16000, dtype=np.float32))
-    assert monitor.timeline().empty and monitor.status == "audio is silent"
+    assert len(monitor.timeline()) == 0 and monitor.status == "audio is silent"
 
 
 def test_history_is_bounded_and_reset_clears():
@@ -84,7 +90,7 @@ def test_history_is_bounded_and_reset_clears():
         monitor.feed(np.ones(8000, dtype=np.float32) * 0.1)
     assert len(monitor.timeline()) == 4
     monitor.reset()
-    assert monitor.timeline().empty and monitor.received_s == 0
+    assert len(monitor.timeline()) == 0 and monitor.received_s == 0
 
 
 @pytest.mark.parametrize(("window_s", "hop_s"), [(0, 1), (3, 0), (-1, 1)])
@@ -100,14 +106,14 @@ def test_background_prediction_keeps_order_and_drops_the_oldest_when_slow():
     def slow(y):
         release.wait(5)
         seen.append(len(y))
-        return {"calm": 1.0}
+        return heard({"calm": 1.0})
 
     monitor = LiveEmotionMonitor(slow, window_s=1.0, hop_s=1.0, background=True, max_queued=2)
     for _ in range(6):  # six windows arrive while the model is stuck on the first
         monitor.feed(np.full(16000, 0.1, dtype=np.float32))
     release.set()
     monitor.flush()
-    times = list(monitor.timeline()["time_s"])
+    times = [window.end_s for window in monitor.timeline()]
     # the worker may or may not have taken the first window before the queue filled up
     assert times == sorted(times) and times[-2:] == [5.0, 6.0] and 2 <= len(times) <= 3
 
@@ -136,9 +142,10 @@ def test_frames_from_a_webrtc_thread_while_the_page_reads(app_models):
     worker.join()
     monitor.flush()
     timeline = monitor.timeline()
-    assert len(timeline) >= 3
-    assert set(timeline["label"]) <= set(model.labels)
-    assert np.allclose(timeline[model.labels].sum(axis=1), 1.0, atol=1e-5)
+    assert len(timeline) >= 3 and timeline.labels == model.labels and timeline.source == "microphone"
+    frame = timeline.to_frame()
+    assert set(frame["label"]) <= set(model.labels)
+    assert np.allclose(frame[model.labels].sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_tensorflow_after_the_ui_package_does_not_crash_the_live_path():
@@ -146,7 +153,7 @@ def test_tensorflow_after_the_ui_package_does_not_crash_the_live_path():
     import sys
 
     code = ("import ui, tensorflow, streamlit_webrtc; from ui.live import audio_sink, LiveEmotionMonitor; "
-            "audio_sink(LiveEmotionMonitor(lambda y: {'calm': 1.0})); print('ok')")
+            "audio_sink(LiveEmotionMonitor(lambda y: None)); print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                          cwd=str(__import__("app_support").REPO))
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]

@@ -1,7 +1,4 @@
-"""ui.tables: comparison tables, the study beside us, timelines."""
-
-import numpy as np
-import pytest
+"""ui.tables: comparison tables, the study beside us, model cards."""
 
 from ser_core.modelfolder.results import ModelMetrics
 from ui import tables
@@ -30,16 +27,6 @@ def test_study_comparison_puts_ours_beside_the_study_and_adds_the_default():
     assert (cnn["ours: as the study ran it"], cnn["ours: random split, clean"], cnn["ours: new speakers"]) == (0.61, 0.7, 0.5)
     assert side[side["system"] == "LSTM"]["ours: new speakers"].isna().all()
     assert side.iloc[-1]["system"] == "our default (ens)" and side.iloc[-1]["ours: new speakers"] == 0.5
-
-
-def test_segment_timeline_keeps_silent_windows_empty_and_summarises():
-    entries = [{"start_s": 0.0, "end_s": 3.0, "label": "sad", "probabilities": {"sad": 0.8, "angry": 0.2}},
-               {"start_s": 1.0, "end_s": 4.0, "label": None, "probabilities": None, "error": "silent"}]
-    timeline = tables.segment_timeline(entries)
-    assert list(timeline["time_s"]) == [1.5, 2.5]
-    assert timeline.loc[0, "sad"] == 0.8 and np.isnan(timeline.loc[1, "sad"])
-    summary = tables.summarize_segments(timeline, ["angry", "sad"])
-    assert summary["label"] == "sad" and summary["n_silent"] == 1 and summary["probabilities"]["sad"] == pytest.approx(0.8)
 
 
 def test_default_name_and_model_card(app_models, tmp_path):

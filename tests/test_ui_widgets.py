@@ -41,8 +41,8 @@ def test_shown_errors(kind, error, after):
 
 CLIPS = pd.DataFrame({
     "path": ["/c/03-01-01-01-01-01-01.wav", "/c/03-01-05-01-01-01-01.wav", "/c/03-01-05-02-01-01-02.wav"],
-    "emotion": ["neutral", "angry", "angry"], "intensity": ["normal", "normal", "strong"],
-    "actor": ["01", "01", "02"],
+    "label": ["neutral", "angry", "angry"], "intensity": ["normal", "normal", "strong"],
+    "speaker": ["01", "01", "02"],
 })
 
 

@@ -3,6 +3,13 @@
 ``ser_core`` never imports streamlit; every ``st.cache_data`` / ``st.cache_resource``
 lives here. Heavy modules (features, artifacts, torch, tensorflow) are imported inside
 the functions so the landing page stays light.
+
+Memory is bounded in bytes, not entries: decoded audio and the arrays made from it,
+corpus feature matrices, loaded models and model downloads each live in a
+:class:`ByteLRU` with its share of ``$SER_CACHE_MB`` (:data:`CACHE_SHARES`); one value
+may take at most half of its cache (a bigger one is computed and used, not kept). What
+``st.cache_data`` still keeps is small (predictions, timelines, tables) or capped in count
+(indexes, reports).
 """
 
 from __future__ import annotations
@@ -18,6 +25,130 @@ import pandas as pd
 import streamlit as st
 
 from ui import paths
+
+#: Megabytes of memory for the byte-bounded caches together (``$SER_CACHE_MB``).
+CACHE_MB_ENV = "SER_CACHE_MB"
+DEFAULT_CACHE_MB = 512
+#: Each cache's share of that memory.
+CACHE_SHARES = {"audio": 0.4, "corpus features": 0.3, "models": 0.2, "downloads": 0.1}
+#: The largest share of its cache one value may take; a bigger value is used but not kept.
+MAX_ENTRY_SHARE = 0.5
+
+
+def nbytes(value) -> int:
+    """Bytes a cached value holds: arrays, tables, bytes, and containers or dataclasses of them."""
+    import dataclasses
+
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, (bytes, bytearray)):
+        return len(value)
+    if isinstance(value, pd.DataFrame):
+        return int(value.memory_usage(deep=True).sum())
+    if isinstance(value, pd.Series):
+        return int(value.memory_usage(deep=True))
+    if isinstance(value, dict):
+        return sum(nbytes(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(nbytes(item) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return sum(nbytes(item) for item in vars(value).values())
+    return 64  # a number, a string, None: negligible
+
+
+def _frozen(value):
+    """``value`` with its arrays (also inside tuples, lists and dataclasses) read-only: every session shares it."""
+    import dataclasses
+
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _frozen(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in vars(value).values():
+            _frozen(item)
+    return value
+
+
+class ByteLRU:
+    """Values by key, least recently used first out, within a budget of bytes; shared by every session.
+
+    Parameters
+    ----------
+    max_bytes : int
+        The budget: after an insertion the oldest values leave until the rest fit.
+    max_entry_bytes : int, optional
+        A value bigger than this is returned but not kept (default: half the budget), so one
+        long recording cannot push everything else out.
+    size_of : callable
+        Bytes of a value (default :func:`nbytes`).
+    freeze : bool
+        Make a kept value's arrays read-only (not for loaded models, which own theirs).
+    """
+
+    def __init__(self, max_bytes: int, *, max_entry_bytes: int | None = None, size_of=nbytes, freeze=True):
+        self.max_bytes = int(max_bytes)
+        self.max_entry_bytes = int(max_entry_bytes if max_entry_bytes is not None else max_bytes * MAX_ENTRY_SHARE)
+        self.size_of, self.freeze = size_of, freeze
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.total_bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key, make):
+        """The value kept for ``key``, else ``make()`` (kept when it fits)."""
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key][0]
+        value = make()  # outside the lock: other sessions go on meanwhile
+        size = int(self.size_of(value))
+        if size <= self.max_entry_bytes:
+            with self._lock:
+                if key not in self._entries:
+                    self._entries[key] = (_frozen(value) if self.freeze else value, size)
+                    self.total_bytes += size
+                while self.total_bytes > self.max_bytes and self._entries:
+                    _, (_, dropped) = self._entries.popitem(last=False)
+                    self.total_bytes -= dropped
+        return value
+
+    def clear(self) -> None:
+        """Forget every value."""
+        with self._lock:
+            self._entries.clear()
+            self.total_bytes = 0
+
+
+def cache_budget_bytes() -> int:
+    """The memory of the byte-bounded caches together: ``$SER_CACHE_MB`` (default 512 MB)."""
+    raw = os.environ.get(CACHE_MB_ENV, "").strip()
+    try:
+        megabytes = float(raw) if raw else DEFAULT_CACHE_MB
+    except ValueError:
+        megabytes = DEFAULT_CACHE_MB
+    return int(max(megabytes, 1.0) * 2**20)
+
+
+@st.cache_resource
+def _memory(name: str, budget_bytes: int) -> ByteLRU:
+    if name == "models":
+        return ByteLRU(int(budget_bytes * CACHE_SHARES[name]), size_of=_folder_bytes, freeze=False)
+    return ByteLRU(int(budget_bytes * CACHE_SHARES[name]))
+
+
+def memory(name: str) -> ByteLRU:
+    """The server's byte-bounded cache ``name`` (a key of :data:`CACHE_SHARES`)."""
+    return _memory(name, cache_budget_bytes())
+
+
+def _digest(y: np.ndarray) -> str:
+    """A key for an array: its content's hash with its dtype and shape."""
+    y = np.ascontiguousarray(y)
+    return f"{hashlib.blake2b(memoryview(y).cast('B'), digest_size=16).hexdigest()}-{y.dtype}-{y.shape}"
 
 
 def path_signature(path: str | Path) -> tuple[str, float, int]:
@@ -48,8 +179,10 @@ def corpus_index(path: str):
 @st.cache_data(show_spinner="Fingerprinting the clips and checking the split…", max_entries=8)
 def _leakage_report(path: str, signature: tuple, protocol: str | None, n_folds: int):
     from ser_core.data.leakage import leakage_report as report_of
+    from ser_core.data.splits import SplitSpec
 
-    return report_of(_corpus_index(path, signature), protocol=protocol, n_folds=n_folds)
+    spec = None if protocol is None else SplitSpec(protocol, n_folds=n_folds)
+    return report_of(_corpus_index(path, signature), spec=spec)
 
 
 def leakage_report(path: str, *, protocol: str | None, n_folds: int = 5):
@@ -57,61 +190,52 @@ def leakage_report(path: str, *, protocol: str | None, n_folds: int = 5):
     return _leakage_report(str(path), path_signature(path), protocol, int(n_folds))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def audio(payload: bytes | str, *, sample_rate: int = 16000,
           max_duration_s: float | None = None) -> np.ndarray:
-    """Decoded mono float32 audio at ``sample_rate`` (payload: file bytes or a path)."""
+    """Decoded mono float32 audio at ``sample_rate`` (payload: file bytes or a path); read-only, shared."""
     from ser_core.audio.preprocess import load_audio
 
+    if isinstance(payload, str):
+        key = ("path", path_signature(payload), sample_rate, max_duration_s)
+    else:
+        key = ("bytes", hashlib.blake2b(payload, digest_size=16).hexdigest(), len(payload), sample_rate, max_duration_s)
     source = Path(payload) if isinstance(payload, str) else payload
-    return load_audio(source, sample_rate=sample_rate, max_duration_s=max_duration_s)
+    return memory("audio").get(key, lambda: load_audio(source, sample_rate=sample_rate, max_duration_s=max_duration_s))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def preprocessed(y: np.ndarray, *, sample_rate: int = 16000) -> np.ndarray:
     """The default preprocessing (DC removal, trim at 20 dB, peak-normalise) of decoded audio."""
     from ser_core.audio.preprocess import PreprocessSettings, preprocess_with
 
-    return preprocess_with(y, settings=PreprocessSettings(sample_rate=sample_rate))
+    return memory("audio").get(("preprocessed", _digest(y), sample_rate),
+                               lambda: preprocess_with(y, settings=PreprocessSettings(sample_rate=sample_rate)))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def study_frames(y: np.ndarray, *, sample_rate: int = 16000, n_mfcc: int = 40):
     """The MFCC / Δ / ΔΔ / mel matrices of one clip (see ``ser_core.features.study_frames``)."""
     from ser_core.features import study_frames as frames
 
-    return frames(y, sample_rate=sample_rate, n_mfcc=n_mfcc)
+    return memory("audio").get(("frames", _digest(y), sample_rate, n_mfcc),
+                               lambda: frames(y, sample_rate=sample_rate, n_mfcc=n_mfcc))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def contours(y: np.ndarray, *, sample_rate: int = 16000) -> pd.DataFrame:
     """Pitch (Hz, NaN when unvoiced) and energy (dB) over time of one preprocessed clip."""
     from ser_core.features import pitch_energy_contours
 
-    c = pitch_energy_contours(y, sample_rate=sample_rate)
-    return pd.DataFrame({"time_s": c.times_s, "pitch (Hz)": c.f0_hz, "energy (dB)": c.energy_db})
+    def make():
+        c = pitch_energy_contours(y, sample_rate=sample_rate)
+        return pd.DataFrame({"time_s": c.times_s, "pitch (Hz)": c.f0_hz, "energy (dB)": c.energy_db})
+
+    return memory("audio").get(("contours", _digest(y), sample_rate), make).copy()
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
 def clip_features(y: np.ndarray, *, kind: str, sample_rate: int = 16000) -> np.ndarray:
     """One feature kind (e.g. ``MFCC-16000-40``) of one preprocessed clip."""
     from ser_core.features import extract, parse_kind
 
-    return extract(y, spec=parse_kind(kind), sample_rate=sample_rate)
-
-
-class _FeatureStore:
-    """The last few corpus feature matrices, shared by every session of this server."""
-
-    def __init__(self, *, max_entries: int = 8):
-        self.max_entries = max_entries
-        self.lock = threading.Lock()
-        self.entries: OrderedDict[tuple, np.ndarray] = OrderedDict()
-
-
-@st.cache_resource
-def _feature_store() -> _FeatureStore:
-    return _FeatureStore()
+    return memory("audio").get(("features", _digest(y), kind, sample_rate),
+                               lambda: extract(y, spec=parse_kind(kind), sample_rate=sample_rate))
 
 
 def corpus_features(clip_paths: tuple[str, ...], *, kind: str, progress=None) -> np.ndarray:
@@ -122,21 +246,18 @@ def corpus_features(clip_paths: tuple[str, ...], *, kind: str, progress=None) ->
     """
     from ser_core.features import extract_corpus, parse_kind
 
-    store = _feature_store()
     key = (kind, hashlib.sha256("\n".join(clip_paths).encode()).hexdigest(),
            tuple(path_signature(p)[1] for p in clip_paths[:: max(1, len(clip_paths) // 50)]))
-    with store.lock:
-        if key in store.entries:
-            store.entries.move_to_end(key)
-            if progress is not None:
-                progress(len(clip_paths), len(clip_paths))
-            return store.entries[key]
-    X = extract_corpus(list(clip_paths), spec=parse_kind(kind), progress=progress)
+    made = []
+
+    def make():
+        made.append(True)
+        return extract_corpus(list(clip_paths), spec=parse_kind(kind), progress=progress)
+
+    X = memory("corpus features").get(key, make)
+    if not made and progress is not None:
+        progress(len(clip_paths), len(clip_paths))
     X.setflags(write=False)
-    with store.lock:
-        store.entries[key] = X
-        while len(store.entries) > store.max_entries:
-            store.entries.popitem(last=False)
     return X
 
 
@@ -157,11 +278,32 @@ def artifacts(root: Path | None = None) -> pd.DataFrame:
     return _artifacts(str(root), path_signature(root))
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+@st.cache_data(show_spinner=False, max_entries=32)
+def _reliability(folder: str, signature: tuple):
+    from ser_core.modelfolder.reliability import folder_reliability
+
+    return folder_reliability(Path(folder))
+
+
+def reliability(folder: str | Path):
+    """A model folder's reliability table (:func:`ser_core.modelfolder.reliability.folder_reliability`), or None."""
+    return _reliability(str(folder), path_signature(Path(folder) / "predictions.npz"))
+
+
+def _folder_bytes(loaded) -> int:
+    """What a loaded model is counted as: the bytes of its folder's files (weights, graph, members)."""
+    folder = Path(loaded.path)
+    return sum(file.stat().st_size for file in folder.rglob("*") if file.is_file())
+
+
 def _model(path: str, signature: tuple):
     from ser_core.modelfolder.read import load_model
 
-    return load_model(Path(path))  # pickles load only from the trusted models folder (ser_core.modelfolder.read.is_trusted)
+    def make():
+        with st.spinner("Loading the model…"):
+            return load_model(Path(path))  # pickles load only from trusted folders (modelfolder.read.is_trusted)
+
+    return memory("models").get((path, signature), make)
 
 
 def model(path: str | Path):
@@ -169,43 +311,51 @@ def model(path: str | Path):
     return _model(str(path), path_signature(path))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def probabilities(y: np.ndarray, *, model_path: str, sample_rate: int = 16000) -> dict[str, float]:
-    """``{emotion: probability}`` of one clip (raw audio at ``sample_rate``) under one model."""
-    return model(model_path).probabilities(y, sample_rate=sample_rate)
+def model_signature(loaded) -> str:
+    """The cache key of a loaded model: its folder's signature (the config, with every file's SHA-256)."""
+    return loaded.signature
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def adaptation_features(y: np.ndarray, *, model_path: str, sample_rate: int = 16000) -> np.ndarray:
-    """The feature row a speaker calibration reads from one clip (raw audio at ``sample_rate``)."""
-    return model(model_path).adaptation_features(y, sample_rate=sample_rate)
+#: How the caches below key a model argument (by type name, which survives Streamlit's module reloads).
+MODEL_HASH_FUNCS = {"ser_core.modelfolder.loaded.LoadedModel": model_signature,
+                    "ser_core.modelfolder.loaded.EnsembleModel": model_signature}
 
 
-@st.cache_data(show_spinner="Classifying each segment…", max_entries=32)
-def segments(y: np.ndarray, *, model_path: str, sample_rate: int = 16000,
-             segment_s: float = 3.0, hop_s: float = 1.5) -> pd.DataFrame:
-    """Emotion per window of a long recording (see ``ser_core.serving.segments.predict_segments``)."""
+@st.cache_data(show_spinner=False, max_entries=256, hash_funcs=MODEL_HASH_FUNCS)
+def prediction(y: np.ndarray, *, model, sample_rate: int = 16000):
+    """The :class:`~ser_core.modelfolder.prediction.Prediction` of one clip (raw audio at ``sample_rate``) under a loaded model."""
+    return model.predict_audio(y, sample_rate=sample_rate)
+
+
+@st.cache_data(show_spinner=False, max_entries=256, hash_funcs=MODEL_HASH_FUNCS)
+def features(y: np.ndarray, *, model, sample_rate: int = 16000):
+    """A loaded model's features of one clip (raw audio at ``sample_rate``), e.g. for speaker adaptation."""
+    return model.features(y, sample_rate=sample_rate)
+
+
+@st.cache_data(show_spinner="Classifying each window…", max_entries=32, hash_funcs=MODEL_HASH_FUNCS)
+def timeline(y: np.ndarray, *, model, sample_rate: int = 16000, name: str = ""):
+    """The :class:`~ser_core.modelfolder.prediction.Timeline` of a long recording (``ser_core.serving.segments``' windows)."""
     from ser_core.serving.segments import predict_segments
 
-    from ui.tables import segment_timeline
-
-    entries = predict_segments(y, model(model_path), sample_rate=sample_rate, segment_s=segment_s, hop_s=hop_s)
-    return segment_timeline(entries)
+    return predict_segments(y, model, sample_rate=sample_rate, name=name)
 
 
-@st.cache_data(show_spinner="Packing the model…", max_entries=8, ttl=600)
 def model_zip(path: str) -> bytes:
     """A model folder as zip bytes, for a download button."""
     import io
     import zipfile
 
-    buffer = io.BytesIO()
-    folder = Path(path)
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for file in sorted(folder.rglob("*")):
-            if file.is_file():
-                archive.write(file, (Path(folder.name) / file.relative_to(folder)).as_posix())
-    return buffer.getvalue()
+    def make():
+        buffer = io.BytesIO()
+        folder = Path(path)
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for file in sorted(folder.rglob("*")):
+                if file.is_file():
+                    archive.write(file, (Path(folder.name) / file.relative_to(folder)).as_posix())
+        return buffer.getvalue()
+
+    return memory("downloads").get(("zip", path_signature(path)), make)
 
 
 @st.cache_data(show_spinner="Writing the report…", max_entries=4, ttl=600)
@@ -233,6 +383,21 @@ def _job_registry(root: str, max_running: int, max_per_owner: int):
     from ui.jobs import JobRegistry
 
     return JobRegistry(root=Path(root), max_running=max_running, max_per_owner=max_per_owner)
+
+
+@st.cache_resource
+def _long_clip_queue(max_running: int, max_waiting: int):
+    from ui.jobs import WorkQueue
+
+    return WorkQueue(max_running=max_running, max_waiting=max_waiting)
+
+
+def long_clip_queue():
+    """The server's one queue for analysing long recordings (``SER_MAX_LONG_CLIPS`` at once)."""
+    from ui import hosting
+
+    policy = hosting.policy()
+    return _long_clip_queue(policy.max_long_clips, policy.max_long_clips_waiting)
 
 
 def job_registry():

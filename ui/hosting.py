@@ -22,6 +22,9 @@ Every setting, with its default (public / local):
 ``SER_MAX_FOLDS``              folds of one k-fold run                               5 / 20
 ``SER_MAX_AUGMENT``            augmented copies per training clip                    2 / 16
 ``SER_JOB_TIMEOUT_S``          wall-clock limit of one training (0: none)            900 s / none
+``SER_MAX_LONG_CLIPS``         long recordings analysed at once on Predict           1 / 1
+``SER_MAX_LONG_CLIPS_WAITING`` long recordings waiting for their turn                8 / 8
+``SER_CACHE_MB``               memory for cached audio, features, models (MB)      512 / 512
 ``SER_ZIP_MAX_BYTES`` ...      zip caps (:class:`ser_core.data.archive.ZipLimits`)  1 GiB / 4 GiB
 =============================  ===================================================  =====================
 """
@@ -84,6 +87,8 @@ class Policy:
     max_augment: int
     job_timeout_s: int
     models: tuple | None  # None: every model family
+    max_long_clips: int = 1
+    max_long_clips_waiting: int = 8
 
     @property
     def public(self) -> bool:
@@ -111,6 +116,8 @@ def policy() -> Policy:
         max_augment=max(0, _env_int("SER_MAX_AUGMENT", 2 if public else 16)),
         job_timeout_s=max(0, _env_int("SER_JOB_TIMEOUT_S", 900 if public else 0)),
         models=PUBLIC_MODELS if public else None,
+        max_long_clips=max(1, _env_int("SER_MAX_LONG_CLIPS", 1)),
+        max_long_clips_waiting=max(0, _env_int("SER_MAX_LONG_CLIPS_WAITING", 8)),
     )
 
 

@@ -7,7 +7,9 @@ visitors are using; its per-epoch progress comes back through a pipe and is kept
 job and in ``<runs>/<job id>/history.jsonl``. A job belongs to one visitor (its owner),
 who alone sees and cancels it; a wall-clock limit stops runaway jobs. Every job's state
 is written to ``<runs>/<job id>/job.json``, so after a restart the finished jobs are still
-listed and the ones that were cut short say so. Nothing here imports streamlit.
+listed and the ones that were cut short say so. A :class:`WorkQueue` bounds the heavy work
+done in the server process itself (a long recording's analysis on Predict) the same way.
+Nothing here imports streamlit.
 """
 
 from __future__ import annotations
@@ -378,3 +380,71 @@ class JobRegistry:
         with self._lock:
             queued = sorted((j for j in self._jobs.values() if j.status == QUEUED), key=lambda j: j.created_at)
         return next((i for i, j in enumerate(queued, start=1) if j.id == job.id), 0)
+
+
+class WorkQueue:
+    """Heavy work done in the server process (a long recording's analysis), a few at a time, in order.
+
+    At most ``max_running`` tasks hold a slot at once; up to ``max_waiting`` more wait for one,
+    first come first served; beyond that a visitor is told the server is busy. Like the
+    training queue it bounds what the server does at once, so memory stays bounded whatever
+    the number of visitors.
+
+    Examples
+    --------
+    >>> queue = WorkQueue(max_running=1, max_waiting=4)
+    >>> with queue.slot():
+    ...     pass  # the heavy work
+    """
+
+    def __init__(self, *, max_running: int = 1, max_waiting: int = 4):
+        self.max_running = max(1, int(max_running))
+        self.max_waiting = max(0, int(max_waiting))
+        self._condition = threading.Condition()
+        self._running = 0
+        self._waiting: list[object] = []
+
+    @property
+    def running(self) -> int:
+        """Tasks holding a slot now."""
+        return self._running
+
+    @property
+    def waiting(self) -> int:
+        """Tasks waiting for a slot now."""
+        return len(self._waiting)
+
+    @contextmanager
+    def slot(self, *, on_wait=None, timeout_s: float | None = None):
+        """Hold one slot for the ``with`` block, waiting in line for it.
+
+        ``on_wait(ahead)`` is called while waiting (about once a second) with the number of
+        tasks ahead. InputError when the line is full, or after ``timeout_s`` in it.
+        """
+        ticket = object()
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        with self._condition:
+            if self._running >= self.max_running or self._waiting:
+                if len(self._waiting) >= self.max_waiting:
+                    raise InputError(f"the server is busy with {self._running + len(self._waiting)} long recordings "
+                                     "from other visitors; try again in a minute")
+                self._waiting.append(ticket)
+                try:
+                    while self._waiting[0] is not ticket or self._running >= self.max_running:
+                        if on_wait is not None:
+                            on_wait(self._running + self._waiting.index(ticket))
+                        remaining = None if deadline is None else deadline - time.monotonic()
+                        if remaining is not None and remaining <= 0:
+                            raise InputError("the server is still busy with other visitors' long recordings; "
+                                             "try again in a minute")
+                        self._condition.wait(timeout=1.0 if remaining is None else min(1.0, remaining))
+                finally:
+                    self._waiting.remove(ticket)
+                    self._condition.notify_all()
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._running -= 1
+                self._condition.notify_all()

@@ -14,6 +14,7 @@ from ser_core.data.leakage import CLASS_IMBALANCE, SPEAKER_DOMINANCE, default_pr
 
 #: The splits the explorer can check, in words.
 PROTOCOL_LABELS = {"kfold": "new speakers (k-fold by speaker)", "random": "the study's random 80/20 split",
+                   "loco": "leave one corpus out (each corpus in turn)",
                    "manifest": "the manifest's own split column", "none": "the corpus alone (no split)"}
 _SHOW = {"leak": st.error, "warning": st.warning, "note": st.info}
 _ICONS = {"leak": ":material/report:", "warning": ":material/warning:", "note": ":material/info:"}
@@ -21,7 +22,7 @@ _ICONS = {"leak": ":material/report:", "warning": ":material/warning:", "note": 
 
 def n_folds(index) -> int:
     """Folds of the k-fold check: five, or one per known speaker when there are fewer."""
-    speakers = index.clips["actor"].astype(str)
+    speakers = index.clips["speaker"].astype(str)
     return max(2, min(5, speakers[speakers != "unknown"].nunique()))
 
 
@@ -29,7 +30,9 @@ def protocol_choices(index) -> list[str]:
     """The splits worth offering for a corpus, the most useful first."""
     first = default_protocol(index, n_folds=max(3, n_folds(index)))
     has_split = "split" in index.clips and index.clips["split"].notna().any()
-    options = [p for p in ("manifest", "kfold", "random", "none") if p != "manifest" or has_split]
+    several = index.clips["corpus"].nunique() > 1
+    options = [p for p in ("manifest", "kfold", "loco", "random", "none")
+               if (p != "manifest" or has_split) and (p != "loco" or several)]
     return [first, *(p for p in options if p != first)]
 
 

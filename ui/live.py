@@ -2,9 +2,10 @@
 
 ``streamlit-webrtc`` calls :meth:`LiveEmotionMonitor.__call__` from its worker thread
 with every ``av.AudioFrame``; the page's fragment reads :meth:`LiveEmotionMonitor.timeline`
-about once a second. The windows come from :class:`ser_core.serving.segments.SlidingWindows`, the
-same cutter that makes the timelines of uploaded files. Nothing here imports streamlit,
-so it is tested with PyAV frames.
+(a :class:`~ser_core.modelfolder.prediction.Timeline`) about once a second. The windows
+come from :class:`ser_core.serving.segments.SlidingWindows`, the same cutter that makes
+the timelines of uploaded files, with its window settings (``SEGMENT_S``, ``LIVE_HOP_S``).
+Nothing here imports streamlit, so it is tested with PyAV frames.
 """
 
 from __future__ import annotations
@@ -12,16 +13,18 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 
 import av
 import numpy as np
-import pandas as pd
 
 from ser_core.errors import SERError
-from ser_core.serving.segments import SlidingWindows
+from ser_core.modelfolder.prediction import Prediction, Timeline
+from ser_core.serving.segments import LIVE_HOP_S, SEGMENT_S, SlidingWindows
 
-PredictFn = Callable[[np.ndarray], Mapping[str, float]]
+PredictFn = Callable[[np.ndarray], Prediction]
+#: The ``source`` of the live microphone's windows (the ``path`` column of its CSV).
+MICROPHONE = "microphone"
 
 
 _INT_SCALE = {np.dtype(np.int16): 32768.0, np.dtype(np.int32): 2147483648.0}
@@ -59,8 +62,8 @@ class LiveEmotionMonitor:
 
     Parameters
     ----------
-    predict_proba
-        Maps mono float32 audio at ``sample_rate`` to ``{emotion: probability}``.
+    predict
+        Maps mono float32 audio at ``sample_rate`` to a :class:`~ser_core.modelfolder.prediction.Prediction`.
     sample_rate
         Rate (Hz) the audio is resampled to before prediction.
     window_s
@@ -69,18 +72,21 @@ class LiveEmotionMonitor:
         Seconds of new audio between two predictions.
     history_s
         How many seconds of timeline to keep.
+    labels
+        The model's labels (default: those of the first prediction).
     background
         Predict in a worker thread so the WebRTC event loop never waits on the model;
         windows queue up (at most ``max_queued``; the oldest are dropped beyond that).
         With False, :meth:`feed` predicts before it returns.
     """
 
-    def __init__(self, predict_proba: PredictFn, *, sample_rate: int = 16000,
-                 window_s: float = 3.0, hop_s: float = 1.0, history_s: float = 300.0,
-                 background: bool = False, max_queued: int = 3):
+    def __init__(self, predict: PredictFn, *, sample_rate: int = 16000,
+                 window_s: float = SEGMENT_S, hop_s: float = LIVE_HOP_S, history_s: float = 300.0,
+                 background: bool = False, max_queued: int = 3, labels: Sequence[str] | None = None):
         if window_s <= 0 or hop_s <= 0:
             raise ValueError(f"window_s and hop_s must be positive, got {window_s} and {hop_s}")
-        self._predict = predict_proba
+        self._predict = predict
+        self.labels = list(labels) if labels is not None else None
         self.sample_rate = int(sample_rate)
         hop = int(round(hop_s * sample_rate))
         self._windows = SlidingWindows(segment_n=int(round(window_s * sample_rate)), hop_n=hop, min_n=hop)
@@ -110,7 +116,7 @@ class LiveEmotionMonitor:
         """Forget the buffer, the timeline and the last status."""
         with self._lock:
             self._windows.reset()
-            self._rows: list[dict] = []
+            self._windows_heard: list[Prediction] = []
             self.status = "waiting for audio"
             self.last_update = 0.0
 
@@ -145,21 +151,19 @@ class LiveEmotionMonitor:
 
     def _classify(self, window: np.ndarray, *, end_s: float) -> None:
         try:
-            probs = dict(self._predict(window))
+            heard = self._predict(window)
         except SERError as exc:
             # Silence and too-short windows are normal in a live stream: report, keep going.
             with self._lock:
                 self.status = str(exc)
                 self.last_update = time.monotonic()
             return
-        label = max(probs, key=probs.get)
         start_s = max(0.0, end_s - len(window) / self.sample_rate)
-        row = {"time_s": round(end_s, 3), "start_s": round(start_s, 3), "label": label,
-               **{k: float(v) for k, v in probs.items()}}
+        heard = heard.replace(source=MICROPHONE, start_s=round(start_s, 3), end_s=round(end_s, 3))
         with self._lock:
-            self._rows.append(row)
-            del self._rows[:-self._history_rows]
-            self.status = f"{label} ({probs[label]:.0%})"
+            self._windows_heard.append(heard)
+            del self._windows_heard[:-self._history_rows]
+            self.status = f"{heard.label} ({heard.score:.0%})"
             self.last_update = time.monotonic()
 
     @property
@@ -168,22 +172,24 @@ class LiveEmotionMonitor:
         with self._lock:
             return self._windows.received / self.sample_rate
 
-    def timeline(self) -> pd.DataFrame:
-        """Return a copy of the timeline: ``time_s`` (window end), ``start_s``, ``label`` and one column per label."""
+    def timeline(self) -> Timeline:
+        """A copy of the timeline heard so far (the last ``history_s`` seconds), one prediction per window."""
         with self._lock:
-            return pd.DataFrame(list(self._rows))
+            windows = list(self._windows_heard)
+        labels = self.labels if self.labels is not None else (windows[0].labels if windows else [])
+        return Timeline(windows, labels=labels, source=MICROPHONE)
 
 
-def monitor_for(model, *, sample_rate: int = 16000, window_s: float = 3.0,
-                hop_s: float = 1.0, background: bool = True) -> LiveEmotionMonitor:
-    """A monitor that classifies with a loaded ``ser_core`` model (``model.probabilities``)."""
+def monitor_for(model, *, sample_rate: int = 16000, window_s: float = SEGMENT_S,
+                hop_s: float = LIVE_HOP_S, background: bool = True) -> LiveEmotionMonitor:
+    """A monitor that classifies with any ``ser_core`` model kind (``model.predict_audio``)."""
 
-    def predict(y: np.ndarray) -> Mapping[str, float]:
-        """``{emotion: probability}`` of one window."""
-        return model.probabilities(y, sample_rate=sample_rate)
+    def predict(y: np.ndarray) -> Prediction:
+        """The prediction of one window."""
+        return model.predict_audio(y, sample_rate=sample_rate)
 
     return LiveEmotionMonitor(predict, sample_rate=sample_rate, window_s=window_s, hop_s=hop_s,
-                              background=background)
+                              background=background, labels=model.labels)
 
 
 def audio_sink(monitor: LiveEmotionMonitor):

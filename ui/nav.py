@@ -1,4 +1,4 @@
-"""The dashboard's pages: one list that the navigation, the Home cards and the tests share."""
+"""The dashboard's pages, listed once: app.py's navigation, the Home cards and the tests read this list."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PageInfo:
-    """One page: its script, title, Material icon, URL path (Streamlit's, from the file name) and summary."""
+    """One page: its script, title, Material icon, URL path (``""``: the app's root) and summary."""
 
     path: str
     title: str
@@ -16,8 +16,8 @@ class PageInfo:
     summary: str
 
 
-HOME_PATH = "app.py"
-HOME_ICON = ":material/graphic_eq:"
+HOME = PageInfo("pages/home.py", "Home", ":material/graphic_eq:", "",
+                "What the studio does, its corpus and models, and the way to a first prediction.")
 
 PAGES = (
     PageInfo("pages/1_Dataset_explorer.py", "Dataset explorer", ":material/dataset:", "Dataset_explorer",
@@ -31,5 +31,17 @@ PAGES = (
     PageInfo("pages/5_Predict.py", "Predict", ":material/mic:", "Predict",
              "Upload, record or stream from the microphone; emotion over time for long clips."),
 )
+"""The pages after Home, in menu order."""
 
 BY_TITLE = {page.title: page for page in PAGES}
+
+
+def navigation():
+    """``st.navigation`` over Home and :data:`PAGES`: the sidebar menu and each page's URL; returns the page to run.
+
+    Call it once per run, from the entry point (app.py), then ``.run()`` what it returns.
+    """
+    import streamlit as st
+
+    return st.navigation([st.Page(page.path, title=page.title, icon=page.icon, url_path=page.url_path,
+                                  default=page is HOME) for page in (HOME, *PAGES)])

@@ -6,32 +6,43 @@ from pathlib import Path
 
 import numpy as np
 
-from ser_core.formatting import percent, percent_spread
+from ser_core.formatting import percent
 from ui import cache
 
 
 def track_record(model) -> str:
-    """One sentence: the model's accuracy on voices it never heard, or that it has no such figure."""
-    metrics = model.metrics
-    headline = metrics.headline if metrics is not None else None
-    if headline is None:
-        return f"**{model.name}** has no evaluation figures: treat its scores as untested."
-    chance = 1 / max(len(model.labels), 1)
-    if headline.speaker_independent:
-        return (f"**{model.name}** is right about {percent_spread(headline.mean('accuracy'), headline.std('accuracy'))} "
-                f"of the time on voices it never heard ({headline.title}); chance is {percent(chance)}. "
-                "The scores below are its calibrated probabilities.")
-    return (f"**{model.name}** was only tested on the {headline.title}, where the same voices appear in training: "
-            f"{percent(headline.mean('accuracy'))} there says little about a new voice.")
+    """The model's track record in one sentence: the lead of its plain summary (the same words as Home and the report)."""
+    from ser_core.reporting.summary import plain_summary
+
+    return f"**{model.name}**: {plain_summary(model).lead}"
 
 
-def score_caption(score: float) -> str:
-    """What a top score means, in words."""
-    if score >= 0.9:
-        return "A high score: when this model is this sure, it is usually right."
-    if score >= 0.5:
-        return "A moderate score: the model leans towards this emotion but is not sure."
-    return "A low score: the model hesitates between several emotions; do not read much into this one."
+def track_record_details(model) -> str:
+    """The rest of the plain summary (Markdown bullets): speech, who it was tested on, where it is weak, what not."""
+    from ser_core.reporting.summary import plain_summary
+
+    return "\n".join(plain_summary(model).markdown().splitlines()[2:])
+
+
+def score_caption(score: float, *, model=None) -> str:
+    """What a top score means, in words: how often the model was right at this score on speakers it never heard.
+
+    The figure comes from the model folder's reliability table (the one its card prints,
+    :func:`ser_core.modelfolder.reliability.folder_reliability`); without one, a plain
+    reading of the score that promises nothing.
+    """
+    from ser_core.modelfolder.reliability import bin_name
+
+    table = cache.reliability(str(model.path)) if model is not None and getattr(model, "path", None) else None
+    row = table.row_for(score) if table is not None else None
+    if row is None:
+        if score >= 0.5:
+            return "The model leans towards this emotion; it has no measured record of how often it is right at this score."
+        return "The model hesitates between several emotions; do not read much into this one."
+    right = row["accuracy"]
+    word = "A high score" if right >= 0.9 else ("A fair score" if right >= 0.6 else "A low score")
+    return (f"{word}: at a top score of {bin_name(row)}, this model was right {percent(right, decimals=0)} of the time "
+            f"on speakers it never heard ({row['n_clips']:,} clips, {table.title}).")
 
 
 def decode(choice, *, sample_rate: int, max_duration_s: float) -> tuple[np.ndarray, str | None]:
@@ -83,20 +94,20 @@ def training_clip_note(model, choice) -> str | None:
             return ("This clip was in the model's training data: the model has heard it, so its score says little "
                     "about how it does on a new voice. Try a recording of your own.")
     actor = ravdess_actor(choice.name)
-    trained_actors = int(training.get("n_actors") or 0)
+    trained_actors = int(training.get("n_speakers") or 0)
     if actor is not None and training.get("corpus") == "ravdess" and 0 < int(actor) <= trained_actors:
         return (f"This looks like a RAVDESS clip of actor {actor}, one of the speakers the model was trained on: "
                 "expect a better score than on a new voice.")
     return None
 
 
-def calibration_gain(model) -> str:
-    """The measured gain of calibrating to a speaker, from the model's own figures (or nothing)."""
+def adaptation_gain(model) -> str:
+    """The measured gain of adapting to a speaker, from the model's own figures (or nothing)."""
     metrics = model.metrics
     single = metrics.protocols.get("kfold") if metrics is not None else None
     adapted = metrics.protocols.get("kfold_speaker_adapted") if metrics is not None else None
     if single is None or adapted is None:
         return ""
     return (f"On RAVDESS actors it never heard, {model.name} goes from {percent(single.mean('accuracy'))} to "
-            f"{percent(adapted.mean('accuracy'))} accuracy when calibrated with all of a speaker's clips "
+            f"{percent(adapted.mean('accuracy'))} accuracy when adapted with all of a speaker's clips "
             f"({adapted.title}); with only a few clips the gain is smaller.")

@@ -1,4 +1,7 @@
-"""Tables the pages show: model folders as comparison rows, the study beside us, timelines."""
+"""Tables the pages show: model folders as comparison rows, the study beside us, a model's card.
+
+A timeline's table is made by :meth:`ser_core.modelfolder.prediction.Timeline.to_frame`, where a page draws it.
+"""
 
 from __future__ import annotations
 
@@ -73,43 +76,28 @@ def default_name(root: Path) -> str | None:
         return None
 
 
-def segment_timeline(entries: Iterable[Mapping]) -> pd.DataFrame:
-    """Timeline entries as a table: start_s, end_s, time_s (centre), label, one column per emotion.
-
-    Silent or too-short windows keep their row with empty probabilities.
-    """
-    rows = []
-    for entry in entries:
-        row = {"start_s": float(entry["start_s"]), "end_s": float(entry["end_s"]), "label": entry.get("label")}
-        row["time_s"] = (row["start_s"] + row["end_s"]) / 2
-        row.update(entry.get("probabilities") or {})
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def timeline_entries(timeline: pd.DataFrame, labels: Iterable[str]) -> list[dict]:
-    """Rows of a :func:`segment_timeline` table back as timeline entries (``label`` None for silent windows)."""
-    entries = []
-    for row in timeline.to_dict("records"):
-        label = row.get("label")
-        voiced = isinstance(label, str) and bool(label)
-        entries.append({"start_s": row.get("start_s"), "end_s": row.get("end_s"), "label": label if voiced else None,
-                        "probabilities": {str(k): float(row[k]) for k in labels if k in row} if voiced else None,
-                        **({} if voiced else {"error": row.get("error") or "silent or too short to classify"})})
-    return entries
-
-
-def summarize_segments(timeline: pd.DataFrame, labels: Iterable[str]) -> dict | None:
-    """The headline of a long recording from its timeline table (:func:`ser_core.serving.segments.summarize_timeline`)."""
-    from ser_core.serving.segments import summarize_timeline
-
-    labels = list(labels)
-    return summarize_timeline(timeline_entries(timeline, labels), labels)
-
-
 def model_card(folder: str | Path) -> str | None:
     """The Markdown model card of a model folder, or None when it has none."""
     from ser_core.modelfolder.read import CARD_FILE
 
     path = Path(folder) / CARD_FILE
     return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def phone_friendly(frame: pd.DataFrame, *, keep: Iterable[str] = ("model",)) -> tuple[pd.DataFrame, dict]:
+    """``(frame, same)``: the columns whose value is the same in every row taken out (``keep`` stays), and those values.
+
+    A column identical in every row says one thing, once: the page writes it in a
+    caption, and the table keeps its width for the figures a phone must show.
+    """
+    keep = set(keep)
+    same = {column: frame[column].iloc[0] for column in frame.columns
+            if column not in keep and len(frame) > 1 and frame[column].astype(str).nunique() == 1}
+    return frame.drop(columns=list(same)), same
+
+
+def column_config(frame: pd.DataFrame, *, pinned: Iterable[str] = ("model",)) -> dict:
+    """``st.dataframe`` column settings: the ``pinned`` columns stay on screen while a narrow table scrolls."""
+    import streamlit as st
+
+    return {column: st.column_config.Column(pinned=True) for column in pinned if column in frame.columns}

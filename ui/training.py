@@ -14,13 +14,15 @@ STATUS_ICONS = {jobs.QUEUED: ":material/schedule:", jobs.RUNNING: ":material/aut
                 jobs.CANCELLED: ":material/stop_circle:", jobs.INTERRUPTED: ":orange[:material/restart_alt:]"}
 
 
-def _check_limits(policy, *, model, features, epochs, n_folds, augment) -> None:
-    if not policy.allows_model(model):
-        raise InputError(f"{model} is not offered on this public demo (it takes too long on a small server); "
+def _check_limits(policy, config) -> None:
+    """InputError when a run asks more than this server allows (model, features, epochs, folds, copies)."""
+    if not policy.allows_model(config.model):
+        raise InputError(f"{config.model} is not offered on this public demo (it takes too long on a small server); "
                          "run the studio on your own machine to train it")
-    if features and not policy.allows_features(features):
-        raise InputError(f"{features} features are not offered on this public demo")
-    if epochs > policy.max_epochs or n_folds > policy.max_folds or len(augment) > policy.max_augment:
+    if not policy.allows_features(config.data.features):
+        raise InputError(f"{config.data.features} features are not offered on this public demo")
+    if (config.fit.epochs > policy.max_epochs or config.protocol.n_folds > policy.max_folds
+            or len(config.data.augment) > policy.max_augment):
         raise InputError(f"this server allows at most {policy.max_epochs} epochs, {policy.max_folds} folds and "
                          f"{policy.max_augment} augmented copies per clip")
 
@@ -38,17 +40,13 @@ def target_folder(name: str, *, model: str, protocol: str, replace: bool):
     return folder
 
 
-def submit(registry, *, index, model, features, protocol, n_folds, test_actors, loss, epochs, seed, augment, name,
-           replace, batch_size=None, learning_rate=None, test_data=""):
-    """Validate a run against this server's limits and queue it for this visitor; return the job."""
-    from ser_core.training.config import TrainConfig
-
+def submit(registry, config, *, name, replace):
+    """Check a run (a :class:`~ser_core.training.config.TrainConfig`) against this server's limits and queue it for
+    this visitor on the current corpus; return the job."""
     policy = hosting.policy()
-    _check_limits(policy, model=model, features=features, epochs=epochs, n_folds=n_folds, augment=augment)
-    config = TrainConfig(model=model, features=features or None, protocol=protocol, n_folds=n_folds,
-                         test_actors=test_actors, loss=loss, epochs=epochs, seed=seed, augment=augment,
-                         batch_size=batch_size, learning_rate=learning_rate, test_data=test_data)
-    folder = target_folder(name, model=model, protocol=protocol, replace=replace and not policy.public)
+    _check_limits(policy, config)
+    folder = target_folder(name, model=config.model, protocol=config.protocol.name,
+                           replace=replace and not policy.public)
     task = jobs.training_task(config, data=widgets.current_data_path(), artifact_dir=folder)
     return registry.submit(task, name=folder.name, owner=hosting.visitor_id(), settings=config.to_dict(),
                            timeout_s=policy.job_timeout_s)
@@ -70,7 +68,8 @@ def progress_of(job, history: list[dict]) -> tuple[float, str]:
         return 0.01, "saving the model" if last == "saving" else "reading the clips and extracting features"
     n_folds = int(sized[-1]["n_folds"]) if sized[-1].get("fold") != "final" else int(sized[0]["n_folds"])
     folds_done = sum(1 for h in history if h.get("stage") == "fold done")
-    total_epochs = max(1, int(job.settings.get("epochs") or 1))
+    config = job_config(job)
+    total_epochs = max(1, int(config.fit.epochs if config is not None else job.settings.get("epochs") or 1))
     last = history[-1]
     if last.get("fold") == "final":
         done, where = n_folds, "final fit on every clip"
@@ -80,6 +79,17 @@ def progress_of(job, history: list[dict]) -> tuple[float, str]:
     fraction = min(0.99, max(0.01, (done + within) / (n_folds + 1)))
     epoch = f", epoch {last['epoch']} of {total_epochs}" if "epoch" in last and total_epochs > 1 else ""
     return fraction, where + epoch
+
+
+def job_config(job):
+    """The :class:`~ser_core.training.config.TrainConfig` a job runs (None when its settings cannot be read)."""
+    from ser_core.errors import SERError
+    from ser_core.training.config import TrainConfig
+
+    try:
+        return TrainConfig.from_dict(dict(job.settings))  # nested, or the flat form of runs saved before
+    except (SERError, TypeError):
+        return None
 
 
 def _minutes(seconds: float) -> str:
@@ -107,10 +117,13 @@ def render_job(job, registry) -> None:
     history = job.history_copy()
     with st.container(border=True):
         head, button = st.columns([5, 1])
-        settings = job.settings
-        head.markdown(f"{STATUS_ICONS.get(job.status, '')} **{job.name}**: `{settings.get('model')}` on "
-                      f"`{settings.get('features')}`"
-                      + (f", augmented with {', '.join(settings['augment'])}" if settings.get("augment") else ""))
+        config = job_config(job)
+        if config is None:
+            head.markdown(f"{STATUS_ICONS.get(job.status, '')} **{job.name}**")
+        else:
+            head.markdown(f"{STATUS_ICONS.get(job.status, '')} **{job.name}**: `{config.model}` on "
+                          f"`{config.data.features}`, {config.protocol.name}"
+                          + (f", augmented with {', '.join(config.data.augment)}" if config.data.augment else ""))
         if not job.finished and button.button("Cancel", key=f"cancel_{job.id}", disabled=job.cancel_requested):
             job.cancel()
         fraction, text = progress_of(job, history)

@@ -213,26 +213,8 @@ def read_settings(*, secrets: Mapping | None = None, environ: Mapping | None = N
     if raw is not None:
         servers.append({"urls": _check_urls(_url_list(raw, name=name), name=name, kinds=("stun",))})
 
-    raw, name = value["turn_urls"]
-    (username, username_name), (credential, credential_name) = value["turn_username"], value["turn_credential"]
-    if raw is not None:
-        urls = _check_urls(_url_list(raw, name=name), name=name, kinds=("turn",))
-        for field, field_name in ((username, username_name), (credential, credential_name)):
-            if field is None:
-                raise InputError(f"{field_name} is not set; the TURN servers in {name} "
-                                 "need a username and a credential")
-        servers.append({"urls": urls, "username": str(username), "credential": str(credential)})
-    elif username is not None or credential is not None:
-        raise InputError(f"{username_name if username is not None else credential_name} is set but "
-                         f"{name} is not; name the TURN servers they belong to")
-
-    credentials_url, name = value["turn_credentials_url"]
-    if credentials_url is not None:
-        parts = urlsplit(str(credentials_url))
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InputError(f"{name} is not an http(s) URL; expected the provider's endpoint, "
-                             "e.g. https://<app>.metered.live/api/v1/turn/credentials?apiKey=...")
-        credentials_url = str(credentials_url)
+    servers += _turn_servers(value["turn_urls"], username=value["turn_username"], credential=value["turn_credential"])
+    credentials_url = _credentials_url(*value["turn_credentials_url"])
 
     policy, name = value["ice_transport_policy"]
     policy = "all" if policy is None else str(policy).strip().lower()
@@ -241,6 +223,33 @@ def read_settings(*, secrets: Mapping | None = None, environ: Mapping | None = N
 
     return IceSettings(ice_servers=tuple(servers), credentials_url=credentials_url,
                        ice_transport_policy=policy, library_provider=library_provider(environ))
+
+
+def _turn_servers(turn_urls: tuple[Any, str], *, username: tuple[Any, str], credential: tuple[Any, str]) -> list[dict]:
+    """The TURN server of the ``turn_urls`` setting with its username and credential (each ``(value, name)``)."""
+    (raw, name), (user, username_name), (secret, credential_name) = turn_urls, username, credential
+    if raw is None:
+        if user is not None or secret is not None:
+            raise InputError(f"{username_name if user is not None else credential_name} is set but "
+                             f"{name} is not; name the TURN servers they belong to")
+        return []
+    urls = _check_urls(_url_list(raw, name=name), name=name, kinds=("turn",))
+    for field, field_name in ((user, username_name), (secret, credential_name)):
+        if field is None:
+            raise InputError(f"{field_name} is not set; the TURN servers in {name} "
+                             "need a username and a credential")
+    return [{"urls": urls, "username": str(user), "credential": str(secret)}]
+
+
+def _credentials_url(value, name: str) -> str | None:
+    """The TURN provider's credentials endpoint, checked to be an http(s) URL (None when unset)."""
+    if value is None:
+        return None
+    parts = urlsplit(str(value))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"{name} is not an http(s) URL; expected the provider's endpoint, "
+                         "e.g. https://<app>.metered.live/api/v1/turn/credentials?apiKey=...")
+    return str(value)
 
 
 def library_provider(environ: Mapping | None = None) -> str | None:

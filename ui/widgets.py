@@ -43,18 +43,11 @@ FAVICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 
 
 def page_setup(title: str, *, icon: str, intro: str | None = None) -> None:
-    """Set the page config, the shared styling, the sidebar (pages and mode), a title and an intro."""
-    from ui import nav
-
+    """Set the page config, the shared styling, the sidebar's mode note (below the page menu), a title and an intro."""
     hosting.hide_error_details()
     st.set_page_config(page_title=f"{title} · SER studio", page_icon=str(FAVICON), layout="wide")
     st.html(_CSS)
     with st.sidebar:
-        # Streamlit's own page list is hidden (client.showSidebarNavigation) so Home is not "app".
-        st.page_link(nav.HOME_PATH, label="Home", icon=nav.HOME_ICON)
-        for page in nav.PAGES:
-            st.page_link(page.path, label=page.title, icon=page.icon)
-        st.divider()
         if hosting.is_public():
             st.caption(":material/public: **Public demo.** Your uploads and models stay private to this "
                        "browser tab and are deleted when you leave; the shipped models are read-only.")
@@ -177,6 +170,8 @@ class AudioChoice:
     data: bytes | None = None
     path: Path | None = None
     source: str = "upload"
+    label: str | None = None
+    """The clip's true label when it is known (an example or a corpus clip), shown beside the verdict."""
 
     def raw_bytes(self) -> bytes:
         """The file's bytes (read from disk for corpus clips)."""
@@ -186,12 +181,22 @@ class AudioChoice:
         """What the app's decoding cache takes: the path (as text) for corpus clips, else the bytes."""
         return str(self.path) if self.path is not None else self.data
 
+    def size_bytes(self) -> int:
+        """The file's size in bytes (a corpus clip is not read for it)."""
+        return len(self.data) if self.data is not None else Path(self.path).stat().st_size
 
-def audio_picker(*, key: str, sources: Sequence[str] = ("Upload", "Record", "Corpus clip"),
+
+def audio_picker(*, key: str, sources: Sequence[str] = ("Upload", "Record", "Example", "Corpus clip"),
                  clips=None, label: str = "Audio source") -> AudioChoice | None:
-    """Radio between upload, browser recording and a corpus clip; return the choice or None."""
-    available = [s for s in sources if s != "Corpus clip" or (clips is not None and len(clips))]
+    """Radio between upload, browser recording, a shipped example and a corpus clip; return the choice or None."""
+    from ui import examples
+
+    shipped = examples.examples()
+    available = [s for s in sources if (s != "Corpus clip" or (clips is not None and len(clips)))
+                 and (s != examples.SOURCE or shipped)]
     source = st.radio(label, available, horizontal=True, key=f"{key}_source")
+    if source == examples.SOURCE:
+        return example_picker(shipped, key=key)
     if source == "Upload":
         uploaded = st.file_uploader("Audio file", type=list(AUDIO_TYPES), key=f"{key}_upload",
                                     help="wav, mp3, flac, ogg, m4a or webm")
@@ -207,26 +212,39 @@ def audio_picker(*, key: str, sources: Sequence[str] = ("Upload", "Record", "Cor
 
 
 def corpus_clip_picker(clips, *, key: str) -> AudioChoice | None:
-    """Pick one clip of a corpus table by emotion, actor and file name."""
+    """Pick one clip of a corpus table by label, speaker and file name."""
     from ser_core.reporting.charts import emotion_order
 
     cols = st.columns(3)
-    emotions = emotion_order(clips["emotion"].astype(str).unique())
-    actors = sorted(clips["actor"].astype(str).unique())
+    emotions = emotion_order(clips["label"].astype(str).unique())
+    actors = sorted(clips["speaker"].astype(str).unique())
     emotion = cols[0].selectbox("Emotion", ["any"] + emotions, key=f"{key}_emotion")
     actor = cols[1].selectbox("Actor", ["any"] + actors, key=f"{key}_actor")
     shown = clips
     if emotion != "any":
-        shown = shown[shown["emotion"].astype(str) == emotion]
+        shown = shown[shown["label"].astype(str) == emotion]
     if actor != "any":
-        shown = shown[shown["actor"].astype(str) == actor]
+        shown = shown[shown["speaker"].astype(str) == actor]
     if shown.empty:
         cols[2].selectbox("Clip", ["(no clip matches)"], disabled=True, key=f"{key}_clip_none")
         return None
     names = [Path(p).name for p in shown["path"]]
     name = cols[2].selectbox("Clip", names, key=f"{key}_clip")
-    path = Path(shown["path"].iloc[names.index(name)])
-    return AudioChoice(name=path.name, path=path, source="corpus")
+    row = shown.iloc[names.index(name)]
+    path = Path(row["path"])
+    true_label = row.get("label")
+    return AudioChoice(name=path.name, path=path, source="corpus",
+                       label=str(true_label) if isinstance(true_label, str) and true_label else None)
+
+
+def example_picker(shipped, *, key: str) -> AudioChoice | None:
+    """Pick one of the shipped examples (:mod:`ui.examples`); its attribution and licence below."""
+    titles = [example.title for example in shipped]
+    title = st.selectbox("Example clip", titles, key=f"{key}_example",
+                         help="Short acted clips from speakers left out of the default model's training.")
+    example = shipped[titles.index(title)]
+    st.caption(example.credit)
+    return example.choice()
 
 
 def clip_description(row) -> str:
@@ -237,8 +255,8 @@ def clip_description(row) -> str:
         return not pd.isna(value) and str(value) not in ("unknown", "unspecified", "")
 
     parts = []
-    if known(row.get("actor")):
-        parts.append(f"speaker {row['actor']}" + (f" ({row['gender']})" if known(row.get("gender")) else ""))
+    if known(row.get("speaker")):
+        parts.append(f"speaker {row['speaker']}" + (f" ({row['gender']})" if known(row.get("gender")) else ""))
     if known(row.get("intensity")):
         parts.append(f"{row['intensity']} intensity")
     if known(row.get("statement")):
@@ -260,10 +278,18 @@ def cross_corpus_input(*, key: str = "train_test_data") -> str:
 
 def example_clip(clips) -> AudioChoice:
     """A clear example from the corpus: a strong 'angry' clip, else any 'angry' one, else the first."""
-    angry = clips[clips["emotion"] == "angry"]
+    angry = clips[clips["label"] == "angry"]
     strong = angry[angry["intensity"] == "strong"]
     path = Path(next(t for t in (strong, angry, clips) if len(t))["path"].iloc[0])
     return AudioChoice(name=path.name, path=path, source="corpus")
+
+
+def queue_shipped_example(example, *, key: str = "predict") -> None:
+    """Preselect a shipped example (:class:`ui.examples.Example`) in the audio picker ``key`` (before switching page)."""
+    from ui import examples
+
+    st.session_state[f"{key}_source"] = examples.SOURCE
+    st.session_state[f"{key}_example"] = example.title
 
 
 def queue_example(choice: AudioChoice, *, key: str = "predict") -> None:

@@ -1,4 +1,4 @@
-"""Audio in: where it comes from, decoding, signal processing, preprocessing, augmentation.
+"""Audio in: where it comes from, decoding, signal processing, preprocessing, corruption, augmentation.
 
 Modules, lowest first:
 
@@ -13,8 +13,13 @@ Modules, lowest first:
 * :mod:`~ser_core.audio.preprocess`: validate, remove DC, trim silence, peak-normalise
   (``PreprocessSettings``, ``preprocess``, ``preprocess_with``, ``load_clip``,
   ``clip_problem``; it re-exports the decode names).
-* :mod:`~ser_core.audio.augment`: training-time augmentation (``SpeedPerturbation``,
-  ``PitchShift``, ``parse_augmentation``, ``parse_augmentations``).
+* :mod:`~ser_core.audio.corrupt`: what the real world does to a recording, seedable
+  (``add_noise`` white/pink/babble at an SNR in dB, ``reverberate`` with an RT60,
+  ``telephone_band``, ``codec_round_trip`` Opus/MP3 via PyAV, ``change_gain``).
+* :mod:`~ser_core.audio.augment`: training-time augmentation keyed for the feature cache
+  (``SpeedPerturbation``, ``PitchShift``, and the corruptions ``AddedNoise``,
+  ``Reverberation``, ``TelephoneBand``, ``CodecRoundTrip``; ``parse_augmentation``,
+  ``parse_augmentations``, ``SUGGESTED_AUGMENTATIONS``).
 
 Examples
 --------

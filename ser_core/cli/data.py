@@ -10,13 +10,14 @@ from ser_core.cli import EXIT_OK, add_scheduler_argument, progress_bar
 
 #: What ``--data`` (or ``index PATH``) may be.
 DATA_HELP = ("corpus: a folder (a known corpus, or one folder per label: <label>/[<speaker>/]<clip>), a .zip, "
-             "or a CSV/Parquet manifest with columns path,label[,speaker,split,gender,language]")
+             "or a CSV/Parquet manifest with columns path,label[,speaker,corpus,split,gender,language]")
 
 
 def add_corpus_arguments(parser) -> None:
-    """The options every command that reads a corpus shares: ``--corpus``, ``--labels-map``, ``--allow-outside``."""
-    parser.add_argument("--corpus", default="auto", help="how to read it: auto (default), ravdess, crema-d, tess, "
-                        "savee, emodb, folders (one folder per label) or manifest")
+    """The options every command that reads a corpus shares: ``--layout``, ``--labels-map``, ``--allow-outside``."""
+    parser.add_argument("--layout", "--corpus", dest="layout", default="auto",
+                        help="how to read it: auto (default), ravdess, crema-d, tess, savee, emodb (their file "
+                        "names), folders (one folder per label) or manifest (--corpus is the older name)")
     parser.add_argument("--labels-map", default=None, metavar="FILE",
                         help="rename labels: JSON {\"from\": \"to\"} or CSV from,to; an empty 'to' drops the label, "
                         "labels not named stay as they are")
@@ -28,7 +29,7 @@ def index_from_args(args, path):
     """The :class:`~ser_core.data.index.CorpusIndex` of ``path`` under the shared corpus options."""
     from ser_core.data.index import index_corpus
 
-    return index_corpus(path, corpus=args.corpus, label_map=args.labels_map, allow_outside=args.allow_outside)
+    return index_corpus(path, layout=args.layout, label_map=args.labels_map, allow_outside=args.allow_outside)
 
 
 def print_notes(index) -> None:
@@ -52,14 +53,17 @@ def add_index_parser(subparsers) -> None:
 
 def _format_summary(summary: dict) -> str:
     lines = [
-        f"corpus: {summary['corpus']}",
+        f"corpus: {summary['title']} (read as {summary['layout']})",
         f"clips: {summary['n_clips']}",
-        f"actors: {summary['n_actors']}",
+        f"speakers: {summary['n_speakers']}",
         "",
         f"{'label':<16}{'clips':>7}",
     ]
-    lines += [f"{emotion:<16}{count:>7}" for emotion, count in summary["by_emotion"].items()]
+    lines += [f"{label:<16}{count:>7}" for label, count in summary["by_label"].items()]
     lines.append(f"{'total':<16}{summary['n_clips']:>7}")
+    if len(summary["by_corpus"]) > 1:
+        lines += ["", f"{'corpus':<16}{'clips':>7}"]
+        lines += [f"{corpus:<16}{count:>7}" for corpus, count in summary["by_corpus"].items()]
     lines += [f"note: {note}" for note in summary.get("notes", [])]
     skipped = summary["skipped"]
     lines += ["", f"skipped: {len(skipped)} file(s)"]
@@ -107,7 +111,7 @@ def add_features_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "features", help="extract one feature kind for every clip of a corpus",
         description="Extract features for every clip of a corpus and save them with their "
-        "labels, actors and paths in an .npz file. A clip that gives no features is left out "
+        "labels, speakers, corpora and paths in an .npz file. A clip that gives no features is left out "
         "and reported with its reason.",
     )
     parser.add_argument("--data", required=True, help=DATA_HELP)
@@ -140,16 +144,16 @@ def run_features(args) -> int:
         print(f"skipped {clips['path'].iloc[index]}: {reason}", file=sys.stderr)
     keep = result.ok
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(out, features=result.X[keep], labels=clips["emotion"].to_numpy(dtype=str)[keep],
-             actors=clips["actor"].to_numpy(dtype=str)[keep], paths=clips["path"].to_numpy(dtype=str)[keep],
-             kind=np.array(spec.name))
+    np.savez(out, features=result.X[keep], labels=clips["label"].to_numpy(dtype=str)[keep],
+             speakers=clips["speaker"].to_numpy(dtype=str)[keep], corpora=clips["corpus"].to_numpy(dtype=str)[keep],
+             paths=clips["path"].to_numpy(dtype=str)[keep], kind=np.array(spec.name))
     print(f"{int(keep.sum())} clips x {tuple(result.X.shape[1:])} {spec.name} features -> {out}"
           + (f" ({len(result.failures)} skipped)" if result.failures else ""))
     return EXIT_OK
 
 
 #: Protocols the leakage command checks (``auto``: the manifest's split, else k-fold, else a random split).
-LEAKAGE_PROTOCOLS = ("auto", "random", "kfold", "holdout", "manifest", "none")
+LEAKAGE_PROTOCOLS = ("auto", "random", "kfold", "holdout", "loco", "manifest", "none")
 
 
 def add_leakage_parser(subparsers) -> None:
@@ -164,9 +168,11 @@ def add_leakage_parser(subparsers) -> None:
     parser.add_argument("--protocol", default="auto", choices=LEAKAGE_PROTOCOLS,
                         help="the split to check: auto (the manifest's split column when there is one, else "
                         "k-fold by speaker when there are enough speakers, else random), random, kfold, holdout, "
-                        "manifest, or none (the corpus alone)")
+                        "loco (each corpus of a manifest's corpus column left out in turn), manifest, or none (the "
+                        "corpus alone)")
     parser.add_argument("--folds", type=int, default=5, help="folds of the kfold protocol (default 5)")
-    parser.add_argument("--test-actors", default="", help="held-out speakers, e.g. 1,2 (holdout protocol)")
+    parser.add_argument("--test-speakers", "--test-actors", dest="test_speakers", default="",
+                        help="held-out speakers, e.g. 1,2 (holdout protocol)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--strict", action="store_true", help="exit with code 1 when a leak is found")
@@ -175,15 +181,17 @@ def add_leakage_parser(subparsers) -> None:
 
 def run_leakage(args) -> int:
     from ser_core.data.leakage import default_protocol, format_report, leakage_report
+    from ser_core.data.splits import SplitSpec
 
     index = index_from_args(args, args.data)
     print_notes(index)
     protocol = default_protocol(index, n_folds=args.folds) if args.protocol == "auto" else args.protocol
+    spec = None if protocol == "none" else SplitSpec(
+        protocol, n_folds=args.folds, seed=args.seed,
+        test_speakers=tuple(part.strip() for part in args.test_speakers.split(",") if part.strip()))
     update, close = progress_bar(description="fingerprints", unit="clip")
     try:
-        report = leakage_report(index, protocol=None if protocol == "none" else protocol, n_folds=args.folds,
-                                seed=args.seed, test_actors=tuple(a.strip() for a in args.test_actors.split(",")
-                                                                  if a.strip()), progress=update)
+        report = leakage_report(index, spec=spec, progress=update)
     finally:
         close()
     if args.json:

@@ -18,16 +18,20 @@ def add_train_parser(subparsers) -> None:
 
     parser = subparsers.add_parser(
         "train", help="train a model under a protocol and save it as a model folder",
-        description="Evaluate a model under a protocol (random split, grouped k-fold by actor, held-out "
-        "actors, or another corpus), then fit it on all the data and save it with its metrics and model card. "
-        "The corpus and the protocol's split are checked for leakage first (a warning; --strict-leakage stops).",
+        description="Evaluate a model under a protocol (random split, grouped k-fold by speaker, held-out "
+        "speakers, leave one corpus out of a manifest gathering several corpora, or another corpus), then fit it "
+        "on all the data and save it with its metrics and model card. The corpus and the protocol's split are "
+        "checked for leakage first (a warning; --strict-leakage stops).",
     )
     parser.add_argument("--data", required=True, help=DATA_HELP)
     add_corpus_arguments(parser)
     parser.add_argument("--model", required=True, choices=MODEL_NAMES, help="model name")
     parser.add_argument("--features", default=None, help="feature kind (default: the model's, e.g. MFCC-16000-40 "
                         "for the study's networks, LOGMEL-16000-64-300 for logmel_cnn)")
-    parser.add_argument("--protocol", default="random", choices=TRAINING_PROTOCOLS)
+    parser.add_argument("--protocol", default="random", choices=TRAINING_PROTOCOLS,
+                        help="random, kfold (by speaker), holdout (--test-speakers), loco (leave one corpus out: "
+                        "a manifest with a corpus column; new-speaker k-fold over all clips is scored beside it) or "
+                        "cross_corpus (--test-data)")
     parser.add_argument("--also", default="", help="more protocols to score, e.g. random (comma-separated)")
     parser.add_argument("--test-data", default=None, metavar="PATH",
                         help="the other corpus of the cross_corpus protocol (train on --data, test on this; read "
@@ -37,14 +41,16 @@ def add_train_parser(subparsers) -> None:
                          help="stop before training when the leakage check finds a leak")
     leakage.add_argument("--no-leakage-check", action="store_true", help="skip the leakage check")
     parser.add_argument("--folds", type=int, default=5, help="folds of the kfold protocol (default 5)")
-    parser.add_argument("--test-actors", default="", help="held-out actors, e.g. 1,2 (holdout protocol)")
+    parser.add_argument("--test-speakers", "--test-actors", dest="test_speakers", default="",
+                        help="held-out speakers, e.g. 1,2 (holdout protocol)")
     parser.add_argument("--loss", default="crossentropy", choices=("crossentropy", "focal"))
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the model's; study 30)")
     parser.add_argument("--batch-size", type=int, default=None, help="batch size (default: the model's; study 36)")
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default: the model's; study 0.001)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--augment", default="", help="augmented copies of the training clips, e.g. "
-                        "speed0.9,speed1.1 or pitch-2,pitch2 (default: none; never applied to test clips)")
+                        "speed0.9,speed1.1, pitch-2,pitch2, noise10 (pink noise, dB SNR), whitenoise10, reverb0.4 (RT60 s), "
+                        "telephone or opus-16k (codec, kbit/s) (default: none; never applied to test clips)")
     parser.add_argument("--out", required=True, type=Path, help="model folder to write")
     add_scheduler_argument(parser, what="the feature extraction only (training stays on this machine)")
     parser.set_defaults(handler=run_train)
@@ -82,34 +88,52 @@ def _split(text: str) -> tuple:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-def run_train(args) -> int:
+def config_from_args(args):
+    """The :class:`~ser_core.training.config.TrainConfig` of ``train``'s arguments."""
     from ser_core.data.layouts import as_label_map
-    from ser_core.formatting import percent_spread
+    from ser_core.training.config import DataSettings, FitSettings, ProtocolSettings, TrainConfig
+
+    return TrainConfig(
+        model=args.model, seed=args.seed,
+        data=DataSettings(features=args.features, augment=_split(args.augment), label_map=as_label_map(args.labels_map)),
+        protocol=ProtocolSettings(args.protocol, also=_split(args.also), n_folds=args.folds,
+                                  test_speakers=_split(args.test_speakers), test_data=args.test_data or "",
+                                  leakage="stop" if args.strict_leakage else "off" if args.no_leakage_check else "warn"),
+        fit=FitSettings(loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr),
+    )
+
+
+def print_figures(metrics) -> None:
+    """Each protocol's accuracy and UAR; what a cross-corpus test compared; a table per corpus left out."""
+    from ser_core.formatting import number, percent, percent_spread
     from ser_core.scoring.crosscorpus import describe
-    from ser_core.training.config import TrainConfig
+
+    for protocol in metrics.ordered():
+        print(f"{protocol.title}: accuracy {percent_spread(protocol.mean('accuracy'), protocol.std('accuracy'))}, "
+              f"UAR {percent_spread(protocol.mean('uar'), protocol.std('uar'))}, "
+              f"macro F1 {number(protocol.mean('macro_f1'), decimals=3)}")
+        if protocol.protocol == "cross_corpus":
+            print(f"  {describe(protocol.pooled)}")
+        for row in protocol.per_corpus:
+            print(f"  {row['corpus']:<12} {number(row['n_test_clips'], decimals=0):>6} clips  accuracy "
+                  f"{percent(row['accuracy']):>7}  UAR {percent(row['uar']):>7}  macro F1 "
+                  f"{number(row['macro_f1'], decimals=3)}  (shared: {', '.join(row['shared_labels'])})")
+
+
+def run_train(args) -> int:
     from ser_core.training.train import save_result, train
 
-    config = TrainConfig(
-        model=args.model, features=args.features, protocol=args.protocol, extra_protocols=_split(args.also),
-        n_folds=args.folds, test_actors=_split(args.test_actors), loss=args.loss, epochs=args.epochs,
-        batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed, augment=_split(args.augment),
-        test_data=args.test_data or "", label_map=as_label_map(args.labels_map),
-        leakage="stop" if args.strict_leakage else "off" if args.no_leakage_check else "warn",
-    )
+    config = config_from_args(args)
     data = index_from_args(args, args.data)
     print_notes(data)
     test_data = None
-    if config.test_data:
-        test_data = index_from_args(args, config.test_data)
+    if config.protocol.test_data:
+        test_data = index_from_args(args, config.protocol.test_data)
         print_notes(test_data)
     result = train(config, data=data, test_data=test_data, progress=print_progress)
     result.training["command"] = args.command_line
     folder = save_result(result, args.out)
-    for protocol in result.metrics.ordered():
-        print(f"{protocol.title}: accuracy {percent_spread(protocol.mean('accuracy'), protocol.std('accuracy'))}, "
-              f"UAR {percent_spread(protocol.mean('uar'), protocol.std('uar'))}")
-        if protocol.cross_corpus:
-            print(f"  {describe(protocol.pooled)}")
+    print_figures(result.metrics)
     for skipped in result.training.get("skipped_clips", []):
         print(f"skipped {skipped['path']}: {skipped['reason']}", file=sys.stderr)
     print(f"saved {folder}")
@@ -213,12 +237,15 @@ def run_compare(args) -> int:
               f"{number(row['n_labels'], decimals=0):>7}{number(row['n_parameters'], decimals=0):>11}"
               f"{number(row['size_mb']):>6}{number(row['latency_ms']):>8}")
     if cross:
-        print("\ntested on another corpus (shared labels only; not comparable with the figures above)")
+        print("\ntested on corpora it was not trained on (shared labels only; not comparable with the figures above)")
         for row in cross:
             name = row["name"] + (" *" if row["default"] else "")
-            print(f"{name:<24}{row['protocol_title']:<46}{percent_spread(row['accuracy'], None):>15}"
-                  f"{percent_spread(row['uar'], None):>15}{number(row['macro_f1'], decimals=3):>10}"
+            print(f"{name:<24}{row['protocol_title']:<46}{percent_spread(row['accuracy'], row['accuracy_std']):>15}"
+                  f"{percent_spread(row['uar'], row['uar_std']):>15}{number(row['macro_f1'], decimals=3):>10}"
                   f"  shared: {row['shared_labels']}; left out: {row['n_left_out']} clips")
+            for corpus in row.get("per_corpus") or []:
+                print(f"{'':<24}  {corpus['corpus']:<44}{percent_spread(corpus['accuracy'], None):>15}"
+                      f"{percent_spread(corpus['uar'], None):>15}{number(corpus['macro_f1'], decimals=3):>10}")
     if default:
         print("\n* the default model")
     return EXIT_OK

@@ -1,4 +1,4 @@
-"""A corpus as arrays: features with labels, speakers and paths (``load_dataset``)."""
+"""A corpus as arrays: features with labels, speakers, corpora and paths (``load_dataset``)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,21 @@ from ser_core.errors import InputError
 
 @dataclass
 class Dataset:
-    """Features with their labels, actors and source paths, first axis = clips."""
+    """Features with their labels, speakers, corpora and source paths, first axis = clips.
+
+    ``speakers`` are as the corpus names them (unique within a corpus); ``corpora`` the
+    corpus of each clip (default: the dataset's title for every clip); ``layout`` how the
+    clips were found (:attr:`ser_core.data.index.CorpusIndex.layout`).
+    """
 
     X: np.ndarray
     labels: np.ndarray
-    groups: np.ndarray
+    speakers: np.ndarray
     paths: list
     feature_kind: str
     settings: object
-    corpus: str = ""
+    corpora: np.ndarray | None = None
+    layout: str = ""
     source: str = ""
     title: str = ""
     """A short name of the corpus for screens and reports (:attr:`ser_core.data.index.CorpusIndex.title`)."""
@@ -32,6 +38,16 @@ class Dataset:
     root: str = ""
     """The folder the clip paths are relative to (:attr:`ser_core.data.index.CorpusIndex.root`)."""
 
+    def __post_init__(self):
+        if self.corpora is None:
+            self.corpora = np.full(len(self.labels), self.title or self.layout or "corpus")
+        self.corpora = np.asarray(self.corpora).astype(str)
+
+    @property
+    def corpus_names(self) -> list[str]:
+        """The corpora the clips come from, sorted."""
+        return sorted(set(self.corpora.tolist()))
+
     @property
     def label_order(self):
         """The labels present, in the shared emotion order (other labels after, sorted)."""
@@ -40,7 +56,7 @@ class Dataset:
     @property
     def source_name(self) -> str:
         """The corpus folder, zip or manifest by name only (what a model folder records, never a server path)."""
-        return Path(self.source or self.root).name or self.title or self.corpus
+        return Path(self.source or self.root).name or self.title or self.layout
 
     def relative(self, path) -> str:
         """A clip's path relative to the corpus root (its file name when it lies outside)."""
@@ -98,12 +114,13 @@ def load_dataset(data, *, feature_kind, settings=None, progress=None, augment=()
                          f"(first reason: {next(iter(reasons.values()))})")
     return Dataset(
         X=extracted[0].X[keep],
-        labels=clips["emotion"].to_numpy(dtype=str)[keep],
-        groups=clips["actor"].astype(str).to_numpy()[keep],
+        labels=clips["label"].to_numpy(dtype=str)[keep],
+        speakers=clips["speaker"].astype(str).to_numpy()[keep],
         paths=[path for path, kept in zip(paths, keep) if kept],
         feature_kind=spec.name,
         settings=settings,
-        corpus=index.corpus,
+        corpora=clips["corpus"].astype(str).to_numpy()[keep],
+        layout=index.layout,
         source=index.source or str(index.root),
         title=index.title,
         augmented={key: result.X[keep] for key, result in zip(augment, extracted[1:])},

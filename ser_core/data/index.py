@@ -27,15 +27,16 @@ from ser_core.data.labels import label_order
 from ser_core.data.naming import CORPORA, EXAMPLES, LANGUAGES, PARSERS, classify, naming_votes, normalize_corpus_name
 from ser_core.errors import CorpusError
 
-#: Columns of :attr:`CorpusIndex.clips`, in order.
+#: Columns of :attr:`CorpusIndex.clips`, in order. ``corpus`` is the corpus each clip comes
+#: from (a manifest's ``corpus`` column, else the index's :attr:`CorpusIndex.title`).
 COLUMNS = (
     "path",
     "corpus",
-    "emotion",
+    "label",
     "intensity",
     "statement",
     "repetition",
-    "actor",
+    "speaker",
     "gender",
     "language",
     "split",
@@ -62,12 +63,14 @@ class SkippedFile:
 class CorpusIndex:
     """The labelled clips of one corpus, the files that were skipped, and where it was read from.
 
-    ``corpus`` is a known corpus (``ravdess``, ...) or a layout (``folders``,
-    ``manifest``); ``root`` the folder paths are relative to; ``source`` the folder, zip
-    or manifest the caller named; ``notes`` what was ignored without leaving a clip out.
+    ``layout`` is how the clips were found: a known corpus's naming (``ravdess``, ...), one
+    folder per label (``folders``) or a table (``manifest``). Each clip's own corpus is the
+    ``corpus`` column of ``clips`` (:attr:`corpora`: a manifest may gather several).
+    ``root`` is the folder paths are relative to; ``source`` the folder, zip or manifest
+    the caller named; ``notes`` what was ignored without leaving a clip out.
     """
 
-    corpus: str
+    layout: str
     clips: pd.DataFrame
     skipped: list[SkippedFile] = field(default_factory=list)
     root: str = ""
@@ -80,15 +83,17 @@ class CorpusIndex:
     @property
     def title(self) -> str:
         """A short name for screens and reports: the known corpus, else the folder or manifest name."""
-        if self.corpus in CORPORA:
-            return self.corpus
-        named = Path(self.source or self.root)
-        return (named.stem if named.suffix else named.name) or self.corpus
+        return index_title(self.layout, self.source or self.root)
 
     @property
     def labels(self) -> list[str]:
         """The labels of the clips, in display order (:func:`ser_core.data.labels.label_order`)."""
-        return label_order(self.clips["emotion"].astype(str))
+        return label_order(self.clips["label"].astype(str))
+
+    @property
+    def corpora(self) -> list[str]:
+        """The corpora the clips come from, sorted (one for most indexes; several for a gathering manifest)."""
+        return sorted(self.clips["corpus"].dropna().astype(str).unique())
 
     def relative(self, path) -> str:
         """A clip's path relative to the corpus folder (what a screen shows instead of a server path)."""
@@ -96,6 +101,14 @@ class CorpusIndex:
             return Path(path).relative_to(self.root).as_posix() if self.root else Path(path).name
         except ValueError:
             return Path(path).name
+
+
+def index_title(layout: str, source) -> str:
+    """The name of an index: the known corpus, else its folder or manifest name (``all.csv`` -> ``all``)."""
+    if layout in CORPORA:
+        return layout
+    named = Path(source or "")
+    return (named.stem if named.suffix else named.name) or layout
 
 
 def _walk_files(root: Path) -> list[Path]:
@@ -227,7 +240,7 @@ def _as_table(rows: list[dict]) -> pd.DataFrame:
 
 def _named_listing(candidates: list[Path], root: Path, corpus: str) -> Listing:
     """A :class:`Listing` of files named after a known corpus's convention."""
-    listing = Listing(corpus=corpus, root=root)
+    listing = Listing(layout=corpus, root=root)
     parser = PARSERS[corpus]
     for file in candidates:
         kind, payload = classify(file, parser)
@@ -236,7 +249,7 @@ def _named_listing(candidates: list[Path], root: Path, corpus: str) -> Listing:
         elif kind == "excluded":
             listing.skipped.append((str(file), payload))
         else:
-            listing.entries.append((file, {**payload, "language": LANGUAGES[corpus], "split": pd.NA}))
+            listing.entries.append((file, {**payload, "corpus": corpus, "language": LANGUAGES[corpus], "split": pd.NA}))
     return listing
 
 
@@ -262,7 +275,7 @@ def detect_layout(candidates: list[Path], root: Path) -> str:
     )
 
 
-def _folder_listing(root: Path, corpus: str) -> Listing:
+def _folder_listing(root: Path, layout: str) -> Listing:
     """The listing of a folder: every file under it, junk skipped, read by naming or as label folders."""
     files = _walk_files(root)
     junk = []
@@ -275,9 +288,9 @@ def _folder_listing(root: Path, corpus: str) -> Listing:
             junk.append((str(file), reason))
     if not candidates:
         raise CorpusError(f"no audio files found in the chosen corpus folder ({len(files)} other files)")
-    if corpus == "auto":
-        corpus = detect_layout(candidates, root)
-    listing = list_label_folders(candidates, root) if corpus == FOLDERS else _named_listing(candidates, root, corpus)
+    if layout == "auto":
+        layout = detect_layout(candidates, root)
+    listing = list_label_folders(candidates, root) if layout == FOLDERS else _named_listing(candidates, root, layout)
     listing.skipped = junk + listing.skipped
     return listing
 
@@ -285,7 +298,7 @@ def _folder_listing(root: Path, corpus: str) -> Listing:
 def index_corpus(
     path,
     *,
-    corpus: str = "auto",
+    layout: str = "auto",
     label_map=None,
     allow_outside: bool = False,
     probe_audio: bool = True,
@@ -297,94 +310,96 @@ def index_corpus(
     Parameters
     ----------
     path : str or Path
-        A folder holding the corpus at any depth, a ``.zip`` of it (unpacked once
-        into the cache folder, within :class:`ser_core.data.archive.ZipLimits`), or a
-        CSV/Parquet manifest (:mod:`ser_core.data.layouts`).
-    corpus : str
-        ``"auto"`` (a manifest by its suffix; for a folder the naming convention most
-        file names follow, else one folder per label), one of
-        :data:`~ser_core.data.naming.CORPORA`, ``"folders"`` or ``"manifest"``.
+        A folder holding the corpus at any depth, a ``.zip`` of it (unpacked once into the
+        cache, within :class:`~ser_core.data.archive.ZipLimits`), or a CSV/Parquet manifest.
+    layout : str
+        ``"auto"`` (a manifest by its suffix; for a folder the naming most file names
+        follow, else one folder per label), one of :data:`~ser_core.data.naming.CORPORA`,
+        ``"folders"`` or ``"manifest"`` (:mod:`ser_core.data.layouts`).
     label_map : mapping, path or None
-        Renames labels (``{"Wut": "angry"}``; an empty value drops the label), as a
-        mapping or a JSON/CSV file (:func:`~ser_core.data.layouts.read_label_map`).
-        Labels it does not name stay as they are.
+        Renames labels (``{"Wut": "angry"}``; an empty value drops the label), as a mapping
+        or a JSON/CSV file (:func:`~ser_core.data.layouts.read_label_map`).
     allow_outside : bool
-        Read manifest rows whose path leaves the manifest's folder (``..``, absolute
-        paths). Off by default, and never on in the dashboard.
-    probe_audio : bool
-        Read each file's header for ``duration_s``, ``sample_rate`` and ``channels``
-        and skip files that cannot be decoded. When False those columns are empty.
-    check_audio : bool
-        Also decode each clip and skip it, with the reason, when feature extraction
-        would refuse it (silent, non-finite samples, too short after trimming).
-        Verdicts are remembered per file, so a second index is fast.
+        Read manifest rows whose path leaves the manifest's folder (never in the dashboard).
+    probe_audio, check_audio : bool
+        Read each header; decode each clip to skip those feature extraction would refuse.
     progress : callable, optional
-        Called as ``progress(done, total)`` while files are examined.
+        ``progress(done, total)`` while files are examined.
 
     Returns
     -------
     CorpusIndex
-        ``clips`` has the columns :data:`COLUMNS` sorted by path (``actor`` holds the
-        speaker, ``"unknown"`` when nobody said); ``skipped`` lists every file or
-        manifest row left out with the reason.
+        ``clips`` has the columns :data:`COLUMNS` sorted by path (``speaker`` is ``"unknown"``
+        when nobody said; ``corpus`` a manifest's corpus column, else the index's title);
+        ``skipped`` lists every file or manifest row left out with the reason.
 
     Examples
     --------
-    >>> index = index_corpus("../shared/data/ravdess-16k")  # doctest: +SKIP
-    >>> len(index), index.corpus  # doctest: +SKIP
-    (1200, 'ravdess')
-    >>> index_corpus("my-corpus/clips.csv", label_map={"Wut": "angry"}).corpus  # doctest: +SKIP
-    'manifest'
+    >>> index_corpus("/work/corpora/all.csv").corpora  # doctest: +SKIP
+    ['ravdess', 'savee', 'tess', 'turev']
     """
-    corpus = normalize_corpus_name(corpus)
-    mapping = as_label_map(label_map)
     named = Path(path).expanduser()
-    if corpus == MANIFEST or (corpus == "auto" and is_manifest(named)):
+    listing = _listing(named, normalize_corpus_name(layout), allow_outside=allow_outside)
+    memo = _ValidityMemo() if (check_audio and probe_audio) else None
+    rows, skipped = _checked_rows(listing, as_label_map(label_map), probe_audio=probe_audio, memo=memo,
+                                  progress=progress)
+    if memo is not None:
+        memo.save()
+    if not rows:
+        raise _nothing_usable(listing.layout, skipped)
+    title = index_title(listing.layout, str(named))
+    rows.sort(key=lambda row: row["path"])
+    for row, original in zip(rows, _mark_duplicates([row["path"] for row in rows])):
+        row["duplicate_of"] = original
+        row["corpus"] = row.get("corpus") or title
+    skipped.sort(key=lambda item: item.path)
+    return CorpusIndex(layout=listing.layout, clips=_as_table(rows), skipped=skipped, root=str(listing.root),
+                       source=str(named), notes=list(listing.notes))
+
+
+def _listing(named: Path, layout: str, *, allow_outside: bool) -> Listing:
+    """The listing of a manifest (by layout or suffix) or of a folder or zip."""
+    if layout == MANIFEST or (layout == "auto" and is_manifest(named)):
         if named.is_dir():
             raise CorpusError(f"{named} is a folder; the manifest layout needs the path of a CSV or Parquet file")
         if not named.is_file():
             raise CorpusError(f"manifest {named} does not exist; expected a CSV or Parquet file")
-        listing = read_manifest(named, allow_outside=allow_outside)
-    else:
-        listing = _folder_listing(resolve_root(path).absolute(), corpus)
-    corpus = listing.corpus
+        return read_manifest(named, allow_outside=allow_outside)
+    return _folder_listing(resolve_root(named).absolute(), layout)
+
+
+def _checked_rows(listing: Listing, mapping: dict, *, probe_audio: bool, memo, progress) -> tuple[list, list]:
+    """Table rows of the listing's usable clips, and every file left out (:class:`SkippedFile`)."""
     skipped = [SkippedFile(where, reason) for where, reason in listing.skipped]
-    memo = _ValidityMemo() if (check_audio and probe_audio) else None
     rows = []
     total = len(listing.entries) + len(skipped)
     done = len(skipped)
     for file, labels in listing.entries:
-        label = apply_label_map(labels["emotion"], mapping)
+        label = apply_label_map(labels["label"], mapping)
+        junk = _junk_reason(file) if listing.layout == MANIFEST else None
         if label is None:
-            skipped.append(SkippedFile(str(file), f"label {labels['emotion']!r} is dropped by the label map"))
+            skipped.append(SkippedFile(str(file), f"label {labels['label']!r} is dropped by the label map"))
+        elif junk is not None:
+            skipped.append(SkippedFile(str(file), junk))
         else:
-            junk = _junk_reason(file) if corpus == MANIFEST else None
-            if junk is not None:
-                skipped.append(SkippedFile(str(file), junk))
-            else:
-                row = _labelled_row(file, corpus, {**labels, "emotion": label}, probe_audio=probe_audio, memo=memo,
-                                    skipped=skipped)
-                if row is not None:
-                    rows.append(row)
+            row = _labelled_row(file, {**labels, "label": label}, probe_audio=probe_audio, memo=memo, skipped=skipped)
+            if row is not None:
+                rows.append(row)
         done += 1
         if progress is not None:
             progress(done, total)
-    if memo is not None:
-        memo.save()
-    if not rows:
-        reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:3])
-        what = f"{corpus} speech clips" if corpus in CORPORA else f"clips in the {corpus} layout"
-        raise CorpusError(f"no usable {what} in the chosen {'manifest' if corpus == MANIFEST else 'folder'} "
-                          f"({len(skipped)} files skipped: {reasons})")
-    rows.sort(key=lambda row: row["path"])
-    for row, original in zip(rows, _mark_duplicates([row["path"] for row in rows])):
-        row["duplicate_of"] = original
-    skipped.sort(key=lambda item: item.path)
-    return CorpusIndex(corpus=corpus, clips=_as_table(rows), skipped=skipped, root=str(listing.root),
-                       source=str(named), notes=list(listing.notes))
+    return rows, skipped
 
 
-def _labelled_row(file: Path, corpus: str, labels: dict, *, probe_audio: bool, memo, skipped: list) -> dict | None:
+def _nothing_usable(layout: str, skipped: list) -> CorpusError:
+    """The error of an index with no usable clip, naming the first reasons."""
+    reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:3])
+    what = f"{layout} speech clips" if layout in CORPORA else f"clips in the {layout} layout"
+    return CorpusError(f"no usable {what} in the chosen {'manifest' if layout == MANIFEST else 'folder'} "
+                       f"({len(skipped)} files skipped: {reasons})")
+
+
+def _labelled_row(file: Path, labels: dict, *, probe_audio: bool, memo, skipped: list) -> dict | None:
     """One table row, or None (and a SkippedFile appended) when the audio is unusable."""
     try:
         size_bytes = file.stat().st_size
@@ -407,22 +422,25 @@ def _labelled_row(file: Path, corpus: str, labels: dict, *, probe_audio: bool, m
         if reason is not None:
             skipped.append(SkippedFile(str(file), reason))
             return None
-    return {"path": str(file), "corpus": corpus, **labels, **audio, "duplicate_of": None}
+    return {"path": str(file), **labels, **audio, "duplicate_of": None}
 
 
 def summarize(index: CorpusIndex) -> dict:
-    """Return the JSON-ready summary: corpus, n_clips, n_actors, by_emotion, skipped (and notes when any).
+    """Return the JSON-ready summary: layout, title, n_clips, n_speakers, by_label, by_corpus, skipped (and notes).
 
-    ``n_actors`` counts the known speakers (a folder-per-label tree without speaker
-    folders has none).
+    ``n_speakers`` counts the known speakers, each within its corpus (a folder-per-label
+    tree without speaker folders has none); ``by_corpus`` counts the clips of each corpus.
     """
-    counts = index.clips["emotion"].value_counts()
-    actors = index.clips["actor"].dropna().astype(str)
+    clips = index.clips
+    counts = clips["label"].value_counts()
+    known = clips[clips["speaker"].notna() & (clips["speaker"].astype(str) != UNKNOWN)]
     summary = {
-        "corpus": index.corpus,
-        "n_clips": int(len(index.clips)),
-        "n_actors": int(actors[actors != UNKNOWN].nunique()),
-        "by_emotion": {name: int(counts[name]) for name in label_order(counts.index)},
+        "layout": index.layout,
+        "title": index.title,
+        "n_clips": int(len(clips)),
+        "n_speakers": int(len(known[["corpus", "speaker"]].astype(str).drop_duplicates())),
+        "by_label": {name: int(counts[name]) for name in label_order(counts.index)},
+        "by_corpus": {str(name): int(count) for name, count in clips["corpus"].value_counts().sort_index().items()},
         "skipped": [{"path": item.path, "reason": item.reason} for item in index.skipped],
     }
     if index.notes:

@@ -5,8 +5,9 @@
   when there is one, the speaker. A corpus zipped with its own top folder
   (``my-corpus/angry/...``) reads the same.
 * ``manifest``: a CSV or Parquet table with the columns ``path`` and ``label``, and
-  optionally ``speaker``, ``split`` (train, validation or test), ``gender`` and
-  ``language``. Paths are relative to the manifest's folder. A path that leaves that
+  optionally ``speaker``, ``corpus`` (the corpus each clip comes from, when one manifest
+  gathers several), ``split`` (train, validation or test), ``gender`` and ``language``.
+  Paths are relative to the manifest's folder. A path that leaves that
   folder (``..``, an absolute path) is skipped unless the caller allows it
   (``allow_outside=True``, the local CLI's ``--allow-outside``; never the dashboard).
   The check is on the written path, as folder indexing follows links inside a corpus.
@@ -24,10 +25,12 @@ kinds the same way as for the known corpora.
 Examples
 --------
 >>> from ser_core.data import index_corpus
->>> index_corpus("my-corpus/").corpus  # angry/a.wav, calm/spk1/b.wav, ...  # doctest: +SKIP
+>>> index_corpus("my-corpus/").layout  # angry/a.wav, calm/spk1/b.wav, ...  # doctest: +SKIP
 'folders'
->>> index_corpus("my-corpus/clips.csv").corpus  # path,label,speaker  # doctest: +SKIP
+>>> index_corpus("my-corpus/clips.csv").layout  # path,label,speaker  # doctest: +SKIP
 'manifest'
+>>> index_corpus("/work/corpora/all.csv").corpora  # path,label,speaker,corpus  # doctest: +SKIP
+['ravdess', 'savee', 'tess', 'turev']
 >>> index_corpus("emodb/", label_map={"boredom": ""}).labels  # drop a label  # doctest: +SKIP
 ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgust']
 """
@@ -45,12 +48,12 @@ from ser_core.errors import CorpusError
 
 FOLDERS = "folders"
 MANIFEST = "manifest"
-#: Corpus layouts ``index_corpus(..., corpus=...)`` accepts besides the known namings.
+#: Corpus layouts ``index_corpus(..., layout=...)`` accepts besides the known namings.
 LAYOUTS = (FOLDERS, MANIFEST)
 #: File suffixes read as a manifest.
 MANIFEST_SUFFIXES = (".csv", ".parquet")
 REQUIRED_COLUMNS = ("path", "label")
-OPTIONAL_COLUMNS = ("speaker", "split", "gender", "language")
+OPTIONAL_COLUMNS = ("speaker", "corpus", "split", "gender", "language")
 #: The value of a speaker or gender nobody gave.
 UNKNOWN = "unknown"
 #: Split names a manifest may use, and the one each stands for.
@@ -64,26 +67,31 @@ FOLDER_SHARE = 0.75
 class Listing:
     """Labelled files of one corpus before their audio is checked.
 
+    ``layout`` is a known corpus's naming (``ravdess``, ...), ``folders`` or ``manifest``;
     ``entries`` are ``(file, labels)`` with labels keyed like the index columns
-    (``emotion``, ``actor``, ...); ``skipped`` are ``(path, reason)`` of files and rows
-    left out; ``notes`` say what was ignored without leaving a clip out.
+    (``label``, ``speaker``, ``corpus``, ...); ``skipped`` are ``(path, reason)`` of files and
+    rows left out; ``notes`` say what was ignored without leaving a clip out.
     """
 
-    corpus: str
+    layout: str
     root: Path
     entries: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
 
-def generic_labels(label: str, *, speaker=None, gender=None, language=None, split=None) -> dict:
-    """The index columns of a clip that only has a label (and maybe speaker, gender, language, split)."""
+def generic_labels(label: str, *, speaker=None, corpus=None, gender=None, language=None, split=None) -> dict:
+    """The index columns of a clip that only has a label (and maybe speaker, corpus, gender, language, split).
+
+    ``corpus`` None leaves the clip's corpus to the index (the corpus it was read as).
+    """
     return {
-        "emotion": label,
+        "label": label,
         "intensity": "unspecified",
         "statement": pd.NA,
         "repetition": pd.NA,
-        "actor": speaker or UNKNOWN,
+        "speaker": speaker or UNKNOWN,
+        "corpus": corpus or None,
         "gender": gender or UNKNOWN,
         "language": language or pd.NA,
         "split": split or pd.NA,
@@ -119,7 +127,7 @@ def looks_like_label_folders(files, root: Path) -> bool:
 def list_label_folders(files, root: Path) -> Listing:
     """A :class:`Listing` of a folder-per-label tree: label from the first folder level, speaker from the second."""
     base, parts = _label_parts(files, root)
-    listing = Listing(corpus=FOLDERS, root=base)
+    listing = Listing(layout=FOLDERS, root=base)
     for file, rest in zip(files, parts):
         if len(rest) < 2:
             listing.skipped.append((str(file), "not inside a label folder; expected <label>/<clip> or "
@@ -212,7 +220,7 @@ def read_manifest(path, *, allow_outside: bool = False) -> Listing:
     if table.empty:
         raise CorpusError(f"manifest {path.name} has no rows; expected one row per clip")
     root = path.parent
-    listing = Listing(corpus=MANIFEST, root=root)
+    listing = Listing(layout=MANIFEST, root=root)
     unused = [column for column in table.columns if column not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     if unused:
         listing.notes.append(f"manifest columns {unused} are not used; known columns: "
@@ -238,8 +246,8 @@ def read_manifest(path, *, allow_outside: bool = False) -> Listing:
             continue
         first_row[key] = number
         listing.entries.append((file, generic_labels(
-            values["label"], speaker=values["speaker"], gender=values["gender"].lower(), language=values["language"],
-            split=SPLIT_NAMES.get(split.lower()) if split else None)))
+            values["label"], speaker=values["speaker"], corpus=values["corpus"], gender=values["gender"].lower(),
+            language=values["language"], split=SPLIT_NAMES.get(split.lower()) if split else None)))
     return listing
 
 

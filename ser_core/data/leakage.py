@@ -18,7 +18,7 @@ the run with :class:`LeakageError` when asked.
 Examples
 --------
 >>> from ser_core.data import index_corpus
->>> report = leakage_report(index_corpus("../shared/data/ravdess-16k"), protocol="random")  # doctest: +SKIP
+>>> report = leakage_report(index_corpus("../shared/data/ravdess-16k"), spec="random")  # doctest: +SKIP
 >>> [finding.kind for finding in report.leaks]  # doctest: +SKIP
 ['shared_speakers']
 """
@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ser_core.data.duplicates import NEAR_DUPLICATE_CORRELATION, Duplicates, find_duplicates
+from ser_core.data.splits import speaker_keys
 from ser_core.errors import InputError
 
 #: What training does with a leak: warn (the default), stop, or skip the check.
@@ -48,7 +49,7 @@ UNKNOWN_SPEAKERS = {"unknown", "", "nan", "<NA>", "None"}
 
 
 class LeakageError(InputError):
-    """Training stopped because the leakage check found a leak (``TrainConfig(leakage="stop")``)."""
+    """Training stopped because the leakage check found a leak (``ProtocolSettings(leakage="stop")``)."""
 
 
 # ---------------------------------------------------------------- the report
@@ -94,42 +95,42 @@ class LeakageReport:
 
 
 def clip_table(data) -> pd.DataFrame:
-    """``path``, ``label``, ``speaker`` (and ``split``, ``duplicate_of`` when known) of a CorpusIndex, Dataset or table."""
+    """``path``, ``label``, ``speaker``, ``corpus`` (and ``split``, ``duplicate_of`` when known) of a CorpusIndex,
+    Dataset or table (a table without ``corpus`` is one corpus)."""
     from ser_core.data.dataset import Dataset
     from ser_core.data.index import CorpusIndex
 
     if isinstance(data, Dataset):
         return pd.DataFrame({"path": list(data.paths), "label": data.labels.astype(str),
-                             "speaker": data.groups.astype(str)})
+                             "speaker": data.speakers.astype(str), "corpus": data.corpora.astype(str)})
     clips = data.clips if isinstance(data, CorpusIndex) else pd.DataFrame(data)
-    table = pd.DataFrame({"path": clips["path"].astype(str), "label": clips["emotion"].astype(str),
-                          "speaker": clips["actor"].astype(str)})
+    table = pd.DataFrame({"path": clips["path"].astype(str), "label": clips["label"].astype(str),
+                          "speaker": clips["speaker"].astype(str),
+                          "corpus": clips["corpus"].astype(str) if "corpus" in clips else ""})
     for column in ("split", "duplicate_of"):
         if column in clips:
             table[column] = clips[column].to_numpy()
     return table.reset_index(drop=True)
 
 
-def protocol_split(table: pd.DataFrame, protocol: str, *, n_folds: int = 5, seed: int = 42, test_size: float = 0.2,
-                   test_actors=()) -> list:
+def split_clips(table: pd.DataFrame, spec) -> list:
     """The splits training would use on these clips, as ``[(train_idx, test_idx), ...]`` into ``table``.
 
-    ``protocol``: ``random``, ``kfold``, ``holdout`` or ``manifest`` (the manifest's split
+    ``spec`` is a :class:`~ser_core.data.splits.SplitSpec` (``manifest``: the table's split
     column). As in training, byte-identical copies (``duplicate_of``) are left out of the
-    split and follow their original.
+    split (:func:`ser_core.data.splits.split`) and follow their original.
     """
-    from ser_core.data.splits import declared_split, protocol_splits
+    from ser_core.data.splits import split
 
-    if protocol == "manifest":
+    if spec.protocol == "manifest":
         if "split" not in table or table["split"].isna().all():
             raise InputError("the corpus has no split column; the manifest protocol needs a manifest with a "
                              "split column (train, validation, test)")
-        return [declared_split(table["split"].tolist())]
+        return split(spec, labels=table["label"].to_numpy(), declared=table["split"].tolist())
     copies = table["duplicate_of"].notna().to_numpy() if "duplicate_of" in table else np.zeros(len(table), bool)
     originals = np.flatnonzero(~copies)
-    splits = protocol_splits(protocol, labels=table["label"].to_numpy()[originals],
-                             groups=table["speaker"].to_numpy()[originals], n_folds=n_folds, seed=seed,
-                             test_size=test_size, test_actors=test_actors)
+    splits = split(spec, labels=table["label"].to_numpy()[originals], speakers=table["speaker"].to_numpy()[originals],
+                   corpora=table["corpus"].to_numpy()[originals])
     position = {path: row for row, path in enumerate(table["path"])}
     follow = {row: position.get(str(table["duplicate_of"].iloc[row])) for row in np.flatnonzero(copies)}
     mapped = []
@@ -146,7 +147,7 @@ def default_protocol(index, *, n_folds: int = 5) -> str:
     clips = index.clips
     if "split" in clips and clips["split"].notna().any():
         return "manifest"
-    speakers = clips["actor"].dropna().astype(str)
+    speakers = clips["speaker"].dropna().astype(str)
     return "kfold" if speakers[~speakers.isin(UNKNOWN_SPEAKERS)].nunique() >= n_folds else "random"
 
 
@@ -175,22 +176,23 @@ def _relative(path: str, root: str | None) -> str:
     return path
 
 
-def leakage_report(data, splits=None, *, protocol: str | None = None, n_folds: int = 5, seed: int = 42,
-                   test_size: float = 0.2, test_actors=(), duplicates: Duplicates | None = None,
+def leakage_report(data, splits=None, *, spec=None, name: str | None = None, duplicates: Duplicates | None = None,
                    threshold: float = NEAR_DUPLICATE_CORRELATION, progress=None) -> LeakageReport:
     """Check a corpus and a split for leakage.
 
     Parameters
     ----------
     data : CorpusIndex, Dataset or table
-        The clips (a table needs ``path``, ``emotion``, ``actor``).
+        The clips (a table needs ``path``, ``label``, ``speaker``; ``corpus`` optional).
     splits : tuple or list, optional
         One ``(train_idx, test_idx)`` tuple of index arrays into the clips, or a list of
-        them (one per fold). Default: the splits of ``protocol``; with neither, only the
+        them (one per fold). Default: the splits of ``spec``; with neither, only the
         corpus itself is checked.
-    protocol : str, optional
-        ``random``, ``kfold``, ``holdout`` or ``manifest`` (:func:`protocol_split`); also
-        names the splits given in the report.
+    spec : SplitSpec or str, optional
+        The protocol to split by (:func:`split_clips`); a name stands for its default
+        settings (``"kfold"`` is ``SplitSpec("kfold")``).
+    name : str, optional
+        The name of the splits given (default: the spec's protocol).
     duplicates : Duplicates, optional
         Reuse :func:`find_duplicates` of the same clips (several protocols, one corpus).
     progress : callable, optional
@@ -202,23 +204,40 @@ def leakage_report(data, splits=None, *, protocol: str | None = None, n_folds: i
     """
     from ser_core.data.dataset import Dataset
     from ser_core.data.index import CorpusIndex
+    from ser_core.data.splits import SplitSpec
 
     table = clip_table(data)
     root = (data.root or None) if isinstance(data, (CorpusIndex, Dataset)) else None
-    if splits is None and protocol is not None:
-        splits = protocol_split(table, protocol, n_folds=n_folds, seed=seed, test_size=test_size,
-                                test_actors=test_actors)
+    spec = SplitSpec(spec) if isinstance(spec, str) else spec
+    if splits is None and spec is not None:
+        splits = split_clips(table, spec)
     if isinstance(splits, tuple):
         splits = [splits]  # one (train_idx, test_idx) pair
     splits = [tuple(np.asarray(part, dtype=int) for part in pair) for pair in (splits or [])]
     sides = _sides(splits, len(table))
     duplicates = duplicates or find_duplicates(table["path"].tolist(), threshold=threshold, progress=progress)
     paths = [_relative(path, root) for path in table["path"]]
-    findings = []
+    exact, findings = _exact_duplicates(duplicates, paths, sides)
+    near, found = _near_duplicates(duplicates, paths, sides)
+    findings += found
+    speakers = speaker_keys(table["speaker"], table["corpus"] if "corpus" in table else None)
+    known = ~table["speaker"].isin(UNKNOWN_SPEAKERS).to_numpy()
+    shared, found = _shared_speakers(speakers, known, sides)
+    findings += found + _unknown_speakers(known)
+    class_counts = _class_counts(table)
+    dominance, found = _speaker_dominance(table["label"].to_numpy(), speakers, known, class_counts)
+    findings += found + _class_imbalance(class_counts)
+    return LeakageReport(n_clips=len(table), protocol=name or (spec.protocol if spec is not None else None),
+                         n_folds=len(splits), exact_duplicates=exact, near_duplicates=near, shared_speakers=shared,
+                         speaker_dominance=dominance, class_counts=class_counts, findings=findings)
 
+
+def _exact_duplicates(duplicates: Duplicates, paths: list, sides: list) -> tuple[list, list]:
+    """Groups of byte-identical files, and the findings: a leak when a group crosses the split, else a note."""
     exact = [{"paths": [paths[row] for row in rows], "crosses_split_in_folds": _crosses(rows, sides)}
              for rows in duplicates.exact]
     crossing = [group for group in exact if group["crosses_split_in_folds"]]
+    findings = []
     if crossing:
         findings.append(Finding("exact_duplicates", "leak", f"{len(crossing)} group(s) of byte-identical files sit "
                                 "on both sides of the split: the test hears clips it trained on",
@@ -227,71 +246,97 @@ def leakage_report(data, splits=None, *, protocol: str | None = None, n_folds: i
         findings.append(Finding("exact_duplicates", "note", f"{len(exact) - len(crossing)} group(s) of byte-identical "
                                 "files on one side only (training keeps one copy of each)",
                                 [group["paths"] for group in exact if not group["crosses_split_in_folds"]]))
+    return exact, findings
+
+
+def _near_duplicates(duplicates: Duplicates, paths: list, sides: list) -> tuple[list, list]:
+    """Near-duplicate pairs, and the findings: a leak when a pair crosses the split, else a warning."""
     near = [{"a": paths[i], "b": paths[j], "correlation": r, "crosses_split_in_folds": _crosses((i, j), sides)}
             for i, j, r in duplicates.near]
-    near_crossing = [pair for pair in near if pair["crosses_split_in_folds"]]
-    if near_crossing:
-        findings.append(Finding("near_duplicates", "leak", f"{len(near_crossing)} near-duplicate pair(s) (the same "
+    crossing = [pair for pair in near if pair["crosses_split_in_folds"]]
+    findings = []
+    if crossing:
+        findings.append(Finding("near_duplicates", "leak", f"{len(crossing)} near-duplicate pair(s) (the same "
                                 "recording re-encoded or at another gain) sit on both sides of the split",
-                                [[pair["a"], pair["b"]] for pair in near_crossing]))
-    if len(near) > len(near_crossing):
-        findings.append(Finding("near_duplicates", "warning", f"{len(near) - len(near_crossing)} near-duplicate "
+                                [[pair["a"], pair["b"]] for pair in crossing]))
+    if len(near) > len(crossing):
+        findings.append(Finding("near_duplicates", "warning", f"{len(near) - len(crossing)} near-duplicate "
                                 "pair(s) on one side: no leak, but each such clip counts twice",
                                 [[pair["a"], pair["b"]] for pair in near if not pair["crosses_split_in_folds"]]))
+    return near, findings
 
-    speakers = table["speaker"].to_numpy()
-    known = ~np.isin(speakers, list(UNKNOWN_SPEAKERS))
+
+def _shared_speakers(speakers: np.ndarray, known: np.ndarray, sides: list) -> tuple[list, list]:
+    """Per fold, the known speakers on both sides; a leak when there are any."""
     shared = []
     for number, side in enumerate(sides, start=1):
         both = sorted(set(speakers[(side == 1) & known]) & set(speakers[(side == 2) & known]))
         if both:
             shared.append({"fold": number, "speakers": both})
-    if shared:
-        n_known = len(set(speakers[known]))
-        worst = max(len(entry["speakers"]) for entry in shared)
-        findings.append(Finding("shared_speakers", "leak", f"{worst} of {n_known} speakers are in both training and "
-                                "test (in the worst fold): the figure rewards recognising voices; test on speakers "
-                                "never heard in training (the kfold or holdout protocol)", shared))
-    if not known.any():
-        findings.append(Finding("unknown_speakers", "warning", "no clip names its speaker, so nothing keeps one voice "
-                                "out of both training and test; give speakers (a <label>/<speaker>/ folder level or a "
-                                "manifest speaker column) and test on new speakers"))
-    elif not known.all():
-        findings.append(Finding("unknown_speakers", "warning", f"{int((~known).sum())} clips name no speaker; they "
-                                "cannot be kept to one side of a speaker-independent split"))
+    if not shared:
+        return shared, []
+    worst = max(len(entry["speakers"]) for entry in shared)
+    return shared, [Finding("shared_speakers", "leak", f"{worst} of {len(set(speakers[known]))} speakers are in both "
+                            "training and test (in the worst fold): the figure rewards recognising voices; test on "
+                            "speakers never heard in training (the kfold or holdout protocol)", shared)]
 
-    counts = Counter(table["label"].tolist())
+
+def _unknown_speakers(known: np.ndarray) -> list:
+    """A warning when some or all clips name no speaker."""
+    if not known.any():
+        return [Finding("unknown_speakers", "warning", "no clip names its speaker, so nothing keeps one voice out of "
+                        "both training and test; give speakers (a <label>/<speaker>/ folder level or a manifest "
+                        "speaker column) and test on new speakers")]
+    if not known.all():
+        return [Finding("unknown_speakers", "warning", f"{int((~known).sum())} clips name no speaker; they cannot be "
+                        "kept to one side of a speaker-independent split")]
+    return []
+
+
+def _class_counts(table: pd.DataFrame) -> dict:
+    """Clips per label, in display order."""
     from ser_core.data.labels import label_order
 
-    class_counts = {label: counts[label] for label in label_order(counts)}
+    counts = Counter(table["label"].tolist())
+    return {label: counts[label] for label in label_order(counts)}
+
+
+def _speaker_dominance(labels: np.ndarray, speakers: np.ndarray, known: np.ndarray,
+                       class_counts: dict) -> tuple[list, list]:
+    """Classes where one speaker holds more than :data:`SPEAKER_DOMINANCE` of the clips (a warning)."""
     dominance = []
     if len(set(speakers[known])) >= 2:
         for label in class_counts:
-            rows = (table["label"].to_numpy() == label) & known
+            rows = (labels == label) & known
             if rows.sum() < MIN_CLASS_CLIPS:
                 continue
             speaker, clips = Counter(speakers[rows].tolist()).most_common(1)[0]
             share = clips / int(rows.sum())
             if share > SPEAKER_DOMINANCE:
                 dominance.append({"label": label, "speaker": speaker, "share": round(share, 3), "clips": clips})
-    if dominance:
-        findings.append(Finding("speaker_dominance", "warning", "one speaker holds most clips of " + ", ".join(
-            f"{d['label']} ({d['speaker']}: {d['share']:.0%})" for d in dominance)
-            + ": the model may learn that voice rather than the emotion", dominance))
-    if class_counts:
-        largest, smallest = max(class_counts.values()), min(class_counts.values())
-        if smallest and largest / smallest > CLASS_IMBALANCE:
-            findings.append(Finding("class_imbalance", "warning", f"the largest class has {largest / smallest:.1f} "
-                                    f"times the clips of the smallest ({max(class_counts, key=class_counts.get)} "
-                                    f"{largest}, {min(class_counts, key=class_counts.get)} {smallest}): read UAR, "
-                                    "not accuracy", [class_counts]))
-        rare = [label for label, count in class_counts.items() if count < 2]
-        if rare:
-            findings.append(Finding("class_imbalance", "warning", f"labels with a single clip cannot be both trained "
-                                    f"and tested: {', '.join(rare)}", rare))
-    return LeakageReport(n_clips=len(table), protocol=protocol, n_folds=len(splits), exact_duplicates=exact,
-                         near_duplicates=near, shared_speakers=shared, speaker_dominance=dominance,
-                         class_counts=class_counts, findings=findings)
+    if not dominance:
+        return dominance, []
+    return dominance, [Finding("speaker_dominance", "warning", "one speaker holds most clips of " + ", ".join(
+        f"{d['label']} ({d['speaker']}: {d['share']:.0%})" for d in dominance)
+        + ": the model may learn that voice rather than the emotion", dominance)]
+
+
+def _class_imbalance(class_counts: dict) -> list:
+    """Warnings for classes more than :data:`CLASS_IMBALANCE` times apart and for labels with a single clip."""
+    findings = []
+    if not class_counts:
+        return findings
+    largest, smallest = max(class_counts.values()), min(class_counts.values())
+    if smallest and largest / smallest > CLASS_IMBALANCE:
+        findings.append(Finding("class_imbalance", "warning", f"the largest class has {largest / smallest:.1f} "
+                                f"times the clips of the smallest ({max(class_counts, key=class_counts.get)} "
+                                f"{largest}, {min(class_counts, key=class_counts.get)} {smallest}): read UAR, "
+                                "not accuracy", [class_counts]))
+    rare = [label for label, count in class_counts.items() if count < 2]
+    if rare:
+        findings.append(Finding("class_imbalance", "warning", f"labels with a single clip cannot be both trained "
+                                f"and tested: {', '.join(rare)}", rare))
+    return findings
 
 
 def format_report(report: LeakageReport, *, title: str = "") -> str:
@@ -310,45 +355,53 @@ def format_report(report: LeakageReport, *, title: str = "") -> str:
     return "\n".join(lines)
 
 
-def check_training_leakage(config, dataset, *, test_set=None, progress=None) -> dict | None:
-    """The leakage check training runs before fitting; returns what it found (None when ``config.leakage == "off"``).
+def check_training_leakage(dataset, *, specs, mode: str = "warn", test_set=None, progress=None) -> dict | None:
+    """The leakage check training runs before fitting; returns what it found (None when ``mode == "off"``).
 
-    Every within-corpus protocol of the config is checked on the training clips; the
-    ``cross_corpus`` protocol is checked for audio shared between the two corpora. The
-    findings go to ``progress`` as one ``{"stage": "leakage check", ...}`` record.
+    Every split of ``specs`` (:class:`~ser_core.data.splits.SplitSpec` of the run's
+    protocols on the training corpus) is checked on the training clips; with ``test_set``
+    (the ``cross_corpus`` protocol's other corpus) the two corpora are checked for shared
+    audio. The findings go to ``progress`` as one ``{"stage": "leakage check", ...}`` record.
 
     Raises
     ------
     LeakageError
-        ``config.leakage == "stop"`` and a leak was found.
+        ``mode == "stop"`` and a leak was found.
     """
-    if config.leakage == "off":
+    if mode not in LEAKAGE_MODES:
+        raise InputError(f"leakage is {mode!r}; expected one of {', '.join(LEAKAGE_MODES)}")
+    if mode == "off":
         return None
-    protocols = [p for p in (config.protocol, *config.extra_protocols) if p != "cross_corpus"]
     findings, leaks = [], []
-    if protocols:
-        duplicates = find_duplicates(dataset.paths)
-        for protocol in protocols:
-            report = leakage_report(dataset, protocol=protocol, n_folds=config.n_folds, seed=config.seed,
-                                    test_size=config.test_size, test_actors=config.test_actors, duplicates=duplicates)
-            findings += [{"protocol": protocol, **asdict(finding)} for finding in report.findings]
-            leaks += [f"{protocol}: {finding.message}" for finding in report.leaks]
+    duplicates = find_duplicates(dataset.paths) if specs else None
+    for spec in specs:
+        report = leakage_report(dataset, spec=spec, duplicates=duplicates)
+        findings += [{"protocol": spec.protocol, **asdict(finding)} for finding in report.findings]
+        leaks += [f"{spec.protocol}: {finding.message}" for finding in report.leaks]
     if test_set is not None:
-        both = pd.DataFrame({"path": [*dataset.paths, *test_set.paths],
-                             "emotion": [*dataset.labels.tolist(), *test_set.labels.tolist()],
-                             "actor": ["unknown"] * (len(dataset.paths) + len(test_set.paths))})
-        n_train = len(dataset.paths)
-        split = [(np.arange(n_train), np.arange(n_train, len(both)))]
-        report = leakage_report(both, split, protocol="cross_corpus")
-        for finding in report.findings:
-            if finding.kind in ("exact_duplicates", "near_duplicates"):
-                findings.append({"protocol": "cross_corpus", **asdict(finding)})
-                if finding.severity == "leak":
-                    leaks.append(f"cross_corpus: {finding.message} (the same audio is in both corpora)")
-    summary = {"mode": config.leakage, "ok": not leaks, "leaks": leaks, "findings": findings}
+        found, crossing = _shared_audio(dataset, test_set)
+        findings += found
+        leaks += crossing
+    summary = {"mode": mode, "ok": not leaks, "leaks": leaks, "findings": findings}
     if progress is not None:
         progress({"stage": "leakage check", **summary})
-    if leaks and config.leakage == "stop":
+    if leaks and mode == "stop":
         raise LeakageError("the leakage check found " + "; ".join(leaks)
                            + " (train anyway with leakage='warn', the command line without --strict-leakage)")
     return summary
+
+
+def _shared_audio(dataset, test_set) -> tuple[list, list]:
+    """Duplicate findings between a training corpus and the corpus it is tested on, and the leaks among them."""
+    both = pd.DataFrame({"path": [*dataset.paths, *test_set.paths],
+                         "label": [*dataset.labels.tolist(), *test_set.labels.tolist()],
+                         "speaker": ["unknown"] * (len(dataset.paths) + len(test_set.paths))})
+    n_train = len(dataset.paths)
+    report = leakage_report(both, [(np.arange(n_train), np.arange(n_train, len(both)))], name="cross_corpus")
+    findings, leaks = [], []
+    for finding in report.findings:
+        if finding.kind in ("exact_duplicates", "near_duplicates"):
+            findings.append({"protocol": "cross_corpus", **asdict(finding)})
+            if finding.severity == "leak":
+                leaks.append(f"cross_corpus: {finding.message} (the same audio is in both corpora)")
+    return findings, leaks

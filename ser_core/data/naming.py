@@ -25,7 +25,8 @@ from ser_core.errors import CorpusError
 #: The known corpora, named by their file-name conventions.
 CORPORA = ("ravdess", "crema-d", "tess", "savee", "emodb")
 #: The language each known corpus is spoken in (ISO 639-1).
-LANGUAGES = {"ravdess": "en", "crema-d": "en", "tess": "en", "savee": "en", "emodb": "de"}
+#: (TurEV-DB has no file-name convention of its own; it comes as a folder per label or a manifest.)
+LANGUAGES = {"ravdess": "en", "crema-d": "en", "tess": "en", "savee": "en", "emodb": "de", "turev": "tr"}
 
 
 class Excluded(Exception):
@@ -59,11 +60,11 @@ def _parse_ravdess(path: Path) -> dict | None:
     if actor == "00":
         raise Excluded("RAVDESS actor 00 does not exist (actors start at 01)")
     return {
-        "emotion": _RAVDESS_EMOTIONS[emotion],
+        "label": _RAVDESS_EMOTIONS[emotion],
         "intensity": _RAVDESS_INTENSITY[intensity],
         "statement": statement,
         "repetition": int(repetition),
-        "actor": actor,
+        "speaker": actor,
         "gender": "male" if int(actor) % 2 else "female",
     }
 
@@ -91,11 +92,11 @@ def _parse_crema(path: Path) -> dict | None:
         raise Excluded(f"CREMA-D level {level} is not one of {', '.join(_CREMA_LEVELS)}")
     # Gender lives in CREMA-D's separate demographics table, not in the name.
     return {
-        "emotion": _CREMA_EMOTIONS[emotion],
+        "label": _CREMA_EMOTIONS[emotion],
         "intensity": _CREMA_LEVELS[level],
         "statement": sentence,
         "repetition": pd.NA,
-        "actor": actor,
+        "speaker": actor,
         "gender": "unknown",
     }
 
@@ -121,11 +122,11 @@ def _parse_tess(path: Path) -> dict | None:
     if emotion not in _TESS_EMOTIONS:
         raise Excluded(f"TESS emotion {emotion!r} is not one of {', '.join(_TESS_EMOTIONS)}")
     return {
-        "emotion": _TESS_EMOTIONS[emotion],
+        "label": _TESS_EMOTIONS[emotion],
         "intensity": "unspecified",
         "statement": word.lower(),
         "repetition": pd.NA,
-        "actor": speaker.upper(),
+        "speaker": speaker.upper(),
         "gender": "female",
     }
 
@@ -156,11 +157,11 @@ def _parse_savee(path: Path) -> dict | None:
         speaker = path.parent.name
         emotion, number = match.groups()
     return {
-        "emotion": _SAVEE_EMOTIONS[emotion],
+        "label": _SAVEE_EMOTIONS[emotion],
         "intensity": "unspecified",
         "statement": f"{emotion}{number}",
         "repetition": pd.NA,
-        "actor": speaker,
+        "speaker": speaker,
         "gender": "male",
     }
 
@@ -196,11 +197,11 @@ def _parse_emodb(path: Path) -> dict | None:
         return None
     speaker, text, emotion, version = match.groups()
     return {
-        "emotion": _EMODB_EMOTIONS[emotion],
+        "label": _EMODB_EMOTIONS[emotion],
         "intensity": "unspecified",
         "statement": text,
         "repetition": pd.NA,
-        "actor": speaker,
+        "speaker": speaker,
         "gender": _EMODB_GENDERS.get(speaker, "unknown"),
     }
 

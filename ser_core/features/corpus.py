@@ -51,8 +51,10 @@ def _clip_features(path: str, spec: FeatureSpec, settings: PreprocessSettings, a
 
 
 def settings_key(settings: PreprocessSettings, augmentation=None) -> str:
-    """Cache key of the preprocessing, plus the augmentation when there is one."""
-    return settings.key if augmentation is None else f"{settings.key}-{augmentation.key}"
+    """Cache key of the preprocessing, plus the augmentation's ``cache_key`` (else its ``key``) when there is one."""
+    if augmentation is None:
+        return settings.key
+    return f"{settings.key}-{getattr(augmentation, 'cache_key', augmentation.key)}"
 
 
 def extract_batch(items, spec: FeatureSpec, settings: PreprocessSettings, cache_root: str | None, augmentation=None):
@@ -101,18 +103,11 @@ def failed_rows(features: np.ndarray) -> np.ndarray:
     return np.isnan(flat).all(axis=1) if flat.shape[1] else np.zeros(len(features), dtype=bool)
 
 
-def extract_clips(
-    paths: Sequence[str | os.PathLike],
-    *,
-    spec: FeatureSpec | str,
-    settings: PreprocessSettings = PreprocessSettings(),
-    cache: FeatureCache | None | bool = None,
-    n_jobs: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    on_error: str = "skip",
-    augmentation: Callable[..., np.ndarray] | None = None,
-    scheduler=None,
-) -> CorpusFeatures:
+def extract_clips(paths: Sequence[str | os.PathLike], *, spec: FeatureSpec | str,
+                  settings: PreprocessSettings = PreprocessSettings(), cache: FeatureCache | None | bool = None,
+                  n_jobs: int | None = None, progress: Callable[[int, int], None] | None = None,
+                  on_error: str = "skip", augmentation: Callable[..., np.ndarray] | None = None,
+                  scheduler=None) -> CorpusFeatures:
     """Extract one feature kind for many clips, in parallel, through the cache.
 
     Parameters
@@ -157,57 +152,99 @@ def extract_clips(
     spec = parse_kind(spec)
     if on_error not in ("raise", "skip"):
         raise FeatureError(f"on_error is {on_error!r}; expected 'raise' or 'skip'")
-    settings = replace(settings, sample_rate=spec.sample_rate)
     workers = n_workers(n_jobs) if spec.parallel else 1
-    paths = [os.fspath(p) for p in paths]
-    if not paths:
-        raise FeatureError("received 0 clips; expected at least one audio path")
-    cache = FeatureCache() if cache is None else (cache or None)
-    keys = dict(spec_key=spec.cache_key, settings_key=settings_key(settings, augmentation), shape=spec.shape)
-    results: list[np.ndarray | None] = [None] * len(paths)
-    failures: dict[int, str] = {}
-    hashes = [""] * len(paths)
-    for index, path in enumerate(paths):
-        if not storage.exists(path):
-            failures[index] = f"no audio file at '{path}'"
-        elif cache is not None:
-            hashes[index] = cache.content_hash(path)
-    if failures and on_error == "raise":
-        index = min(failures)
-        raise FeatureError(f"{failures[index]}; expected an existing file")
-    if cache is not None:
-        cache.save_hashes()
-        if not failures:
-            stacked = cache.load_corpus(hashes, **keys)
-            if stacked is not None:
-                _report(progress, len(paths), len(paths))
-                return CorpusFeatures(stacked)
-    todo = []
-    for index, (path, content_hash) in enumerate(zip(paths, hashes)):
-        if index in failures:
-            continue
-        hit = cache.load(content_hash, **keys) if cache is not None else None
-        if hit is not None:
-            results[index] = hit
-        else:
-            todo.append((index, path, content_hash))
-    done = len(paths) - len(todo)
-    _report(progress, done, len(paths))
-    cache_root = str(cache.root) if cache is not None else None
-    for batch in run_batches(todo, spec, settings, cache_root, workers, augmentation,
-                             scheduler=resolve_scheduler(scheduler)):
+    job = _Extraction(paths, spec=spec, settings=replace(settings, sample_rate=spec.sample_rate), cache=cache,
+                      augmentation=augmentation, on_error=on_error, progress=progress)
+    stacked = job.whole_corpus_from_cache()
+    if stacked is not None:
+        return CorpusFeatures(stacked)
+    return job.run(workers, scheduler=scheduler)
+
+
+class _Extraction:
+    """One :func:`extract_clips` call: its clips, their cache keys, and the clips that failed so far.
+
+    Creating it finds the clips (a missing one is a failure) and hashes them for the cache;
+    :meth:`whole_corpus_from_cache` answers from one cached corpus entry when it can, and
+    :meth:`run` takes each clip from the cache or extracts it, here or on the cluster.
+    """
+
+    def __init__(self, paths, *, spec: FeatureSpec, settings: PreprocessSettings, cache, augmentation,
+                 on_error: str, progress):
+        self.paths = [os.fspath(p) for p in paths]
+        if not self.paths:
+            raise FeatureError("received 0 clips; expected at least one audio path")
+        self.spec, self.settings, self.augmentation = spec, settings, augmentation
+        self.on_error, self.progress = on_error, progress
+        self.cache = FeatureCache() if cache is None else (cache or None)
+        self.keys = dict(spec_key=spec.cache_key, settings_key=settings_key(settings, augmentation), shape=spec.shape)
+        self.failures: dict[int, str] = {}
+        self.hashes = [""] * len(self.paths)
+        self._find_clips()
+
+    def _find_clips(self) -> None:
+        """Note each missing clip (the first raises with on_error="raise") and hash the others for the cache."""
+        for index, path in enumerate(self.paths):
+            if not storage.exists(path):
+                self.failures[index] = f"no audio file at '{path}'"
+            elif self.cache is not None:
+                self.hashes[index] = self.cache.content_hash(path)
+        if self.failures and self.on_error == "raise":
+            raise FeatureError(f"{self.failures[min(self.failures)]}; expected an existing file")
+        if self.cache is not None:
+            self.cache.save_hashes()
+
+    def whole_corpus_from_cache(self) -> np.ndarray | None:
+        """Every clip's features from one cached corpus entry, or None when there is none (or a clip is missing)."""
+        if self.cache is None or self.failures:
+            return None
+        stacked = self.cache.load_corpus(self.hashes, **self.keys)
+        if stacked is not None:
+            self._report(len(self.paths))
+        return stacked
+
+    def run(self, workers: int, *, scheduler) -> CorpusFeatures:
+        """Each clip's features from the cache, or extracted by ``workers`` processes or on ``scheduler``'s cluster."""
+        results, todo = self._cached_clips()
+        done = len(self.paths) - len(todo)
+        self._report(done)
+        cache_root = str(self.cache.root) if self.cache is not None else None
+        for batch in run_batches(todo, self.spec, self.settings, cache_root, workers, self.augmentation,
+                                 scheduler=resolve_scheduler(scheduler)):
+            self._keep(batch, results)
+            done += len(batch)
+            self._report(done)
+        stacked = _stack(results, spec=self.spec, paths=self.paths)
+        if self.cache is not None and not self.failures:
+            self.cache.save_corpus(self.hashes, stacked, spec_key=self.keys["spec_key"],
+                                   settings_key=self.keys["settings_key"])
+        return CorpusFeatures(stacked, dict(sorted(self.failures.items())))
+
+    def _cached_clips(self) -> tuple[list[np.ndarray | None], list[tuple[int, str, str]]]:
+        """Each clip's cached features (None where the cache lacks them) and the ``(index, path, hash)`` to extract."""
+        results: list[np.ndarray | None] = [None] * len(self.paths)
+        todo = []
+        for index, (path, content_hash) in enumerate(zip(self.paths, self.hashes)):
+            if index in self.failures:
+                continue
+            hit = self.cache.load(content_hash, **self.keys) if self.cache is not None else None
+            if hit is not None:
+                results[index] = hit
+            else:
+                todo.append((index, path, content_hash))
+        return results, todo
+
+    def _keep(self, batch, results: list) -> None:
+        """Put one batch's arrays in ``results``; a failed clip raises (on_error="raise") or joins the failures."""
         for index, array, exc in batch:
             if exc is not None:
-                if on_error == "raise":
-                    raise _clip_error(paths[index], spec, exc) from exc
-                failures[index] = str(exc)
+                if self.on_error == "raise":
+                    raise _clip_error(self.paths[index], self.spec, exc) from exc
+                self.failures[index] = str(exc)
             results[index] = array
-        done += len(batch)
-        _report(progress, done, len(paths))
-    stacked = _stack(results, spec=spec, paths=paths)
-    if cache is not None and not failures:
-        cache.save_corpus(hashes, stacked, spec_key=keys["spec_key"], settings_key=keys["settings_key"])
-    return CorpusFeatures(stacked, dict(sorted(failures.items())))
+
+    def _report(self, done: int) -> None:
+        _report(self.progress, done, len(self.paths))
 
 
 def extract_corpus(paths, *, spec, on_error: str = "raise", **options) -> np.ndarray:

@@ -253,7 +253,8 @@ def load_encoder(folder: str | None = None) -> EncoderWeights:
     variables = read_ct2_variables(folder / "model.bin", prefix="encoder/")
     arrays = {key: value.astype(np.float32) for key, value in variables.items() if key != "num_heads"}
     heads = int(variables.get("num_heads", N_HEADS))
-    found = (arrays.get("conv1/weight", np.empty(0)).shape, heads, sum(k.endswith("ffn/linear_0/weight") for k in arrays))
+    n_layers = sum(key.endswith("ffn/linear_0/weight") for key in arrays)
+    found = (arrays.get("conv1/weight", np.empty(0)).shape, heads, n_layers)
     if found != ((WIDTH, N_MELS, 3), N_HEADS, N_LAYERS):
         raise FeatureError(
             f"'{folder}' holds an encoder with conv1 {found[0]}, {found[1]} heads and {found[2]} layers; "

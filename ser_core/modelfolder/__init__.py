@@ -6,8 +6,15 @@ Modules, by job:
   ``ProtocolResult``, ``METRICS_VERSION``).
 * :mod:`~ser_core.modelfolder.card`: the model card, ``MODEL_CARD.md`` (``model_card``,
   ``describe_preprocessing``).
-* :mod:`~ser_core.modelfolder.loaded`: a loaded model, audio in, temperature-scaled
-  probabilities out (``LoadedModel``, ``EnsembleModel``).
+* :mod:`~ser_core.modelfolder.reliability`: how often the model was right at each level of its
+  top score on speakers it never heard, from ``predictions.npz`` (``folder_reliability``,
+  ``Reliability``); the card prints it and the Predict page words a score from it.
+* :mod:`~ser_core.modelfolder.prediction`: what a model says, one type for every surface:
+  a clip or window (``Prediction``), a recording's windows (``Timeline``) and its headline
+  (``TimelineSummary``).
+* :mod:`~ser_core.modelfolder.loaded`: a loaded model, audio in and a ``Prediction`` out,
+  features in and temperature-scaled probabilities out; the calls every model kind answers
+  (``Predictor``, ``LoadedModel``, ``EnsembleModel``).
 * :mod:`~ser_core.modelfolder.read`: the folder format, names, trust and loading
   (``FORMAT_VERSION``, ``artifacts_root``, ``is_trusted``, ``load_model``,
   ``list_artifacts``, ``default_model_dir``, ``set_default_model``).
@@ -22,5 +29,6 @@ Examples
 --------
 >>> from ser_core.modelfolder.read import default_model_dir, load_model
 >>> model = load_model(default_model_dir())  # doctest: +SKIP
->>> model.probabilities("clip.wav")  # doctest: +SKIP
+>>> model.predict_audio("clip.wav").label  # doctest: +SKIP
+'angry'
 """

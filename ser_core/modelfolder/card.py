@@ -54,39 +54,78 @@ def serving_line(config: dict) -> str | None:
     return f"- serving: the native network, in a child process (no ONNX export: {record.get('reason', 'unknown')})"
 
 
-def model_card(config: dict, metrics: ModelMetrics) -> str:
-    """Return the Markdown model card of a model folder's config and metrics."""
+def _trained_on(training: dict) -> str:
+    """The training data in words: the corpus (and each corpus's clips when several), clips and speakers."""
+    corpora = training.get("corpora") or {}
+    parts = f" ({', '.join(f'{name} {number(count, decimals=0)}' for name, count in corpora.items())})" \
+        if len(corpora) >= 2 else ""
+    return (f"- trained on: {training.get('corpus') or training.get('data') or MISSING}{parts}, "
+            f"{number(training.get('n_clips'), decimals=0)} clips of {number(training.get('n_speakers'), decimals=0)} "
+            "speakers (all of them for this shipped model)")
+
+
+def _facts(config: dict, metrics: ModelMetrics) -> list[str]:
+    """The card's bullet list: model, features, labels, data, size and speed, members, serving, calibration."""
     training = config.get("training") or {}
-    lines = [f"# {config['name']}", ""]
-    if config.get("description"):
-        lines += [config["description"], ""]
     members = config.get("members") or []
-    lines += [f"- model: `{config['model']}`"]
+    lines = [f"- model: `{config['model']}`"]
     if not members:
         lines.append(f"- features: `{config['features']['kind']}`; preprocessing: "
                      f"{describe_preprocessing(config['preprocess'])}")
     lines += [
         f"- labels: {', '.join(config['labels'])}",
-        f"- trained on: {training.get('corpus') or training.get('data') or MISSING}, "
-        f"{number(training.get('n_clips'), decimals=0)} clips of {number(training.get('n_actors'), decimals=0)} "
-        "speakers (all of them for this shipped model)",
+        _trained_on(training),
         f"- parameters: {number(metrics.n_parameters, decimals=0)}; size on disk: {megabytes(metrics.size_bytes)}; "
         f"latency per 3-s clip: {number(metrics.latency_ms_per_3s_clip, unit='ms')} (decoding and features included)",
     ]
+    if training.get("balance"):
+        lines.append(f"- class and corpus balance in training: {training['balance']}")
     for member in members:
         lines.append(f"- member `{member['name']}` (weight {member['weight']:g}): {member.get('description', '')}; "
                      f"features `{member['features']}`; preprocessing: {describe_preprocessing(member.get('preprocess', {}))}")
-    serving = serving_line(config)
-    if serving:
-        lines.append(serving)
-    calibration = _calibration_line(config, metrics)
-    if calibration:
-        lines.append(calibration)
-    leakage = _leakage_line(training.get("leakage"))
-    if leakage:
-        lines.append(leakage)
+    extra = [serving_line(config), _calibration_line(config, metrics), _leakage_line(training.get("leakage"))]
+    lines += [line for line in extra if line]
     if training.get("command"):
         lines.append(f"- rebuilt by: `{training['command']}`")
+    return lines
+
+
+def per_corpus_table(result) -> list[str]:
+    """Markdown rows of a leave-one-corpus-out result: one per corpus left out, then their mean."""
+    rows = result.per_corpus
+    if not rows:
+        return []
+    lines = ["| corpus left out | clips scored | shared labels | accuracy | UAR | macro F1 |", "|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['corpus']} | {number(row['n_test_clips'], decimals=0)} | "
+                     f"{', '.join(row['shared_labels'] or [])} | {percent(row['accuracy'])} | {percent(row['uar'])} "
+                     f"| {number(row['macro_f1'], decimals=3)} |")
+    lines.append(f"| **mean of {len(rows)}** | | | {percent_spread(result.mean('accuracy'), result.std('accuracy'))} "
+                 f"| {percent_spread(result.mean('uar'), result.std('uar'))} "
+                 f"| {number(result.mean('macro_f1'), decimals=3)} |")
+    return lines
+
+
+def reliability_section(reliability) -> list[str]:
+    """Markdown lines: how often the model was right at each level of its top score (nothing without a table)."""
+    if reliability is None:
+        return []
+    return ["", "## How sure, and how often right", "",
+            f"For each range of the top score it shows, how often that top choice was right on speakers it never "
+            f"heard ({reliability.title}; out-of-fold predictions, temperature cross-fitted over the folds).", "",
+            *reliability.markdown()]
+
+
+def model_card(config: dict, metrics: ModelMetrics, *, reliability=None) -> str:
+    """Return the Markdown model card of a model folder's config and metrics.
+
+    ``reliability``: the folder's :class:`~ser_core.modelfolder.reliability.Reliability`
+    (:func:`~ser_core.modelfolder.reliability.folder_reliability`), printed as a table when given.
+    """
+    lines = [f"# {config['name']}", ""]
+    if config.get("description"):
+        lines += [config["description"], ""]
+    lines += _facts(config, metrics)
     lines += ["", "## Evaluation", "", "| protocol | accuracy | UAR | macro F1 | train accuracy |", "|---|---|---|---|---|"]
     for result in metrics.ordered():
         lines.append(
@@ -94,6 +133,11 @@ def model_card(config: dict, metrics: ModelMetrics) -> str:
             f"| {percent_spread(result.mean('uar'), result.std('uar'))} "
             f"| {number(result.mean('macro_f1'), decimals=3)} | {percent(result.mean('train_accuracy'))} |"
         )
+    for result in metrics.ordered():
+        table = per_corpus_table(result)
+        if table:
+            lines += ["", f"### {result.title}", "", *table]
+    lines += reliability_section(reliability)
     lines += [""]
     for result in metrics.ordered():
         if result.explanation:

@@ -1,21 +1,72 @@
-"""A loaded model: give it audio, get calibrated emotion probabilities.
+"""A loaded model: audio in, a :class:`~ser_core.modelfolder.prediction.Prediction` out; features in, probabilities out.
 
-:class:`LoadedModel` wraps one trained estimator with the preprocessing and features it
-expects; :class:`EnsembleModel` averages several of them. Both apply the temperature
-stored in the model folder (:mod:`ser_core.scoring.temperature`), and both can be calibrated to
-one speaker when a member has a speaker-adapted head (:mod:`ser_core.models.speaker_stats`, :mod:`ser_core.serving.speakers`).
-Build them with :func:`ser_core.modelfolder.read.load_model`; this module knows nothing of model folders.
+Every model kind answers the same calls (:class:`Predictor`), so evaluation, the CLI and
+the app take any of them: :class:`LoadedModel` (one trained estimator with the
+preprocessing and features it expects), :class:`EnsembleModel` (several, averaged with
+fixed weights) and :class:`ser_core.serving.speakers.SpeakerAdaptation` (a model adapted
+to one voice). Audio in and features in have different names, as in scikit-learn,
+whose ``predict_proba`` takes features:
+
+* audio in: ``features(source, *, sample_rate=None)`` gives one clip's features and
+  ``predict_audio(source, *, sample_rate=None)`` its :class:`Prediction`;
+* features in: ``predict_proba(X)`` gives probabilities ``(clips, labels)`` and
+  ``predict(X)`` labels, for a batch ``X`` made by ``stack_features(rows)`` from per-clip
+  features (for an ensemble, a dict of arrays by member name);
+* a corpus: ``corpus_features(data)`` gives a :class:`~ser_core.data.dataset.Dataset`
+  whose ``X`` ``predict_proba`` takes.
+
+Probabilities are temperature-scaled with the temperature stored in the model folder
+(:mod:`ser_core.scoring.temperature`). A model with a speaker-adapted head
+(``adaptive_linear``, or an ensemble holding one; :mod:`ser_core.models.speaker_stats`)
+also takes ``speaker=`` statistics (:meth:`LoadedModel.speaker_stats`), which
+:mod:`ser_core.serving.speakers` wraps as a model of its own. Build models with
+:func:`ser_core.modelfolder.read.load_model`; this module knows nothing of model folders.
+
+Examples
+--------
+>>> from ser_core.modelfolder.read import default_model_dir, load_model
+>>> model = load_model(default_model_dir())  # doctest: +SKIP
+>>> model.predict_audio("clip.wav").label  # doctest: +SKIP
+'angry'
+>>> X = model.stack_features([model.features(path) for path in ("a.wav", "b.wav")])  # doctest: +SKIP
+>>> model.predict_proba(X).shape  # doctest: +SKIP
+(2, 8)
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from ser_core.errors import InputError, ModelError
+from ser_core.modelfolder.prediction import Prediction, source_name
+
+
+class Predictor(Protocol):
+    """The calls every model kind answers (loaded, ensemble, adapted to a speaker)."""
+
+    name: str
+    labels: list[str]
+    sample_rate: int
+
+    def features(self, source, *, sample_rate=None): ...
+
+    def stack_features(self, rows): ...
+
+    def predict_proba(self, X) -> np.ndarray: ...
+
+    def predict(self, X) -> np.ndarray: ...
+
+    def predict_audio(self, source, *, sample_rate=None) -> Prediction: ...
+
+    def corpus_features(self, data, *, progress=None, label_map=None): ...
 
 
 def _temperature(config, key="temperature"):
@@ -23,8 +74,21 @@ def _temperature(config, key="temperature"):
     return float(value) if value else 1.0
 
 
+def _feature_batch(X, *, what: str) -> np.ndarray:
+    """``X`` as an array of at least two dimensions (clips first); audio or a path is refused with the right call."""
+    if isinstance(X, (str, bytes, os.PathLike)) or hasattr(X, "read"):
+        raise InputError(f"{what}.predict_proba takes features, as scikit-learn's does; received {type(X).__name__} "
+                         "(audio): use predict_audio(source) for audio")
+    X = np.asarray(X)
+    if X.ndim < 2:
+        raise InputError(f"{what}.predict_proba takes a batch of features (clips first, as scikit-learn's does); "
+                         f"received an array of shape {X.shape}: use stack_features([row]) for one clip's features, "
+                         "or predict_audio(y, sample_rate=...) for audio")
+    return X
+
+
 class LoadedModel:
-    """One trained model with its preprocessing, features and calibration."""
+    """One trained model with its preprocessing, features and temperature."""
 
     def __init__(self, path, config, metrics, estimator):
         from ser_core.audio.preprocess import PreprocessSettings
@@ -54,9 +118,16 @@ class LoadedModel:
         """The model's registry name (``logmel_cnn``, ``ensemble``, ...)."""
         return self.config["model"]
 
+    @cached_property
+    def signature(self) -> str:
+        """A digest of the folder's config, which records every file's SHA-256: equal signatures, equal predictions."""
+        return hashlib.sha256(json.dumps(self.config, sort_keys=True, default=str).encode()).hexdigest()
+
     def describe(self) -> str:
         """One line: model and features."""
         return f"{self.kind} on {self.spec.name}"
+
+    # ------------------------------------------------------------ audio in
 
     def prepare(self, source, *, sample_rate=None):
         """Preprocessed mono audio at the model's rate from a path, bytes, file object or array.
@@ -78,31 +149,58 @@ class LoadedModel:
         return load_clip(source, settings=self.settings)
 
     def features(self, source, *, sample_rate=None):
-        """The model's features for one clip (preprocessing included)."""
+        """The model's features of one clip (preprocessing included); :meth:`stack_features` batches them."""
         from ser_core.features import extract
 
         return extract(self.prepare(source, sample_rate=sample_rate), spec=self.spec, sample_rate=self.sample_rate)
 
-    def _calibrated(self, probabilities, temperature):
+    def predict_audio(self, source, *, sample_rate=None, speaker=None) -> Prediction:
+        """The :class:`Prediction` of one clip (path, bytes, file object, or an array at ``sample_rate`` Hz).
+
+        ``speaker``: one speaker's statistics (:meth:`speaker_stats`) to classify with the
+        speaker-adapted head.
+        """
+        X = self.stack_features([self.features(source, sample_rate=sample_rate)])
+        return Prediction.from_proba(self.predict_proba(X, speaker=speaker)[0], labels=self.labels, model=self.name,
+                                     source=source_name(source))
+
+    # ------------------------------------------------------------ features in
+
+    def stack_features(self, rows):
+        """Per-clip features (each from :meth:`features`) as one batch for :meth:`predict_proba`."""
+        return np.stack([np.asarray(row) for row in rows])
+
+    def _scaled(self, probabilities, temperature):
         from ser_core.scoring.temperature import apply_temperature
 
         return apply_temperature(probabilities, temperature) if temperature != 1.0 else np.asarray(probabilities)
 
-    def predict_proba_features(self, X):
-        """Calibrated probabilities ``(clips, labels)`` for already-extracted features."""
-        return self._calibrated(self.estimator.predict_proba(np.asarray(X)), self.temperature)
+    def predict_proba(self, X, *, speaker=None) -> np.ndarray:
+        """Temperature-scaled probabilities ``(clips, labels)`` of a batch of features, in :attr:`labels` order.
 
-    def predict_proba(self, source, *, sample_rate=None):
-        """Calibrated class probabilities of one clip, in :attr:`labels` order."""
-        return self.predict_proba_features(np.asarray(self.features(source, sample_rate=sample_rate))[None])[0]
+        ``speaker``: one speaker's statistics (:meth:`speaker_stats`): the clips are
+        classified by the speaker-adapted head, with its own temperature.
+        """
+        X = _feature_batch(X, what=type(self).__name__)
+        if speaker is None:
+            return self._scaled(self.estimator.predict_proba(X), self.temperature)
+        adapted = self.estimator.predict_proba_for_speaker(self.adaptation_rows(X), speaker)
+        return self._scaled(adapted, self.temperature_adapted)
 
-    def predict(self, source, *, sample_rate=None):
-        """The most likely emotion of one clip."""
-        return self.labels[int(np.argmax(self.predict_proba(source, sample_rate=sample_rate)))]
+    def predict(self, X, *, speaker=None) -> np.ndarray:
+        """The most likely label of each clip of a batch of features."""
+        return np.asarray(self.labels)[np.argmax(self.predict_proba(X, speaker=speaker), axis=1)]
 
-    def probabilities(self, source, *, sample_rate=None):
-        """``{label: probability}`` of one clip."""
-        return dict(zip(self.labels, map(float, self.predict_proba(source, sample_rate=sample_rate))))
+    def corpus_features(self, data, *, progress=None, label_map=None):
+        """A corpus (folder, zip, manifest or index) as this model's features: a Dataset whose ``X`` :meth:`predict_proba` takes.
+
+        Features are extracted with the model's own preprocessing and feature settings,
+        through the feature cache; ``label_map`` renames the corpus's labels (a path only).
+        """
+        from ser_core.data.dataset import load_dataset
+
+        return load_dataset(data, feature_kind=self.spec.name, settings=self.settings, progress=progress,
+                            label_map=label_map)
 
     # ------------------------------------------------------------ speaker adaptation
 
@@ -111,31 +209,21 @@ class LoadedModel:
         """True when the model has a speaker-adapted head (``adaptive_linear`` fitted with speakers)."""
         return getattr(self.estimator, "adapted_", None) is not None
 
-    def adaptation_features(self, source, *, sample_rate=None):
-        """The feature row a speaker's statistics are estimated from (1-D)."""
+    def adaptation_rows(self, X) -> np.ndarray:
+        """The rows ``(clips, values)`` a speaker's statistics are read from, out of a batch of features."""
         self.require_speaker_adaptation()
-        return np.asarray(self.features(source, sample_rate=sample_rate), dtype=np.float64).ravel()
+        X = _feature_batch(X, what=type(self).__name__)
+        return np.asarray(X, dtype=np.float64).reshape(len(X), -1)
 
     def speaker_stats(self, X, *, prior_clips):
-        """One speaker's statistics from the rows of :meth:`adaptation_features` of their clips."""
-        self.require_speaker_adaptation()
-        return self.estimator.speaker_stats(np.asarray(X, dtype=np.float64), prior_clips=prior_clips)
-
-    def predict_proba_adapted(self, source, stats, *, sample_rate=None, features=None):
-        """Calibrated probabilities of one clip under the speaker-adapted head, for the speaker of ``stats``.
-
-        ``features``: the clip's :meth:`adaptation_features` row when already computed.
-        """
-        self.require_speaker_adaptation()
-        row = self.adaptation_features(source, sample_rate=sample_rate) if features is None else features
-        adapted = self.estimator.predict_proba_for_speaker(np.asarray(row, dtype=np.float64)[None], stats)
-        return self._calibrated(adapted, self.temperature_adapted)[0]
+        """One speaker's statistics from a batch of features of their clips (emotions unknown)."""
+        return self.estimator.speaker_stats(self.adaptation_rows(X), prior_clips=prior_clips)
 
     def require_speaker_adaptation(self):
-        """Raise ModelError, naming what can be calibrated, when this model cannot be."""
+        """Raise ModelError, naming what can be adapted, when this model cannot be adapted to a speaker."""
         if not self.supports_speaker_adaptation:
             raise ModelError(
-                f"model {self.name!r} ({self.kind}) cannot be calibrated to a speaker: that needs a speaker-adapted "
+                f"model {self.name!r} ({self.kind}) cannot be adapted to a speaker: that needs a speaker-adapted "
                 "head, i.e. an adaptive_linear model trained with speakers (or an ensemble holding one, such as the "
                 "shipped default)"
             )
@@ -148,7 +236,10 @@ def _member_threads() -> ThreadPoolExecutor:
 
 
 class EnsembleModel(LoadedModel):
-    """Members' calibrated probabilities averaged with fixed weights, then calibrated again."""
+    """Members' temperature-scaled probabilities averaged with fixed weights, then scaled again.
+
+    Its features are a dict of each member's features by member name.
+    """
 
     def __init__(self, path, config, metrics, members):
         self.path = Path(path)
@@ -179,28 +270,70 @@ class EnsembleModel(LoadedModel):
         """``call(member)`` for every member, run side by side; results in member order."""
         return list(_member_threads().map(call, [member for member, _ in self.members]))
 
-    def _average(self, parts):
+    def _average(self, parts, *, speaker):
         weights = np.array([weight for _, weight in self.members], dtype=np.float64)
-        return np.tensordot(weights / weights.sum(), np.stack(parts), axes=1)
+        average = np.tensordot(weights / weights.sum(), np.stack(parts), axes=1)
+        return self._scaled(average, self.temperature if speaker is None else self.temperature_adapted)
 
-    def features(self, source, *, sample_rate=None):
-        """Each member's features of one clip, by member name."""
+    def _member_speaker(self, member, speaker):
+        """The statistics a member is given: the speaker's for the adaptive member, none for the others."""
+        return speaker if speaker is not None and member is self._adaptive_member() else None
+
+    def features(self, source, *, sample_rate=None) -> dict:
+        """Each member's features of one clip, by member name (the file decoded once)."""
         y, rate = self._decoded(source, sample_rate)
         rows = self._each_member(lambda member: member.features(y, sample_rate=rate))
         return {member.name: row for (member, _), row in zip(self.members, rows)}
 
-    def predict_proba_features(self, X):
-        """Calibrated probabilities for member features: ``{member name: (clips, ...) array}``."""
-        if not isinstance(X, dict):
-            raise InputError("an ensemble takes a dict of feature arrays by member name (see features())")
-        parts = [member.predict_proba_features(X[member.name]) for member, _ in self.members]
-        return self._calibrated(self._average(parts), self.temperature)
-
-    def predict_proba(self, source, *, sample_rate=None):
-        """Calibrated class probabilities of one clip: the weighted mean of the members', recalibrated."""
+    def predict_audio(self, source, *, sample_rate=None, speaker=None) -> Prediction:
+        """The :class:`Prediction` of one clip: each member's features and probabilities side by side, averaged."""
+        if speaker is not None:
+            self.require_speaker_adaptation()
         y, rate = self._decoded(source, sample_rate)
-        parts = self._each_member(lambda member: member.predict_proba(y, sample_rate=rate))
-        return self._calibrated(self._average(parts)[None], self.temperature)[0]
+
+        def member_proba(member):
+            X = member.stack_features([member.features(y, sample_rate=rate)])
+            return member.predict_proba(X, speaker=self._member_speaker(member, speaker))[0]
+
+        proba = self._average([p[None] for p in self._each_member(member_proba)], speaker=speaker)[0]
+        return Prediction.from_proba(proba, labels=self.labels, model=self.name, source=source_name(source))
+
+    def stack_features(self, rows) -> dict:
+        """Per-clip feature dicts as one batch: ``{member name: (clips, ...) array}``."""
+        rows = list(rows)
+        return {member.name: member.stack_features([row[member.name] for row in rows]) for member, _ in self.members}
+
+    def _by_member(self, X) -> dict:
+        names = [member.name for member, _ in self.members]
+        if not isinstance(X, dict) or any(name not in X for name in names):
+            received = sorted(X) if isinstance(X, dict) else type(X).__name__
+            raise InputError(f"an ensemble takes a dict of feature arrays by member name ({', '.join(names)}), "
+                             f"as features() and stack_features() make; received {received}")
+        return X
+
+    def predict_proba(self, X, *, speaker=None) -> np.ndarray:
+        """Probabilities ``(clips, labels)`` for member features ``{member name: batch}``: the weighted mean, scaled again.
+
+        ``speaker``: statistics for the adaptive member, whose speaker-adapted head is
+        averaged with the other members' single-clip probabilities.
+        """
+        X = self._by_member(X)
+        if speaker is not None:
+            self.require_speaker_adaptation()
+        parts = [member.predict_proba(X[member.name], speaker=self._member_speaker(member, speaker))
+                 for member, _ in self.members]
+        return self._average(parts, speaker=speaker)
+
+    def corpus_features(self, data, *, progress=None, label_map=None):
+        """A corpus as every member's features: a Dataset whose ``X`` is ``{member name: array}``.
+
+        The corpus is indexed once; a clip is kept when every member could read it.
+        """
+        from ser_core.data.index import CorpusIndex, index_corpus
+
+        index = data if isinstance(data, CorpusIndex) else index_corpus(data, label_map=label_map)
+        parts = [member.corpus_features(index, progress=progress) for member, _ in self.members]
+        return _aligned(parts, names=[member.name for member, _ in self.members])
 
     def _adaptive_member(self):
         for member, _ in self.members:
@@ -213,21 +346,32 @@ class EnsembleModel(LoadedModel):
         """True when a member has a speaker-adapted head."""
         return self._adaptive_member() is not None
 
-    def adaptation_features(self, source, *, sample_rate=None):
-        """The adaptive member's feature row for one clip."""
+    def adaptation_rows(self, X) -> np.ndarray:
+        """The adaptive member's rows of a batch of member features."""
         self.require_speaker_adaptation()
-        return self._adaptive_member().adaptation_features(source, sample_rate=sample_rate)
+        adaptive = self._adaptive_member()
+        return adaptive.adaptation_rows(self._by_member(X)[adaptive.name])
 
     def speaker_stats(self, X, *, prior_clips):
-        """The adaptive member's statistics of one speaker."""
+        """The adaptive member's statistics of one speaker, from a batch of member features of their clips."""
         self.require_speaker_adaptation()
-        return self._adaptive_member().speaker_stats(X, prior_clips=prior_clips)
-
-    def predict_proba_adapted(self, source, stats, *, sample_rate=None, features=None):
-        """The adaptive member calibrated to the speaker, averaged with the other members' single-clip figures."""
-        self.require_speaker_adaptation()
-        y, rate = self._decoded(source, sample_rate)
         adaptive = self._adaptive_member()
-        parts = self._each_member(lambda member: member.predict_proba_adapted(y, stats, sample_rate=rate, features=features)
-                                  if member is adaptive else member.predict_proba(y, sample_rate=rate))
-        return self._calibrated(self._average(parts)[None], self.temperature_adapted)[0]
+        return adaptive.speaker_stats(self._by_member(X)[adaptive.name], prior_clips=prior_clips)
+
+
+def _aligned(parts, *, names):
+    """Members' datasets of one corpus as one dataset of the clips they all kept: ``X`` by member name."""
+    from dataclasses import fields, replace
+
+    kept = set.intersection(*(set(part.paths) for part in parts))
+    paths = [path for path in parts[0].paths if path in kept]
+    rows = [{path: i for i, path in enumerate(part.paths)} for part in parts]
+    X = {name: part.X[[row[path] for path in paths]] for name, part, row in zip(names, parts, rows)}
+    first, order = parts[0], [rows[0][path] for path in paths]
+    per_clip = {f.name: getattr(first, f.name)[order] for f in fields(first) if f.name != "X"
+                and isinstance(getattr(first, f.name), np.ndarray) and len(getattr(first, f.name)) == len(first.paths)}
+    skipped = {item["path"]: item for part in parts for item in part.skipped}
+    skipped.update({path: {"path": path, "reason": "another member of the ensemble could not read it"}
+                    for part in parts for path in part.paths if path not in kept})
+    return replace(first, X=X, paths=paths, feature_kind=" + ".join(part.feature_kind for part in parts),
+                   skipped=list(skipped.values()), **per_clip)

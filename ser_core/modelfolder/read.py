@@ -28,7 +28,7 @@ when the caller passes ``trust=True`` (:func:`is_trusted`).
 Examples
 --------
 >>> model = load_model(default_model_dir())  # doctest: +SKIP
->>> model.probabilities("clip.wav")  # doctest: +SKIP
+>>> model.predict_audio("clip.wav").probabilities  # doctest: +SKIP
 {'neutral': 0.02, 'calm': 0.05, ...}
 """
 
@@ -137,6 +137,9 @@ def read_config(folder):
     missing = [key for key in REQUIRED_KEYS if key not in config]
     if missing:
         raise ArtifactError(f"{path} is incomplete: missing {', '.join(missing)}")
+    training = config.get("training")
+    if isinstance(training, dict) and "n_actors" in training and "n_speakers" not in training:
+        training["n_speakers"] = training.pop("n_actors")  # an earlier release's name, read as today's
     return config
 
 

@@ -31,9 +31,11 @@ class ProtocolResult:
     ``folds`` are :func:`ser_core.scoring.metrics.evaluate_predictions` dicts with training facts
     (one for single-split protocols); ``summary`` their mean and spread; ``pooled`` the
     evaluation of every fold's test clips together (one confusion matrix); ``settings``
-    what identifies the protocol (``n_folds``, ``test_actors``, ``seed``, ``corpus``,
-    ``shared_labels``, ...); ``calibration`` the ECE figures of
-    :func:`ser_core.scoring.temperature.calibration_report`.
+    what identifies the protocol (``n_folds``, ``test_speakers``, ``seed``, ``corpus``,
+    ``corpora``, ``shared_labels``, ...); ``calibration`` the ECE figures of
+    :func:`ser_core.scoring.temperature.calibration_report`. Under leave-one-corpus-out
+    (``loco``) each fold is one corpus left out (``test_corpus``), so the summary's mean
+    is the mean over corpora (:attr:`per_corpus`).
     """
 
     protocol: str
@@ -47,18 +49,28 @@ class ProtocolResult:
 
     @property
     def title(self) -> str:
-        """Plain name of the protocol, e.g. ``new speakers (5-fold by actor)``."""
+        """Plain name of the protocol, e.g. ``new speakers (5-fold by speaker)``."""
         return protocol_title(self.protocol, n_folds=self.settings.get("n_folds"),
-                              test_actors=self.settings.get("test_actors"), corpus=self.settings.get("corpus"),
-                              shared_labels=self.settings.get("shared_labels"))
+                              test_speakers=self.settings.get("test_speakers"), corpus=self.settings.get("corpus"),
+                              shared_labels=self.settings.get("shared_labels"), corpora=self.settings.get("corpora"))
 
     @property
     def explanation(self) -> str:
         """What the protocol measures, in a sentence or two."""
         return protocol_explanation(self.protocol, n_folds=self.settings.get("n_folds"),
-                                    test_actors=self.settings.get("test_actors"), corpus=self.settings.get("corpus"),
-                                    shared_labels=self.settings.get("shared_labels"),
-                                    left_out=self.settings.get("left_out"))
+                                    test_speakers=self.settings.get("test_speakers"),
+                                    corpus=self.settings.get("corpus"), shared_labels=self.settings.get("shared_labels"),
+                                    left_out=self.settings.get("left_out"), corpora=self.settings.get("corpora"))
+
+    @property
+    def per_corpus(self) -> list[dict]:
+        """One row per corpus left out (``loco``): corpus, clips scored, shared labels, clips left out, figures.
+
+        Empty for protocols that do not leave corpora out.
+        """
+        keys = ("n_test_clips", "accuracy", "uar", "macro_f1", "shared_labels", "n_left_out", "train_accuracy")
+        return [{"corpus": fold["test_corpus"], **{key: fold.get(key) for key in keys}}
+                for fold in self.folds if fold.get("test_corpus") is not None]
 
     @property
     def cross_corpus(self) -> bool:
@@ -95,14 +107,15 @@ class ProtocolResult:
         """Read one protocol block (this release's or an earlier one's)."""
         if not isinstance(data, dict):
             raise InputError(f"protocol {protocol!r}: expected an object, got {type(data).__name__}")
-        settings = dict(data.get("settings") or {})
+        settings = _renamed(dict(data.get("settings") or {}))
+        folds = [_renamed(dict(fold)) for fold in data.get("folds") or []]
         if "n_folds" not in settings and protocol.startswith("kfold"):
-            settings["n_folds"] = len(data.get("folds") or []) or None
-        if "test_actors" not in settings and protocol == "holdout" and data.get("folds"):
-            settings["test_actors"] = data["folds"][0].get("test_actors")
+            settings["n_folds"] = len(folds) or None
+        if "test_speakers" not in settings and protocol == "holdout" and folds:
+            settings["test_speakers"] = folds[0].get("test_speakers")
         return cls(
             protocol=str(data.get("protocol", protocol)),
-            folds=list(data.get("folds") or []),
+            folds=folds,
             summary=dict(data.get("summary") or {}),
             pooled=data.get("pooled"),
             settings=settings,
@@ -110,6 +123,18 @@ class ProtocolResult:
             histories=list(data.get("histories") or []),
             time_s=data.get("time_s"),
         )
+
+
+#: Names earlier releases wrote in ``metrics.json`` and the names read today.
+RENAMED_KEYS = {"test_actors": "test_speakers", "n_actors": "n_speakers"}
+
+
+def _renamed(block: dict) -> dict:
+    """A settings or fold dict with earlier releases' names read as today's (the file is never rewritten)."""
+    for old, new in RENAMED_KEYS.items():
+        if old in block and new not in block:
+            block[new] = block.pop(old)
+    return block
 
 
 @dataclass

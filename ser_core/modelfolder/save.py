@@ -112,6 +112,7 @@ def _portable_metrics(metrics: ModelMetrics) -> ModelMetrics:
 def _finish(staging: Path, folder: Path, config: dict, metrics: ModelMetrics, *, latency: bool) -> Path:
     """Write config, load the staged folder back, time it, write metrics and card, swap into place."""
     from ser_core.modelfolder.card import model_card
+    from ser_core.modelfolder.reliability import folder_reliability
 
     metrics = _portable_metrics(metrics)
     config["files"] = _file_digests(staging)
@@ -124,7 +125,8 @@ def _finish(staging: Path, folder: Path, config: dict, metrics: ModelMetrics, *,
 
         metrics.latency_ms_per_3s_clip = round(latency_per_clip_ms(load_model(staging, trust=True), repeats=5), 2)
         atomic.write_json(staging / METRICS_FILE, metrics.to_dict(), default=_json_default)
-    atomic.write_text(staging / CARD_FILE, model_card(config, metrics))
+    atomic.write_text(staging / CARD_FILE, model_card(config, metrics,
+                                                  reliability=folder_reliability(staging, metrics=metrics)))
     atomic.checkpoint("after-metrics")
     atomic.replace_folder(staging, folder)
     return folder
@@ -239,7 +241,7 @@ def save_ensemble(folder, members, *, metrics=None, training=None, predictions=N
     loaded = load_ensemble_members([(Path(path), float(weight)) for path, weight in members], trust=True)
     labels = loaded[0][0].labels
     first_training = loaded[0][0].config.get("training") or {}
-    training = {**{key: first_training.get(key) for key in ("data", "corpus", "n_clips", "n_actors")}, **(training or {})}
+    training = {**{key: first_training.get(key) for key in ("data", "corpus", "n_clips", "n_speakers")}, **(training or {})}
     metrics = _as_metrics(metrics)
     metrics.n_parameters = int(sum(m.metrics.n_parameters or 0 for m, _ in loaded))
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -269,6 +271,7 @@ def save_ensemble(folder, members, *, metrics=None, training=None, predictions=N
 def update_metrics(folder, extra):
     """Merge ``extra`` (top-level metrics fields) into a saved folder's metrics and rewrite its card, atomically."""
     from ser_core.modelfolder.card import model_card
+    from ser_core.modelfolder.reliability import folder_reliability
 
     folder = Path(folder)
     config = read_config(folder)
@@ -276,5 +279,6 @@ def update_metrics(folder, extra):
     data.update(extra)
     metrics = ModelMetrics.from_dict(data)
     atomic.write_json(folder / METRICS_FILE, metrics.to_dict(), default=_json_default)
-    atomic.write_text(folder / CARD_FILE, model_card(config, metrics))
+    atomic.write_text(folder / CARD_FILE, model_card(config, metrics,
+                                                 reliability=folder_reliability(folder, metrics=metrics)))
     return metrics

@@ -6,4 +6,9 @@ Every model is a scikit-learn style estimator (``fit`` returns ``self``, ``predi
 ``fit``; :class:`ser_core.models.base.SERClassifier`) that saves to and loads from a folder
 (without pickle; scikit-learn pipelines through :mod:`ser_core.models.sklearn_state`). Build one by name
 with :func:`ser_core.models.registry.make_model`.
+
+Serving the networks without their frameworks: :mod:`ser_core.models.onnx_export` turns
+the log-mel CNN, the Keras networks and the MLP into ONNX graphs,
+:mod:`ser_core.models.onnx_runtime` serves a graph with onnxruntime alone, and
+:mod:`ser_core.models.isolated` runs a network that has no graph in a child process.
 """

@@ -87,17 +87,28 @@ class ClassicalClassifier(SERClassifier):
         """Keyword arguments of the scikit-learn classifier."""
         return dict(self.params or {})
 
-    def fit(self, X, y, *, X_val=None, y_val=None, progress=None, should_stop=None):
-        """Fit the pipeline; validation data, progress and should_stop are accepted for a common signature."""
+    def fit(self, X, y, *, sample_weight=None, X_val=None, y_val=None, progress=None, should_stop=None):
+        """Fit the pipeline; validation data, progress and should_stop are accepted for a common signature.
+
+        ``sample_weight``: one weight per clip for the classifier (e.g. so that several
+        corpora count equally); the standardisation is fitted unweighted.
+        """
         X = _as_matrix(X)
         y = np.asarray(y)
         if len(X) != len(y) or len(X) == 0:
             raise InputError(f"X has {len(X)} clips and y has {len(y)} labels; expected the same non-zero count")
         if len(np.unique(y)) < 2:
             raise InputError(f"training needs at least 2 classes, got {np.unique(y).tolist()}")
+        weights = {}
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != (len(y),) or not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
+                raise InputError(f"sample_weight must hold one finite weight >= 0 per clip ({len(y)}); received "
+                                 f"shape {sample_weight.shape}")
+            weights = {"classify__sample_weight": sample_weight}
         pipeline = make_pipeline(self.kind, seed=self.seed, **self._classifier_params())
         try:
-            pipeline.fit(X, y)
+            pipeline.fit(X, y, **weights)
         except (ValueError, TypeError) as error:
             raise ModelError(f"{self.kind} could not be trained: {error}") from error
         self.pipeline_ = pipeline

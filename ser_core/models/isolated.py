@@ -91,6 +91,15 @@ class IsolatedEstimator:
     """
 
     def __init__(self, name: str, folder, *, settings=None):
+        import importlib.util
+
+        from ser_core.models.registry import model_family
+
+        framework = model_family(name)  # "keras" or "torch": the module the child imports
+        if importlib.util.find_spec(framework) is None:
+            raise ModelError(f"{folder} has no ONNX export and its {name} network needs {framework}, which is not "
+                             "installed here (requirements-train.txt adds it); or add the export where it is "
+                             "installed: ser_core.modelfolder.export.add_export(folder)")
         self.name = name
         self.folder = Path(folder)
         self.settings = settings

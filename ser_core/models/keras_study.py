@@ -240,18 +240,7 @@ class KerasClassifier(SERClassifier):
         self._check_settings()
         X = as_sequences(X)
         y = np.asarray(y)
-        if len(X) != len(y) or len(X) == 0:
-            raise InputError(f"X has {len(X)} clips and y has {len(y)} labels; expected the same non-zero count")
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise InputError(f"training needs at least 2 classes, got {self.classes_.tolist()}")
-        self.input_shape_ = tuple(int(d) for d in X.shape[1:])
-        if self.standardize:
-            axes = (0, 1) if X.shape[2] > 1 else (0,)
-            self.mean_ = X.mean(axis=axes, keepdims=True)[0].astype(np.float32)
-            self.scale_ = np.maximum(X.std(axis=axes, keepdims=True)[0], 1e-8).astype(np.float32)
-        else:
-            self.mean_ = self.scale_ = None
+        self._learn_labels_and_scale(X, y)
 
         keras.utils.set_random_seed(int(self.seed))
         model = BUILDERS[self.architecture](self.input_shape_, len(self.classes_), dropout=self.dropout)
@@ -266,13 +255,7 @@ class KerasClassifier(SERClassifier):
             validation = (self._scale(X_val), self._encode(y_val))
             monitor = "val_loss"
         history = {}
-        callbacks = [
-            keras.callbacks.EarlyStopping(monitor=monitor, patience=int(self.patience), restore_best_weights=True),
-            keras.callbacks.ReduceLROnPlateau(
-                monitor=monitor, factor=float(self.lr_factor), patience=int(self.lr_patience), min_lr=float(self.min_lr)
-            ),
-            _progress_callback(history, progress, should_stop),
-        ]
+        callbacks = self._callbacks(monitor, history=history, progress=progress, should_stop=should_stop)
         self.model_ = model
         try:
             model.fit(
@@ -290,6 +273,33 @@ class KerasClassifier(SERClassifier):
             raise
         self.history_ = history
         return self
+
+    def _learn_labels_and_scale(self, X, y):
+        """Learn ``classes_``, ``input_shape_`` and the standardisation (``mean_``, ``scale_``) from the training clips."""
+        if len(X) != len(y) or len(X) == 0:
+            raise InputError(f"X has {len(X)} clips and y has {len(y)} labels; expected the same non-zero count")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise InputError(f"training needs at least 2 classes, got {self.classes_.tolist()}")
+        self.input_shape_ = tuple(int(d) for d in X.shape[1:])
+        if self.standardize:
+            axes = (0, 1) if X.shape[2] > 1 else (0,)
+            self.mean_ = X.mean(axis=axes, keepdims=True)[0].astype(np.float32)
+            self.scale_ = np.maximum(X.std(axis=axes, keepdims=True)[0], 1e-8).astype(np.float32)
+        else:
+            self.mean_ = self.scale_ = None
+
+    def _callbacks(self, monitor, *, history, progress, should_stop):
+        """Early stopping and learning-rate decay on ``monitor``, and the per-epoch history and progress."""
+        import keras
+
+        return [
+            keras.callbacks.EarlyStopping(monitor=monitor, patience=int(self.patience), restore_best_weights=True),
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor, factor=float(self.lr_factor), patience=int(self.lr_patience), min_lr=float(self.min_lr)
+            ),
+            _progress_callback(history, progress, should_stop),
+        ]
 
     def predict_proba(self, X):
         """Return class probabilities, shape ``(n_clips, n_classes)``, columns in ``classes_`` order."""

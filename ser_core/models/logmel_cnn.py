@@ -14,6 +14,7 @@ Weights are saved as plain arrays (``logmel_cnn.npz``) with the settings in
 """
 
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 from ser_core.errors import InputError, ModelError, TrainingCancelled
@@ -23,6 +24,16 @@ WEIGHTS_FILE = "logmel_cnn.npz"
 SETTINGS_FILE = "logmel_cnn.json"
 PRECISIONS = ("auto", "bf16", "fp32")
 PREDICT_BATCH = 64
+
+
+class _Run(NamedTuple):
+    """What one training run updates: the network, its optimiser and schedule, the loss, bf16 or not."""
+
+    network: Any
+    optimizer: Any
+    schedule: Any
+    loss_fn: Any
+    use_bf16: bool
 
 
 def build_network(n_mels, n_classes, *, widths=(24, 48, 96, 128), dropout=0.3):
@@ -187,6 +198,31 @@ class LogMelCNN(SERClassifier):
         for attribute in ("network_", "input_shape_"):
             self.__dict__.pop(attribute, None)
         X = self._spectrograms(X)
+        codes = torch.from_numpy(self._learn_labels_and_scale(X, y))
+        normalised = (X - self.mean_) / self.std_
+        validation = None
+        if X_val is not None and len(X_val):
+            validation = (self._normalised(self._spectrograms(X_val)), self._encode(y_val))
+
+        torch.manual_seed(int(self.seed))
+        rng = np.random.default_rng(int(self.seed))
+        run = self._new_run(len(X))
+        self.history_ = {key: [] for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr")}
+        for epoch in range(1, int(self.epochs) + 1):
+            record = {"epoch": epoch, **self._train_epoch(run, normalised, codes, rng, should_stop=should_stop)}
+            run.network.eval()
+            if validation is not None:
+                record.update(self._score(run.network, *validation, loss_fn=run.loss_fn))
+            for key in self.history_:
+                self.history_[key].append(record.get(key))
+            if progress is not None:
+                progress(dict(record))
+        self.network_ = run.network.eval()
+        self.precision_used_ = "bf16" if run.use_bf16 else "fp32"
+        return self
+
+    def _learn_labels_and_scale(self, X, y):
+        """Learn ``classes_``, ``input_shape_``, ``mean_`` and ``std_`` from the training clips; return their class codes."""
         y = np.asarray(y).astype(str)
         if len(X) != len(y) or len(X) < 2:
             raise InputError(f"X has {len(X)} clips and y has {len(y)} labels; expected the same count, at least 2")
@@ -196,54 +232,45 @@ class LogMelCNN(SERClassifier):
         self.input_shape_ = tuple(int(d) for d in X.shape[1:])
         self.mean_ = float(X.mean())
         self.std_ = float(max(X.std(), 1e-6))
-        codes = torch.from_numpy(np.searchsorted(self.classes_, y).astype(np.int64))
-        normalised = (X - self.mean_) / self.std_
-        validation = None
-        if X_val is not None and len(X_val):
-            validation = (self._normalised(self._spectrograms(X_val)), self._encode(y_val))
+        return np.searchsorted(self.classes_, y).astype(np.int64)
 
-        torch.manual_seed(int(self.seed))
-        rng = np.random.default_rng(int(self.seed))
+    def _new_run(self, n_clips):
+        """A fresh network with its optimiser, one-cycle schedule over every epoch's batches, loss and precision."""
+        import torch
+
         network = build_network(self.input_shape_[0], len(self.classes_), widths=tuple(self.widths), dropout=self.dropout)
         network = network.to(memory_format=torch.channels_last)
         optimizer = torch.optim.AdamW(network.parameters(), lr=float(self.learning_rate), weight_decay=float(self.weight_decay))
-        steps = len(self._batches(len(X), np.random.default_rng(0)))
+        steps = len(self._batches(n_clips, np.random.default_rng(0)))
         schedule = torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=float(self.max_learning_rate), total_steps=int(self.epochs) * steps,
             div_factor=float(self.max_learning_rate) / float(self.learning_rate),
         )
         loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=float(self.label_smoothing))
-        use_bf16 = self._use_bf16()
-        self.history_ = {key: [] for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr")}
-        for epoch in range(1, int(self.epochs) + 1):
-            network.train()
-            total_loss = correct = 0.0
-            for batch in self._batches(len(X), rng):
-                if should_stop is not None and should_stop():
-                    raise TrainingCancelled("training cancelled")
-                inputs = torch.from_numpy(self._augment(normalised[batch], rng)).unsqueeze(1)
-                inputs = inputs.contiguous(memory_format=torch.channels_last)
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
-                    logits = network(inputs)
-                loss = loss_fn(logits.float(), codes[batch])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                total_loss += loss.item() * len(batch)
-                correct += float((logits.argmax(dim=1) == codes[batch]).sum())
-            record = {"epoch": epoch, "loss": total_loss / len(X), "accuracy": correct / len(X),
-                      "lr": float(optimizer.param_groups[0]["lr"])}
-            network.eval()
-            if validation is not None:
-                record.update(self._score(network, *validation, loss_fn=loss_fn))
-            for key in self.history_:
-                self.history_[key].append(record.get(key))
-            if progress is not None:
-                progress(dict(record))
-        self.network_ = network.eval()
-        self.precision_used_ = "bf16" if use_bf16 else "fp32"
-        return self
+        return _Run(network, optimizer, schedule, loss_fn, self._use_bf16())
+
+    def _train_epoch(self, run, normalised, codes, rng, *, should_stop=None):
+        """One pass over shuffled, augmented batches; returns the epoch's mean loss, accuracy and last learning rate."""
+        import torch
+
+        run.network.train()
+        total_loss = correct = 0.0
+        for batch in self._batches(len(normalised), rng):
+            if should_stop is not None and should_stop():
+                raise TrainingCancelled("training cancelled")
+            inputs = torch.from_numpy(self._augment(normalised[batch], rng)).unsqueeze(1)
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=run.use_bf16):
+                logits = run.network(inputs)
+            loss = run.loss_fn(logits.float(), codes[batch])
+            run.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            run.optimizer.step()
+            run.schedule.step()
+            total_loss += loss.item() * len(batch)
+            correct += float((logits.argmax(dim=1) == codes[batch]).sum())
+        return {"loss": total_loss / len(normalised), "accuracy": correct / len(normalised),
+                "lr": float(run.optimizer.param_groups[0]["lr"])}
 
     def _normalised(self, X):
         return (X - self.mean_) / self.std_

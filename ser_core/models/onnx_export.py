@@ -325,10 +325,7 @@ def keras_graph(layers, *, classes, input_shape, mean=None, scale=None, family="
             raise ModelError(f"Keras layer {config.get('name')!r} ({class_name}) has no ONNX export; "
                              f"expected one of {', '.join(sorted(_LAYERS))}")
         weights = [np.asarray(w, dtype=np.float32) for w in weights]
-        if class_name != "BatchNormalization":
-            n_parameters += sum(int(w.size) for w in weights)
-        else:
-            n_parameters += sum(int(w.size) for w in weights[:-2])
+        n_parameters += sum(int(w.size) for w in weights)  # as Keras' count_params, moving statistics included
         getattr(translator, _LAYERS[class_name])(config, weights)
     if translator.layout != "nc":
         raise ModelError(f"the network ends on a {translator.layout} tensor; expected (batch, classes)")

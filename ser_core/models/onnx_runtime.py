@@ -15,7 +15,6 @@ Examples
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +60,9 @@ class OnnxClassifier(SERClassifier):
         if threads:
             options.intra_op_num_threads = int(threads)
         options.log_severity_level = 3
-        if os.environ.get("SER_ORT_SPIN", "1") == "0":
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Idle threads sleep rather than spin: a server runs many sessions and an ensemble's
+        # members side by side on a few cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         estimator = cls(threads=threads)
         try:
             session = onnxruntime.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
@@ -124,7 +124,7 @@ class OnnxClassifier(SERClassifier):
 
     @property
     def n_parameters_(self):
-        """Learned values of the exported network (batch-norm running statistics excluded)."""
+        """The native network's parameter count, as its family counts it (recorded at export)."""
         self._check_fitted()
         return self.parameter_count_
 

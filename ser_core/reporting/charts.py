@@ -84,10 +84,10 @@ def counts_bar(counts: pd.Series, *, title: str, by_emotion: bool = False, categ
 
 
 def duration_histogram(clips: pd.DataFrame, *, title: str = "Clip durations") -> go.Figure:
-    """Stacked histogram of clip durations in seconds, coloured by emotion."""
-    order = emotion_order(clips["emotion"])
-    fig = px.histogram(clips, x="duration_s", color="emotion", nbins=40, color_discrete_map=emotion_palette(order),
-                       category_orders={"emotion": order})
+    """Stacked histogram of clip durations in seconds, coloured by label."""
+    order = emotion_order(clips["label"])
+    fig = px.histogram(clips, x="duration_s", color="label", nbins=40, color_discrete_map=emotion_palette(order),
+                       category_orders={"label": order})
     fig.update_xaxes(title="duration (s)")
     fig.update_yaxes(title="clips", tickformat=",d")
     fig.update_layout(legend=_LEGEND_BELOW)
@@ -259,10 +259,10 @@ def contours(frame: pd.DataFrame, *, title: str = "Pitch and energy", pitch_rang
     return _finish(fig, title=title, height=320)
 
 
-def distribution(frame: pd.DataFrame, *, value: str, by: str = "emotion", title: str | None = None) -> go.Figure:
-    """Box plot of one feature column grouped by emotion (or any other column)."""
-    order = emotion_order(frame[by]) if by == "emotion" else sorted(frame[by].astype(str).unique())
-    kwargs = dict(color_discrete_map=emotion_palette(order)) if by == "emotion" else {}
+def distribution(frame: pd.DataFrame, *, value: str, by: str = "label", title: str | None = None) -> go.Figure:
+    """Box plot of one feature column grouped by label (or any other column)."""
+    order = emotion_order(frame[by]) if by == "label" else sorted(frame[by].astype(str).unique())
+    kwargs = dict(color_discrete_map=emotion_palette(order)) if by == "label" else {}
     fig = px.box(frame.assign(**{by: frame[by].astype(str)}), x=by, y=value, color=by,
                  category_orders={by: order}, points=False, **kwargs)
     fig.update_layout(showlegend=False)
@@ -271,16 +271,16 @@ def distribution(frame: pd.DataFrame, *, value: str, by: str = "emotion", title:
     return _finish(fig, title=title or f"{value} by {by}", height=360)
 
 
-def embedding(frame: pd.DataFrame, *, color: str = "emotion", title: str = "Corpus map",
+def embedding(frame: pd.DataFrame, *, color: str = "label", title: str = "Corpus map",
               axis_names: tuple[str, str] = ("component 1", "component 2")) -> go.Figure:
-    """2-D scatter of a corpus projection (columns ``x``, ``y``) coloured by emotion, actor or gender."""
+    """2-D scatter of a corpus projection (columns ``x``, ``y``) coloured by label, speaker, corpus or gender."""
     shown = frame.assign(**{color: frame[color].astype(str)})
-    if color == "emotion":
+    if color == "label":
         order = emotion_order(shown[color])
         kwargs = dict(color_discrete_map=emotion_palette(order), category_orders={color: order})
     else:
         kwargs = dict(category_orders={color: sorted(shown[color].unique())}, color_discrete_sequence=SPEAKER_COLORS)
-    hover = [c for c in ("actor", "emotion", "intensity", "statement") if c in shown and c != color]
+    hover = [c for c in ("speaker", "label", "corpus", "intensity", "statement") if c in shown and c != color]
     fig = px.scatter(shown, x="x", y="y", color=color, hover_data=hover, **kwargs)
     fig.update_traces(marker=dict(size=6, opacity=0.8))
     fig.update_xaxes(title=axis_names[0], showticklabels=False)

@@ -1,18 +1,22 @@
 """The comparison table: one row per (model folder, protocol), the same for the CLI, the app and the report.
 
-Rows tested on another corpus (``cross_corpus``) say so, with the shared labels and the
-clips left out; they answer another question than within-corpus rows, so tables show
-them apart and the headline of a model never comes from them.
+Rows tested on corpora the model was not trained on (``cross_corpus``, and ``loco``: each
+corpus left out in turn) say so, with the shared labels and the clips left out; they
+answer another question than within-corpus rows, so tables show them apart and the
+headline of a model never comes from them. A ``loco`` row's figures are the mean over
+the corpora; its ``per_corpus`` column holds each corpus's figures, and
+:func:`per_corpus_rows` lays them out one row per (model, corpus left out) plus the mean.
 """
 
 from __future__ import annotations
 
+from ser_core.data.labels import label_order
 from ser_core.data.protocols import protocol_rank
 from ser_core.modelfolder.results import ModelMetrics
 
 #: Columns of a comparison row, in order.
 COLUMNS = ("name", "model", "features", "labels", "n_labels", "protocol", "protocol_title", "speaker_independent",
-           "cross_corpus", "test_corpus", "shared_labels", "n_left_out",
+           "cross_corpus", "test_corpus", "shared_labels", "n_left_out", "per_corpus",
            "accuracy", "accuracy_std", "uar", "uar_std", "macro_f1", "macro_f1_std", "train_accuracy",
            "n_parameters", "size_mb", "training_time_s", "latency_ms", "default", "path", "error")
 
@@ -49,15 +53,46 @@ def comparison_rows(artifacts, *, default_name: str | None = None) -> list[dict]
                     size_mb=metrics.size_bytes / 1e6 if metrics.size_bytes else None,
                     training_time_s=_training_time_s(config, metrics), latency_ms=metrics.latency_ms_per_3s_clip)
         for result in metrics.ordered():
-            settings = result.settings if result.cross_corpus else {}
             rows.append({**base, "protocol": result.protocol, "protocol_title": result.title,
                          "speaker_independent": result.speaker_independent, "cross_corpus": result.cross_corpus,
-                         "test_corpus": settings.get("corpus"),
-                         "shared_labels": ", ".join(settings["shared_labels"]) if settings.get("shared_labels") else None,
-                         "n_left_out": settings.get("n_left_out"),
+                         **_tested_on(result),
                          **{key: result.mean(key) for key in ("accuracy", "uar", "macro_f1", "train_accuracy")},
                          **{f"{key}_std": result.std(key) for key in ("accuracy", "uar", "macro_f1")}})
     return rows
+
+
+def _tested_on(result) -> dict:
+    """``test_corpus``, ``shared_labels``, ``n_left_out`` and ``per_corpus`` of a row (None within a corpus)."""
+    settings = result.settings if result.cross_corpus else {}
+    per_corpus = result.per_corpus
+    if per_corpus:
+        shared = label_order({label for row in per_corpus for label in row["shared_labels"] or []})
+        return {"test_corpus": f"each left out in turn: {', '.join(row['corpus'] for row in per_corpus)}",
+                "shared_labels": None if not shared else ", ".join(shared),
+                "n_left_out": sum(row["n_left_out"] or 0 for row in per_corpus), "per_corpus": per_corpus}
+    return {"test_corpus": settings.get("corpus"),
+            "shared_labels": ", ".join(settings["shared_labels"]) if settings.get("shared_labels") else None,
+            "n_left_out": settings.get("n_left_out"), "per_corpus": None}
+
+
+def per_corpus_rows(rows: list[dict]) -> list[dict]:
+    """Leave-one-corpus-out figures, one row per (model, corpus left out), then the model's mean over corpora.
+
+    Each row has ``name``, ``corpus`` (``mean of N`` for the mean), ``n_test_clips``,
+    ``shared_labels``, ``accuracy``, ``uar`` and ``macro_f1``.
+    """
+    table = []
+    for row in rows:
+        if has_error(row) or not isinstance(row.get("per_corpus"), list):
+            continue
+        for corpus in row["per_corpus"]:
+            table.append({"name": row["name"], "corpus": corpus["corpus"], "n_test_clips": corpus["n_test_clips"],
+                          "shared_labels": ", ".join(corpus["shared_labels"] or []),
+                          **{key: corpus[key] for key in ("accuracy", "uar", "macro_f1")}})
+        table.append({"name": row["name"], "corpus": f"mean of {len(row['per_corpus'])}",
+                      "n_test_clips": sum(corpus["n_test_clips"] or 0 for corpus in row["per_corpus"]),
+                      "shared_labels": None, **{key: row[key] for key in ("accuracy", "uar", "macro_f1")}})
+    return table
 
 
 def headline_rows(rows: list[dict]) -> list[dict]:

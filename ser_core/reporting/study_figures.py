@@ -5,6 +5,8 @@ see ``../shared/SPEC.md``. Its settings (features, systems) live with its recipe
 ``recipes/study.py``.
 """
 
+#: The study, named as the project's brief names it (``SPEC.md``).
+STUDY_TITLE = "A comparative study of CNN, LSTM and transformer models for speech emotion recognition on RAVDESS"
 #: Display name of each of the study's systems.
 SYSTEM_TITLES = {"lstm": "LSTM", "cnn": "CNN", "cnn_lstm": "CNN+LSTM", "wav2vec2_rf": "Wav2Vec2 + RF"}
 #: The study's reported figures (random 80/20 split).

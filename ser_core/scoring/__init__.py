@@ -11,7 +11,7 @@ Modules, by job:
 * :mod:`~ser_core.scoring.crosscorpus`: a model scored on another corpus, on the labels
   both share (``shared_labels``, ``score_shared``, ``evaluate_model``).
 * :mod:`~ser_core.scoring.latency`: milliseconds per clip of anything with
-  ``predict_proba`` on audio (``latency_per_clip_ms``).
+  ``predict_audio`` (``latency_per_clip_ms``).
 
 Examples
 --------

@@ -125,10 +125,13 @@ def describe(metrics: dict) -> str:
 
 
 def evaluate_model(model, data, *, progress=None, label_map=None):
-    """Evaluate a loaded model on every clip of a corpus (folder, zip, manifest or CorpusIndex).
+    """Evaluate a model of any kind on every clip of a corpus (folder, zip, manifest or CorpusIndex).
 
-    Features are extracted with the model's own preprocessing and feature settings
-    (through the cache). Only the labels the model and the corpus share are compared
+    ``model`` is anything with ``corpus_features``, ``predict_proba`` and ``labels``: a
+    loaded model, an ensemble, or a model adapted to one speaker
+    (:class:`ser_core.modelfolder.loaded.Predictor`). Features are extracted with the
+    model's own preprocessing and feature settings (each member's, for an ensemble;
+    through the cache). Only the labels the model and the corpus share are compared
     (:mod:`ser_core.scoring.crosscorpus`): clips of other labels are left out and counted, and
     the model's choice is restricted to the shared labels. On the corpus it was trained
     on, with every label present, that is the plain evaluation. ``label_map`` renames the
@@ -144,11 +147,8 @@ def evaluate_model(model, data, *, progress=None, label_map=None):
     >>> metrics["shared_labels"], metrics["left_out"]  # doctest: +SKIP
     (['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgust'], {'boredom': 81})
     """
-    from ser_core.data.dataset import load_dataset
-
-    dataset = load_dataset(data, feature_kind=model.spec.name, settings=model.settings, progress=progress,
-                           label_map=label_map)
-    probabilities = model.predict_proba_features(dataset.X)
+    dataset = model.corpus_features(data, progress=progress, label_map=label_map)
+    probabilities = model.predict_proba(dataset.X)
     metrics = score_shared(probabilities, model_labels=model.labels, y_true=dataset.labels).metrics
     metrics.update(model=model.name, data=dataset.source or str(data), corpus=dataset.title)
     return metrics

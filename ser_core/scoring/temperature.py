@@ -144,3 +144,42 @@ def calibration_report(probabilities, labels, folds) -> dict:
         report.update(ece_calibrated=expected_calibration_error(calibrated, y),
                       share_certain_calibrated=share_certain(calibrated), fold_temperatures=temperatures)
     return report
+
+
+#: Bins of the top probability in a reliability table: [0, 40%), [40, 60%), [60, 80%), [80, 90%), [90, 100%].
+RELIABILITY_EDGES = (0.0, 0.4, 0.6, 0.8, 0.9, 1.0)
+
+
+def reliability_table(probabilities, labels, *, folds=None, edges=RELIABILITY_EDGES) -> list[dict]:
+    """How often the top choice was right, per bin of its probability.
+
+    With ``folds`` (two or more), each fold's probabilities are first calibrated with a
+    temperature fitted on the other folds (:func:`cross_fitted`): the scores a shipped,
+    temperature-scaled model would show, judged on clips that did not choose the
+    temperature. Each row: ``low``, ``high`` (the bin, lower edge included; the last bin
+    includes 1.0), ``n_clips``, ``accuracy`` (share right, None for an empty bin) and
+    ``confidence`` (mean top probability).
+
+    Examples
+    --------
+    >>> p = np.array([[0.95, 0.05], [0.92, 0.08], [0.55, 0.45], [0.3, 0.7]])
+    >>> [(row["low"], row["n_clips"], row["accuracy"]) for row in reliability_table(p, np.array([0, 0, 1, 1]))][-1]
+    (0.9, 2, 1.0)
+    """
+    p, y = _checked(probabilities, labels)
+    edges = [float(edge) for edge in edges]
+    if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:])) or edges[0] < 0 or edges[-1] > 1:
+        raise InputError(f"edges must rise from 0..1 with at least two values; got {edges}")
+    if folds is not None and len(np.unique(folds)) >= 2:
+        p, _ = cross_fitted(p, y, folds)
+    confidence = p.max(axis=1)
+    correct = p.argmax(axis=1) == y
+    rows = []
+    for i, (low, high) in enumerate(zip(edges, edges[1:])):
+        last = i == len(edges) - 2
+        inside = (confidence >= low) & ((confidence <= high) if last else (confidence < high))
+        n = int(inside.sum())
+        rows.append({"low": low, "high": high, "n_clips": n,
+                     "accuracy": float(correct[inside].mean()) if n else None,
+                     "confidence": float(confidence[inside].mean()) if n else None})
+    return rows

@@ -1,14 +1,16 @@
-"""Classify files and folders with a loaded model; long recordings become a timeline.
+"""Classify files and folders with a model; long recordings become a timeline.
 
-A model here is a :class:`ser_core.modelfolder.loaded.LoadedModel` (anything with ``labels``,
-``sample_rate`` and ``predict_proba(source, sample_rate=...)``). A file longer than
-``long_s`` (60 s by default) is not squeezed into one label: it is classified window by
-window (:mod:`ser_core.serving.segments`), each window is one record, and a summary record gives
-the emotion heard for the most time. Memory stays bounded whatever the length.
+A model here is any model kind (:class:`ser_core.modelfolder.loaded.Predictor`: ``labels``,
+``sample_rate``, ``predict_audio``). Every result is a
+:class:`~ser_core.modelfolder.prediction.Prediction`. A file longer than ``long_s``
+(:data:`~ser_core.serving.segments.LONG_CLIP_S`, 6 s, by default) is not squeezed into one
+label: it is classified window by window (:mod:`ser_core.serving.segments`), each window is
+one prediction, and a :class:`~ser_core.modelfolder.prediction.TimelineSummary` closes it
+with the emotion heard for the most time. Memory stays bounded whatever the length.
 
 Given a Dask scheduler (or ``$SER_DASK_SCHEDULER``), :func:`iter_predictions` sends
 batches of files to the cluster (:mod:`ser_core.distributed`); each worker loads the model
-once, and the records come back in input order, the same as on this machine. A long file
+once, and the predictions come back in input order, the same as on this machine. A long file
 stays one task: its windows come from one streaming decode, and a long recording is
 already minutes of work for one worker.
 
@@ -16,7 +18,7 @@ Examples
 --------
 >>> from ser_core.modelfolder.read import default_model_dir, load_model
 >>> model = load_model(default_model_dir())  # doctest: +SKIP
->>> next(iter_predictions(["clip.wav"], model))["label"]  # doctest: +SKIP
+>>> next(iter_predictions(["clip.wav"], model)).label  # doctest: +SKIP
 'angry'
 """
 
@@ -26,40 +28,27 @@ import os
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 from ser_core.audio.preprocess import AUDIO_SUFFIXES, TruncatedAudioWarning
 from ser_core.errors import InputError, SERError
+from ser_core.modelfolder.prediction import Prediction, Timeline
+from ser_core.serving.segments import HOP_S, LONG_CLIP_S, SEGMENT_S, iter_segments
 
-#: Files longer than this (seconds) are classified as a timeline of windows.
-LONG_RECORDING_S = 60.0
 #: On a cluster, a task holds at most this many files (fewer when there are few per worker thread),
 #: or this many bytes (a larger file is a task alone).
 FILES_PER_TASK = 16
 BYTES_PER_TASK = 16 << 20
 
 
-def _record(path, model, probabilities) -> dict:
-    return {
-        "path": str(path),
-        "label": model.labels[int(np.argmax(probabilities))],
-        "probabilities": {label: float(p) for label, p in zip(model.labels, probabilities)},
-    }
-
-
-def predict_file(path, model) -> dict:
-    """``{"path", "label", "probabilities"}`` for one short audio file, plus ``warning`` when it is truncated.
+def predict_file(path, model) -> Prediction:
+    """The prediction of one short audio file, with a ``warning`` when the file is truncated.
 
     Errors (unreadable, not audio, silent, ...) propagate as :class:`~ser_core.errors.SERError`.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TruncatedAudioWarning)
-        probabilities = model.predict_proba(path)
-    record = _record(path, model, probabilities)
+        prediction = model.predict_audio(path).replace(source=str(path))
     notes = [str(w.message) for w in caught if issubclass(w.category, TruncatedAudioWarning)]
-    if notes:
-        record["warning"] = notes[0]
-    return record
+    return prediction.replace(warning=notes[0]) if notes else prediction
 
 
 def iter_audio_files(paths):
@@ -94,27 +83,20 @@ def _duration_s(path) -> float | None:
         return None  # predict_file gives the real reason
 
 
-def predict_long_file(path, model, *, segment_s: float | None = None, hop_s: float | None = None):
-    """Yield one record per window of a long recording, then a summary record.
+def predict_long_file(path, model, *, segment_s: float = SEGMENT_S, hop_s: float = HOP_S):
+    """Yield the prediction of every window of a long recording, then the timeline's summary.
 
-    Window records have ``path``, ``start_s``, ``end_s``, ``label`` and ``probabilities``
-    (or ``error`` for a silent window); the summary has ``summary: true``, the dominant
-    ``label`` over time, its ``share`` of the voiced windows, the mean ``probabilities``,
-    ``duration_s``, ``n_segments`` and ``n_silent``.
+    Windows have ``start_s`` and ``end_s`` (a silent one is unclassified, with an
+    ``error``); the closing :class:`~ser_core.modelfolder.prediction.TimelineSummary` has the
+    dominant ``label`` over time, its ``share`` of the voiced windows, the mean
+    ``probabilities``, the recording's span, ``n_segments`` and ``n_silent``.
     """
-    from ser_core.serving.segments import HOP_S, SEGMENT_S, iter_segments, summarize_timeline
-
-    entries, end_s = [], 0.0
-    for entry in iter_segments(path, model, sample_rate=model.sample_rate, segment_s=segment_s or SEGMENT_S,
-                               hop_s=hop_s or HOP_S):
-        entries.append({key: entry.get(key) for key in ("label", "probabilities")})
-        yield {"path": str(path), **entry}
-        end_s = entry["end_s"]
-    summary = summarize_timeline(entries, model.labels)
-    if summary is None:
-        yield {"path": str(path), "summary": True, "error": "every window was silent or too short to classify"}
-    else:
-        yield {"path": str(path), "summary": True, "duration_s": round(end_s, 3), **summary}
+    timeline = Timeline(labels=model.labels, source=str(path), model=getattr(model, "name", ""))
+    for window in iter_segments(path, model, sample_rate=model.sample_rate, segment_s=segment_s, hop_s=hop_s,
+                                name=str(path)):
+        timeline.append(window)
+        yield window
+    yield timeline.summary()
 
 
 def _sources(paths, *, allow_outside: bool):
@@ -130,8 +112,8 @@ def _sources(paths, *, allow_outside: bool):
             yield from ((file, None) for file in iter_audio_files([path]))
 
 
-def file_records(path, model, *, long_s: float = LONG_RECORDING_S):
-    """Yield the records of one file: one for a short file, windows and a summary for a long one, or an error."""
+def file_predictions(path, model, *, long_s: float = LONG_CLIP_S):
+    """Yield the predictions of one file: one for a short file, windows and a summary for a long one, or an error."""
     try:
         duration_s = _duration_s(path)
         if duration_s is not None and duration_s > long_s:
@@ -139,31 +121,31 @@ def file_records(path, model, *, long_s: float = LONG_RECORDING_S):
         else:
             yield predict_file(path, model)
     except (SERError, OSError) as error:
-        yield {"path": str(path), "error": str(error)}
+        yield _left_out(path, error, model)
 
 
-def predict_batch(paths, shipped_model, *, long_s: float = LONG_RECORDING_S) -> list[list[dict]]:
-    """Worker: the records of each file (:func:`file_records`), one list per file.
+def predict_batch(paths, shipped_model, *, long_s: float = LONG_CLIP_S) -> list[list[Prediction]]:
+    """Worker: the predictions of each file (:func:`file_predictions`), one list per file.
 
     ``shipped_model``: a :class:`ser_core.serving.worker_models.ShippedModel`, loaded once per process.
     """
     model = shipped_model.load()
-    return [list(file_records(path, model, long_s=long_s)) for path in paths]
+    return [list(file_predictions(path, model, long_s=long_s)) for path in paths]
 
 
-def iter_predictions(paths, model, *, long_s: float = LONG_RECORDING_S, allow_outside: bool = False,
+def iter_predictions(paths, model, *, long_s: float = LONG_CLIP_S, allow_outside: bool = False,
                      scheduler=None, progress=None):
-    """Yield prediction records for files, folders (recursive) and manifests, in order.
+    """Yield the :class:`~ser_core.modelfolder.prediction.Prediction` of every file, folder (recursive) and manifest, in order.
 
-    A short file gives one record (:func:`predict_file`); a file longer than ``long_s``
-    gives its window records and a summary (:func:`predict_long_file`). A file that cannot
-    be read or classified gives ``{"path", "error"}`` and the others go on. A CSV or
+    A short file gives one prediction (:func:`predict_file`); a file longer than ``long_s``
+    seconds gives its windows and a summary (:func:`predict_long_file`). A file that cannot
+    be read or classified gives an unclassified prediction with its ``error``, and the others go on. A CSV or
     Parquet manifest (:mod:`ser_core.data.layouts`) stands for the files it lists;
     ``allow_outside`` reads rows whose path leaves the manifest's folder.
 
     ``scheduler``: a Dask scheduler (``tcp://HOST:PORT``) to classify on; None means
     ``$SER_DASK_SCHEDULER`` when set, else this machine; ``"local"`` this machine. The
-    workers must reach the files; the records are the same, in the same order (a
+    workers must reach the files; the predictions are the same, in the same order (a
     manifest's skipped rows come first there). ``progress(done, total)`` is called after
     each file (``total`` is None on this machine, where files are classified as found).
     """
@@ -172,19 +154,24 @@ def iter_predictions(paths, model, *, long_s: float = LONG_RECORDING_S, allow_ou
     address = resolve_scheduler(scheduler)
     if address is not None:
         sources = list(_sources(paths, allow_outside=allow_outside))
-        yield from ({"path": str(where), "error": reason} for where, reason in sources if reason is not None)
+        yield from (_left_out(where, reason, model) for where, reason in sources if reason is not None)
         files = [path for path, reason in sources if reason is None]
         yield from _predict_on_cluster(files, model, long_s=long_s, scheduler=address, progress=progress)
         return
     done = 0
     for path, reason in _sources(paths, allow_outside=allow_outside):
         if reason is not None:
-            yield {"path": str(path), "error": reason}
+            yield _left_out(path, reason, model)
             continue
-        yield from file_records(path, model, long_s=long_s)
+        yield from file_predictions(path, model, long_s=long_s)
         done += 1
         if progress is not None:
             progress(done, None)
+
+
+def _left_out(where, reason, model) -> Prediction:
+    """A file or manifest row that gives no prediction, and why."""
+    return Prediction.failed(reason, source=str(where), model=getattr(model, "name", ""))
 
 
 def _file_batches(files, *, max_files: int = FILES_PER_TASK, max_bytes: int = BYTES_PER_TASK) -> list[list]:
@@ -220,5 +207,5 @@ def _predict_on_cluster(files, model, *, long_s, scheduler, progress):
 
     finished = distributed.map_batches(client, predict_batch, batches, shipped_model=shipped, long_s=long_s)
     for batch in distributed.in_input_order(counted(finished)):
-        for records in batch:
-            yield from records
+        for predictions in batch:
+            yield from predictions

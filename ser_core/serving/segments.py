@@ -3,8 +3,12 @@
 :class:`SlidingWindows` cuts a stream of samples, fed in pieces of any size, into windows
 of ``segment_s`` that end every ``hop_s``; memory stays bounded by one window plus one
 piece. :func:`predict_segments` classifies every window of a recording (an array, or a
-file decoded chunk by chunk), and :func:`summarize_timeline` gives the headline of a
-long recording: the emotion heard for the most time.
+file decoded chunk by chunk) into a :class:`~ser_core.modelfolder.prediction.Timeline`,
+whose summary is the headline of a long recording: the emotion heard for the most time.
+
+The window settings are written here once: :data:`SEGMENT_S` and :data:`HOP_S` for every
+timeline, :data:`LIVE_HOP_S` for the microphone, and :data:`LONG_CLIP_S`, past which a
+clip is a recording to be told as a timeline (in the CLI and on the Predict page alike).
 
 Examples
 --------
@@ -15,16 +19,23 @@ Examples
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 
 import numpy as np
 
 from ser_core.errors import AudioError, InputError
+from ser_core.modelfolder.prediction import Prediction, Timeline, source_name
 
-#: Window and step of the timeline, in seconds.
+#: Window of every timeline, in seconds: about one utterance, the length the models were trained on.
 SEGMENT_S = 3.0
+#: Step between two windows of a file's timeline, in seconds (windows overlap by half).
 HOP_S = 1.5
+#: Step between two windows of the live microphone, in seconds (it speaks every second).
+LIVE_HOP_S = 1.0
+#: A clip longer than this (seconds) is classified window by window, and its label is the
+#: timeline's summary, rather than squeezed into one prediction: the models were trained on
+#: clips of a few seconds (the log-mel CNN sees only the middle 3 s of a longer one).
+LONG_CLIP_S = 2 * SEGMENT_S
 
 
 class SlidingWindows:
@@ -96,53 +107,38 @@ def _chunks(source, *, sample_rate: int, chunk_s: float):
 
 
 def iter_segments(source, model, *, sample_rate: int, segment_s: float = SEGMENT_S, hop_s: float = HOP_S,
-                  chunk_s: float = 30.0) -> Iterator[dict]:
-    """Yield one timeline entry per window of a recording, as soon as it is classified.
+                  chunk_s: float = 30.0, name: str | None = None) -> Iterator[Prediction]:
+    """Yield one :class:`~ser_core.modelfolder.prediction.Prediction` per window of a recording, as soon as it is classified.
 
-    Entries have ``start_s``, ``end_s``, ``label`` and ``probabilities`` (label ->
-    probability); a silent or too-short window has ``label`` None and an ``error``.
-    A file source is decoded at ``sample_rate`` Hz chunk by chunk (bounded memory).
+    Each has ``start_s`` and ``end_s``; a silent or too-short window is not classified
+    (``label`` None, ``error`` saying why). ``model`` is any model kind
+    (``predict_audio``). A file source is decoded at ``sample_rate`` Hz chunk by chunk
+    (bounded memory). ``name``: the ``source`` the windows carry (default: the file's path).
     """
     if not (segment_s > 0 and hop_s > 0):
         raise InputError(f"segment_s and hop_s must be positive seconds, got {segment_s} and {hop_s}")
     windows = SlidingWindows(segment_n=round(segment_s * sample_rate), hop_n=round(hop_s * sample_rate))
+    where = {"source": source_name(source) if name is None else name, "model": getattr(model, "name", "")}
 
-    def entries(cut):
+    def classified(cut):
         for start, window in cut:
-            entry = {"start_s": start / sample_rate, "end_s": (start + len(window)) / sample_rate}
+            span = {"start_s": start / sample_rate, "end_s": (start + len(window)) / sample_rate}
             try:
-                probabilities = model.predict_proba(window, sample_rate=sample_rate)
+                prediction = model.predict_audio(window, sample_rate=sample_rate)
             except AudioError as error:
-                entry.update(label=None, probabilities=None, error=str(error))
+                yield Prediction.failed(error, **where, **span)
             else:
-                entry["label"] = model.labels[int(np.argmax(probabilities))]
-                entry["probabilities"] = {label: float(p) for label, p in zip(model.labels, probabilities)}
-            yield entry
+                yield prediction.replace(**where, **span)
 
     for chunk in _chunks(source, sample_rate=sample_rate, chunk_s=chunk_s):
-        yield from entries(windows.feed(chunk))
-    yield from entries(windows.finish())
+        yield from classified(windows.feed(chunk))
+    yield from classified(windows.finish())
 
 
 def predict_segments(source, model, *, sample_rate: int, segment_s: float = SEGMENT_S, hop_s: float = HOP_S,
-                     chunk_s: float = 30.0) -> list[dict]:
-    """The emotion timeline of a recording as a list (see :func:`iter_segments`)."""
-    return list(iter_segments(source, model, sample_rate=sample_rate, segment_s=segment_s, hop_s=hop_s,
-                              chunk_s=chunk_s))
-
-
-def summarize_timeline(entries, labels) -> dict | None:
-    """Headline of a timeline: the emotion that wins the most windows, its share, and the mean probabilities.
-
-    Returns None when no window was voiced. ``label`` is the dominant emotion over time;
-    ``share`` the fraction of voiced windows it won; ``probabilities`` the mean over voiced
-    windows; ``n_segments`` and ``n_silent`` count the windows.
-    """
-    voiced = [entry for entry in entries if entry.get("label") is not None]
-    if not voiced:
-        return None
-    counts = Counter(entry["label"] for entry in voiced)
-    mean = {label: float(np.mean([entry["probabilities"][label] for entry in voiced])) for label in labels}
-    dominant = max(counts, key=lambda label: (counts[label], mean[label]))
-    return {"label": dominant, "share": counts[dominant] / len(voiced), "probabilities": mean,
-            "n_segments": len(voiced), "n_silent": sum(1 for entry in entries if entry.get("label") is None)}
+                     chunk_s: float = 30.0, name: str | None = None) -> Timeline:
+    """The emotion timeline of a recording (see :func:`iter_segments`); ``.summary()`` is its headline."""
+    windows = iter_segments(source, model, sample_rate=sample_rate, segment_s=segment_s, hop_s=hop_s,
+                            chunk_s=chunk_s, name=name)
+    return Timeline(list(windows), labels=model.labels, source=source_name(source) if name is None else name,
+                    model=getattr(model, "name", ""))

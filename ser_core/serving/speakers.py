@@ -1,8 +1,15 @@
-"""Calibrating a loaded model to one voice, and classifying a batch speaker by speaker.
+"""Adapting a model to one voice, and classifying a batch speaker by speaker.
 
-A model with a speaker-adapted head (:class:`ser_core.models.adaptive_linear.AdaptiveLinearClassifier`)
-normalises each speaker's features by that speaker's own statistics (:mod:`ser_core.models.speaker_stats`),
-estimated here from a few enrolment clips or from the speaker's files in a batch.
+A model with a speaker-adapted head (:class:`ser_core.models.adaptive_linear.AdaptiveLinearClassifier`,
+or an ensemble holding one) normalises each speaker's features by that speaker's own
+statistics (:mod:`ser_core.models.speaker_stats`), estimated here from a few unlabelled
+enrolment clips (:func:`adapt_to_speaker`) or from the speaker's files in a batch
+(:func:`predict_speakers`). A :class:`SpeakerAdaptation` answers the calls of every model
+kind (:class:`ser_core.modelfolder.loaded.Predictor`), so timelines, evaluation and the
+app take it as they take the model itself.
+
+This is speaker adaptation, not temperature scaling: the probabilities of every model
+kind are temperature-scaled (:mod:`ser_core.scoring.temperature`) either way.
 """
 
 from dataclasses import dataclass
@@ -10,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ser_core.errors import InputError
+from ser_core.modelfolder.prediction import Prediction
 from ser_core.models.speaker_stats import SpeakerStats
 
 #: Shrinkage of a speaker's statistics toward the training population, in clips; 4 measured
@@ -17,7 +25,7 @@ from ser_core.models.speaker_stats import SpeakerStats
 DEFAULT_PRIOR_CLIPS = 4.0
 #: Fewest clips a speaker's statistics are estimated from.
 MIN_ENROLMENT_CLIPS = 2
-#: Enrolment clips the app asks for before calibrating (adaptation helps more with more).
+#: Enrolment clips the app asks for before adapting (adaptation helps more with more).
 RECOMMENDED_ENROLMENT_CLIPS = 3
 #: How ``predict_speakers`` groups files: RAVDESS actor from the name, else the parent folder.
 SPEAKER_GROUPINGS = ("auto", "folder", "ravdess")
@@ -39,16 +47,22 @@ def _check_clip_count(n_clips):
 
 
 @dataclass(frozen=True)
-class SpeakerCalibration:
-    """A model calibrated to one speaker: ``predict_proba`` uses the speaker-adapted head.
+class SpeakerAdaptation:
+    """A model adapted to one speaker: every call classifies with the speaker-adapted head.
 
-    It has the prediction methods of a loaded model, so timelines
-    (:func:`ser_core.serving.segments.iter_segments`) accept it too.
+    It answers the calls of the model it wraps (``features``, ``stack_features``,
+    ``predict_proba``, ``predict``, ``predict_audio``, ``corpus_features``), so anything
+    that takes a model takes it.
     """
 
     model: object
     stats: SpeakerStats
     prior_clips: float
+
+    @property
+    def name(self) -> str:
+        """The adapted model's name."""
+        return self.model.name
 
     @property
     def labels(self):
@@ -65,33 +79,47 @@ class SpeakerCalibration:
         """Number of the speaker's clips the statistics were estimated from."""
         return self.stats.n_clips
 
-    def predict_proba(self, source, *, sample_rate=None, features=None):
-        """Calibrated probabilities of one clip of the speaker, in :attr:`labels` order."""
-        return self.model.predict_proba_adapted(source, self.stats, sample_rate=sample_rate, features=features)
+    def describe(self) -> str:
+        """One line: the model, adapted to a speaker."""
+        return f"{self.model.describe()}, adapted to one speaker from {self.n_clips} clip(s)"
 
-    def probabilities(self, source, *, sample_rate=None):
-        """``{label: probability}`` of one clip under the speaker-adapted head."""
-        return dict(zip(self.labels, map(float, self.predict_proba(source, sample_rate=sample_rate))))
+    def features(self, source, *, sample_rate=None):
+        """The model's features of one clip."""
+        return self.model.features(source, sample_rate=sample_rate)
 
-    def predict(self, source, *, sample_rate=None):
-        """The most likely emotion of one clip under the speaker-adapted head."""
-        return self.labels[int(np.argmax(self.predict_proba(source, sample_rate=sample_rate)))]
+    def stack_features(self, rows):
+        """Per-clip features as one batch."""
+        return self.model.stack_features(rows)
+
+    def predict_proba(self, X):
+        """Temperature-scaled probabilities ``(clips, labels)`` of the speaker's clips under the speaker-adapted head."""
+        return self.model.predict_proba(X, speaker=self.stats)
+
+    def predict(self, X):
+        """The most likely label of each of the speaker's clips."""
+        return self.model.predict(X, speaker=self.stats)
+
+    def predict_audio(self, source, *, sample_rate=None) -> Prediction:
+        """The :class:`~ser_core.modelfolder.prediction.Prediction` of one clip of the speaker."""
+        return self.model.predict_audio(source, sample_rate=sample_rate, speaker=self.stats).replace(adapted=True)
+
+    def corpus_features(self, data, *, progress=None, label_map=None):
+        """A corpus as the model's features (every clip is then classified as this speaker's)."""
+        return self.model.corpus_features(data, progress=progress, label_map=label_map)
 
 
-def calibrate_from_features(model, X, *, prior_clips=DEFAULT_PRIOR_CLIPS):
-    """Calibrate ``model`` to the speaker of rows ``X`` of ``model.adaptation_features`` (clips, values)."""
+def adapt_from_features(model, features, *, prior_clips=DEFAULT_PRIOR_CLIPS) -> SpeakerAdaptation:
+    """Adapt ``model`` to the speaker of clips whose features (``model.features`` of each) are given."""
     model.require_speaker_adaptation()
     _check_prior_clips(prior_clips)
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise InputError(f"enrolment features must be a 2-D array (clips, values); received shape {X.shape}")
-    _check_clip_count(X.shape[0])
-    return SpeakerCalibration(model=model, stats=model.speaker_stats(X, prior_clips=prior_clips),
-                              prior_clips=float(prior_clips))
+    features = list(features)
+    _check_clip_count(len(features))
+    stats = model.speaker_stats(model.stack_features(features), prior_clips=prior_clips)
+    return SpeakerAdaptation(model=model, stats=stats, prior_clips=float(prior_clips))
 
 
 def adapt_to_speaker(model, enrolment_sources, *, sample_rate=None, prior_clips=DEFAULT_PRIOR_CLIPS):
-    """Calibrate ``model`` to one voice from a few unlabelled clips of that speaker.
+    """Adapt ``model`` to one voice from a few unlabelled clips of that speaker.
 
     Parameters
     ----------
@@ -107,18 +135,20 @@ def adapt_to_speaker(model, enrolment_sources, *, sample_rate=None, prior_clips=
 
     Returns
     -------
-    SpeakerCalibration
+    SpeakerAdaptation
 
     Examples
     --------
     >>> speaker = adapt_to_speaker(model, ["me-1.wav", "me-2.wav", "me-3.wav"])  # doctest: +SKIP
-    >>> speaker.probabilities("me-4.wav")  # doctest: +SKIP
+    >>> speaker.predict_audio("me-4.wav").label  # doctest: +SKIP
+    'calm'
     """
+    model.require_speaker_adaptation()
     _check_prior_clips(prior_clips)
     sources = list(enrolment_sources)
     _check_clip_count(len(sources))
-    X = np.stack([model.adaptation_features(source, sample_rate=sample_rate) for source in sources])
-    return calibrate_from_features(model, X, prior_clips=prior_clips)
+    return adapt_from_features(model, [model.features(source, sample_rate=sample_rate) for source in sources],
+                               prior_clips=prior_clips)
 
 
 def speaker_of(path, *, grouping="auto"):
@@ -146,39 +176,34 @@ def speaker_of(path, *, grouping="auto"):
     return str(Path(os.path.abspath(path)).parent)
 
 
-def _speaker_records(paths, rows, model, speaker, *, prior_clips):
-    """One result dict per clip of one speaker: the adapted label, plus the single-clip one."""
-    calibration, note = None, None
-    if len(rows) < MIN_ENROLMENT_CLIPS:
+def _speaker_predictions(paths, features, model, speaker, *, prior_clips) -> list[Prediction]:
+    """One prediction per clip of one speaker: the adapted one, with the single-clip one beside it."""
+    X = model.stack_features(features)
+    single = model.predict_proba(X)
+    adapted, note = single, None
+    if len(features) < MIN_ENROLMENT_CLIPS:
         note = (f"not adapted: speaker adaptation needs at least {MIN_ENROLMENT_CLIPS} readable clips "
-                f"of the speaker; received {len(rows)}")
+                f"of the speaker; received {len(features)}")
     else:
-        calibration = calibrate_from_features(model, np.stack(rows), prior_clips=prior_clips)
-    records = []
-    for path, row in zip(paths, rows):
-        single = model.predict_proba(path)
-        adapted = single if calibration is None else calibration.predict_proba(path, features=row)
-        record = {
-            "path": str(path), "speaker": speaker, "adapted": calibration is not None,
-            "label": model.labels[int(np.argmax(adapted))],
-            "probabilities": {label: float(p) for label, p in zip(model.labels, adapted)},
-            "single_clip_label": model.labels[int(np.argmax(single))],
-        }
-        if note is not None:
-            record["note"] = note
-        records.append(record)
-    return records
+        adapted = adapt_from_features(model, features, prior_clips=prior_clips).predict_proba(X)
+    where = {"model": model.name, "speaker": speaker}
+    return [Prediction.from_proba(adapted_row, labels=model.labels, source=str(path), adapted=note is None,
+                                  warning=note, **where,
+                                  single_clip=Prediction.from_proba(single_row, labels=model.labels,
+                                                                    source=str(path), model=model.name))
+            for path, adapted_row, single_row in zip(paths, adapted, single)]
 
 
-def predict_speakers(paths, model, *, speaker_of_file="auto", prior_clips=DEFAULT_PRIOR_CLIPS):
+def predict_speakers(paths, model, *, speaker_of_file="auto", prior_clips=DEFAULT_PRIOR_CLIPS) -> list[Prediction]:
     """Classify files (folders walked) adapting to each speaker from that speaker's files in the batch.
 
     Files are grouped by :func:`speaker_of` (``speaker_of_file``: auto, folder or
-    ravdess). Each record has ``path``, ``speaker``, ``adapted``, ``label`` and
-    ``probabilities`` (adapted head), and ``single_clip_label``; a speaker with fewer than
-    ``MIN_ENROLMENT_CLIPS`` readable files gets single-clip results with ``adapted``
-    False and a ``note``. An unreadable file gets ``{"path", "error"}``. Records come
-    back in the order of the files.
+    ravdess). Each file is decoded once and each of the model's feature kinds extracted
+    once. Each :class:`~ser_core.modelfolder.prediction.Prediction` has the adapted
+    ``label`` and ``probabilities``, the ``speaker``, ``adapted`` and the ``single_clip``
+    prediction; a speaker with fewer than ``MIN_ENROLMENT_CLIPS`` readable files gets
+    single-clip results with ``adapted`` False and a ``warning``. An unreadable file gets
+    an unclassified prediction with its ``error``. Predictions come back in the order of the files.
     """
     from collections import defaultdict
 
@@ -194,11 +219,11 @@ def predict_speakers(paths, model, *, speaker_of_file="auto", prior_clips=DEFAUL
     results, groups = {}, defaultdict(list)
     for position, path in enumerate(files):
         try:
-            groups[speaker_of(path, grouping=speaker_of_file)].append((position, path, model.adaptation_features(path)))
+            groups[speaker_of(path, grouping=speaker_of_file)].append((position, path, model.features(path)))
         except (SERError, OSError) as error:
-            results[position] = {"path": str(path), "error": str(error)}
+            results[position] = Prediction.failed(error, source=str(path), model=model.name)
     for speaker, members in groups.items():
-        positions, group_paths, rows = zip(*members)
-        records = _speaker_records(group_paths, list(rows), model, speaker, prior_clips=prior_clips)
-        results.update(zip(positions, records))
+        positions, group_paths, features = zip(*members)
+        predictions = _speaker_predictions(group_paths, list(features), model, speaker, prior_clips=prior_clips)
+        results.update(zip(positions, predictions))
     return [results[position] for position in range(len(files))]

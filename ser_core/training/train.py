@@ -2,31 +2,41 @@
 
 Protocols (plain names in :mod:`ser_core.data.protocols`):
 
-* ``random``: the study's stratified random 80/20 split (same actors in train and
+* ``random``: the study's stratified random 80/20 split (same speakers in train and
   test: it measures voice memorisation as much as emotion);
-* ``kfold``: speaker-independent grouped k-fold by actor, reported as mean ± std;
-* ``holdout``: fixed held-out test actors;
-* ``cross_corpus``: train on one corpus, test on another (``TrainConfig.test_data``) on
+* ``kfold``: speaker-independent grouped k-fold by speaker, reported as mean ± std;
+* ``holdout``: fixed held-out test speakers;
+* ``loco``: leave one corpus out, for a manifest that gathers several corpora (its
+  ``corpus`` column): each corpus in turn is tested by a model trained on all the others,
+  on the labels it shares with them (:func:`ser_core.scoring.crosscorpus.score_shared`),
+  reported per corpus and as the mean over corpora, always beside ``kfold`` over every clip;
+* ``cross_corpus``: train on one corpus, test on another (``ProtocolSettings.test_data``) on
   the labels both share (:mod:`ser_core.scoring.crosscorpus`); the model scored is the shipped
   one, fitted on every training clip.
 
-Before any fitting, the corpus and the protocol's split are checked for leakage
-(:mod:`ser_core.data.leakage`: duplicate audio across the split, speakers on both sides,
-one speaker dominating a class); ``TrainConfig.leakage`` says whether a leak only warns
-(through ``progress``, and recorded with the model) or stops the run.
+Every split comes from :func:`ser_core.data.splits.split` and the config's
+:class:`~ser_core.data.splits.SplitSpec`. Before any fitting, the corpus and the protocols'
+splits are checked for leakage (:mod:`ser_core.data.leakage`: duplicate audio across the
+split, speakers on both sides, one speaker dominating a class); ``ProtocolSettings.leakage``
+says whether a leak only warns (through ``progress``, and recorded with the model) or stops
+the run.
 
+When the clips to fit come from two or more corpora, models whose ``fit`` takes
+``sample_weight`` get :func:`balance_weights`: each corpus counts the same, and each class
+the same within its corpus (``FitSettings.balance``); the model card says what was used.
 Validation data for early stopping always comes out of the training part of a fold
-(:func:`ser_core.data.splits.validation_split`), never from its test part, except in the
-study's protocol "as written" (``stop_on="test"``, random split only), which is kept to
-reproduce the study and is labelled optimistic. Augmented copies
-(``TrainConfig.augment``, :mod:`ser_core.audio.augment`) are added for the fitted clips only.
-A model with a speaker-adapted head is also scored calibrated to each test speaker
+(:func:`ser_core.data.splits.validation_split`: whole training speakers, so under ``loco``
+always from the training corpora), never from its test part, except in the study's
+protocol "as written" (``stop_on="test"``, random split only), which is kept to reproduce
+the study and is labelled optimistic. Augmented copies (``DataSettings.augment``,
+:mod:`ser_core.audio.augment`) are added for the fitted clips only.
+A model with a speaker-adapted head is also scored adapted to each test speaker
 (``kfold_speaker_adapted``). The out-of-fold probabilities give the temperature that
 calibrates the shipped model (:mod:`ser_core.scoring.temperature`).
 
 Examples
 --------
->>> config = TrainConfig(model="logistic_regression", protocol="kfold")
+>>> config = TrainConfig(model="logistic_regression", protocol=ProtocolSettings("kfold"))
 >>> result = train(config, data="../shared/data/ravdess-16k")  # doctest: +SKIP
 >>> save_result(result, "artifacts/my-model")  # doctest: +SKIP
 """
@@ -42,7 +52,7 @@ import numpy as np
 
 from ser_core.data.dataset import Dataset, load_dataset
 from ser_core.modelfolder.results import ModelMetrics, ProtocolResult
-from ser_core.training.config import TrainConfig
+from ser_core.training.config import ProtocolSettings, TrainConfig
 
 @dataclass
 class TrainResult:
@@ -67,13 +77,35 @@ class TrainResult:
         return getattr(self.model, "history_", {})
 
 
-def protocol_splits(config, dataset, protocol=None):
-    """Return the ``[(train_idx, test_idx), ...]`` of a protocol (default: the config's)."""
-    from ser_core.data.splits import protocol_splits as splits_of
+def balance_weights(labels, corpora) -> np.ndarray:
+    """Sample weights so each corpus counts the same and, within it, each class counts the same.
 
-    return splits_of(protocol or config.protocol, labels=dataset.labels, groups=dataset.groups,
-                     n_folds=int(config.n_folds), seed=config.seed, test_size=config.test_size,
-                     test_actors=config.test_actors)
+    A clip of class ``y`` in corpus ``c`` weighs ``1 / (corpora * classes of c * clips of y in c)``,
+    scaled so the weights average 1: a corpus of 2,800 clips weighs as much as one of 480,
+    and a corpus's 80 neutral clips as much as its 160 angry ones.
+
+    Examples
+    --------
+    >>> balance_weights(["a", "a", "b", "a"], ["x", "x", "x", "y"]).round(2).tolist()
+    [0.5, 0.5, 1.0, 2.0]
+    """
+    labels = np.asarray(labels).astype(str)
+    corpora = np.asarray(corpora).astype(str)
+    weights = np.zeros(len(labels))
+    names = sorted(set(corpora.tolist()))
+    for corpus in names:
+        inside = corpora == corpus
+        classes = sorted(set(labels[inside].tolist()))
+        for label in classes:
+            rows = inside & (labels == label)
+            weights[rows] = 1.0 / (len(names) * len(classes) * rows.sum())
+    return weights * len(labels) / weights.sum()
+
+
+def _speaker_keys(dataset):
+    from ser_core.data.splits import speaker_keys
+
+    return speaker_keys(dataset.speakers, dataset.corpora)
 
 
 def _fit_and_validation_parts(config, dataset, train_idx, test_idx, *, speaker_independent):
@@ -84,17 +116,30 @@ def _fit_and_validation_parts(config, dataset, train_idx, test_idx, *, speaker_i
     empty = np.array([], dtype=int)
     if model_family(config.model) != "keras":
         return train_idx, empty
-    if config.stop_on == "test":
+    if config.fit.stop_on == "test":
         return train_idx, test_idx
-    y = dataset.labels
-    speaker_independent = speaker_independent and len(np.unique(dataset.groups[train_idx])) >= 2
+    y, speakers = dataset.labels, _speaker_keys(dataset)
+    speaker_independent = speaker_independent and len(np.unique(speakers[train_idx])) >= 2
     fit_idx, val_idx = validation_split(
-        train_idx, labels=y, groups=dataset.groups, fraction=config.validation_fraction, seed=config.seed,
+        train_idx, labels=y, speakers=speakers, fraction=config.fit.validation_fraction, seed=config.seed,
         speaker_independent=speaker_independent,
     )
     if len(np.unique(y[fit_idx])) < len(np.unique(y[train_idx])):
         return train_idx, empty  # too little data to spare a validation part
     return fit_idx, val_idx
+
+
+def _takes(estimator, argument: str) -> bool:
+    """True when the estimator's ``fit`` takes ``argument``."""
+    return argument in inspect.signature(estimator.fit).parameters
+
+
+def _sample_weights(config, estimator, dataset, fit_idx):
+    """:func:`balance_weights` of the fitted clips, or None (one corpus, balance off, or a fit without weights)."""
+    if not config.fit.balance or len(set(dataset.corpora[fit_idx].tolist())) < 2 or not _takes(estimator,
+                                                                                                "sample_weight"):
+        return None
+    return balance_weights(dataset.labels[fit_idx], dataset.corpora[fit_idx])
 
 
 def _fit(config, dataset, train_idx, *, test_idx=None, speaker_independent, progress, should_stop):
@@ -104,9 +149,10 @@ def _fit(config, dataset, train_idx, *, test_idx=None, speaker_independent, prog
     test_idx = np.array([], dtype=int) if test_idx is None else test_idx
     fit_idx, val_idx = _fit_and_validation_parts(config, dataset, train_idx, test_idx,
                                                  speaker_independent=speaker_independent)
-    X_fit, y_fit, extra = _with_augmented_copies(estimator, dataset, config.augment, fit_idx)
-    if "speakers" in inspect.signature(estimator.fit).parameters:
-        extra["speakers"] = dataset.groups[fit_idx]
+    weights = _sample_weights(config, estimator, dataset, fit_idx)
+    X_fit, y_fit, extra = _with_augmented_copies(estimator, dataset, config.data.augment, fit_idx, weights)
+    if _takes(estimator, "speakers"):
+        extra["speakers"] = _speaker_keys(dataset)[fit_idx]
     start = time.perf_counter()
     estimator.fit(
         X_fit, y_fit,
@@ -115,28 +161,33 @@ def _fit(config, dataset, train_idx, *, test_idx=None, speaker_independent, prog
     )
     facts = {
         "n_fit_clips": int(len(fit_idx)),
-        "n_augmented_clips": int(len(fit_idx) * len(config.augment)),
+        "n_augmented_clips": int(len(fit_idx) * len(config.data.augment)),
         "n_validation_clips": int(len(val_idx)),
+        "balanced_by_weights": weights is not None,
         "training_time_s": round(time.perf_counter() - start, 3),
         "epochs_run": len(getattr(estimator, "history_", {}).get("loss", [])),
     }
     return estimator, facts
 
 
-def _with_augmented_copies(estimator, dataset, augment, fit_idx):
-    """Return (X_fit, y_fit, extra fit kwargs) with the fitted clips' augmented copies added.
+def _with_augmented_copies(estimator, dataset, augment, fit_idx, weights=None):
+    """Return (X_fit, y_fit, extra fit kwargs) with the fitted clips' augmented copies (and sample weights) added.
 
     A model whose ``fit`` takes ``X_augmented`` (``adaptive_linear``) gets the copies
-    apart (they train its single-clip head only); any other model gets them as more rows.
+    apart (they train its single-clip head only, each with its clip's weight); any other
+    model gets them as more rows, with their clip's weight repeated.
     """
     X, y = dataset.X[fit_idx], dataset.labels[fit_idx]
+    extra = {} if weights is None else {"sample_weight": weights}
     if not augment:
-        return X, y, {}
+        return X, y, extra
     copies = np.concatenate([dataset.augmented[key][fit_idx] for key in augment])
     copy_labels = np.concatenate([y] * len(augment))
-    if "X_augmented" in inspect.signature(estimator.fit).parameters:
-        return X, y, {"X_augmented": copies, "y_augmented": copy_labels}
-    return np.concatenate([X, copies]), np.concatenate([y, copy_labels]), {}
+    if _takes(estimator, "X_augmented"):
+        return X, y, {**extra, "X_augmented": copies, "y_augmented": copy_labels}
+    if weights is not None:
+        extra["sample_weight"] = np.tile(weights, len(augment) + 1)
+    return np.concatenate([X, copies]), np.concatenate([y, copy_labels]), extra
 
 
 def _tagged(progress, **tags):
@@ -169,8 +220,8 @@ class _Collected:
         self.fold_ids.append(np.full(len(test_idx), number))
         self.probabilities.append(probabilities)
 
-    def result(self, name, *, dataset, labels, settings, histories=(), time_s=None):
-        """The :class:`ProtocolResult` and its predictions dict."""
+    def result(self, name, *, dataset, labels, settings, histories=(), time_s=None, calibrate=True):
+        """The :class:`ProtocolResult` and its predictions dict (no temperature report when ``calibrate`` is False)."""
         from ser_core.scoring.metrics import evaluate_predictions, summarize_folds
         from ser_core.scoring.temperature import calibration_report
 
@@ -183,7 +234,7 @@ class _Collected:
         pooled = evaluate_predictions(y_true, np.asarray(labels)[probabilities.argmax(axis=1)], labels=labels)
         position = {label: i for i, label in enumerate(labels)}
         calibration = None
-        if set(y_true.tolist()) <= set(position):
+        if calibrate and set(y_true.tolist()) <= set(position):
             codes = np.array([position[label] for label in y_true])
             calibration = calibration_report(probabilities, codes, predictions["fold"])
         result = ProtocolResult(protocol=name, folds=self.folds, summary=summarize_folds(self.folds),
@@ -192,64 +243,101 @@ class _Collected:
         return result, predictions
 
 
-def _score_fold(estimator, dataset, train_idx, test_idx, labels):
-    """Single-clip (and, when the model has one, speaker-adapted) test probabilities plus train accuracy."""
+def _score_fold(estimator, dataset, test_idx, labels):
+    """Single-clip and (when the model has a speaker-adapted head, else None) speaker-adapted test probabilities."""
     X = dataset.X
     single = _probabilities_in_order(estimator.predict_proba(X[test_idx]), estimator.classes_, labels)
     adapted = None
     if getattr(estimator, "adapted_", None) is not None:
-        adapted = _probabilities_in_order(
-            estimator.predict_proba(X[test_idx], speakers=dataset.groups[test_idx]), estimator.classes_, labels)
-    train_accuracy = float(np.mean(estimator.predict(X[train_idx]) == dataset.labels[train_idx]))
-    return single, adapted, train_accuracy
+        adapted = _probabilities_in_order(estimator.predict_proba(X[test_idx], speakers=_speaker_keys(dataset)[test_idx]),
+                                          estimator.classes_, labels)
+    return single, adapted
+
+
+def _add_fold(collected, number, estimator, dataset, test_idx, labels, facts):
+    """Score a within-corpus fold: the single-clip result, and the speaker-adapted one when the model has it."""
+    from ser_core.scoring.metrics import evaluate_predictions
+
+    single, adapted = _score_fold(estimator, dataset, test_idx, labels)
+    y_test = dataset.labels[test_idx]
+    for probabilities, target in ((single, collected[0]), (adapted, collected[1])):
+        if probabilities is not None and target is not None:
+            fold = evaluate_predictions(y_test, np.asarray(labels)[probabilities.argmax(axis=1)], labels=labels)
+            target.add(number, test_idx, probabilities, {**fold, **facts})
+
+
+def _add_corpus_fold(collected, number, estimator, dataset, test_idx, labels, facts):
+    """Score a corpus left out on the labels it shares with the model (the model's choice restricted to them).
+
+    Its clips of labels the model never saw are left out and counted; the probabilities kept
+    are the restricted ones, in ``labels`` columns (0 for labels not shared).
+    """
+    from ser_core.scoring.crosscorpus import score_shared
+
+    model_labels = [str(label) for label in estimator.classes_]
+    score = score_shared(estimator.predict_proba(dataset.X[test_idx]), model_labels=model_labels,
+                         y_true=dataset.labels[test_idx])
+    kept = test_idx[score.kept]
+    shared = score.metrics["shared_labels"]
+    probabilities = _probabilities_in_order(score.probabilities, shared, labels)
+    facts = {**facts, "test_corpus": str(dataset.corpora[test_idx][0]), "n_test_clips": int(len(kept))}
+    collected[0].add(number, kept, probabilities, {**score.metrics, **facts})
 
 
 def run_protocol(config, dataset, *, protocol=None, progress=None, should_stop=None):
     """Train and test once per fold of a protocol; return ``{name: (ProtocolResult, predictions)}``.
 
     ``protocol`` defaults to the config's. A model with a speaker-adapted head also gives
-    ``<protocol>_speaker_adapted`` (only for speaker-independent protocols).
+    ``<protocol>_speaker_adapted`` (only for speaker-independent protocols within the
+    corpora). Under ``loco`` each fold is one corpus left out, scored on its shared labels.
     """
-    from ser_core.scoring.metrics import evaluate_predictions
+    from ser_core.data.splits import split
 
-    protocol = protocol or config.protocol
+    protocol = protocol or config.protocol.name
     name = config.protocol_name(protocol)
-    splits = protocol_splits(config, dataset, protocol)
+    splits = split(config.split_spec(protocol), labels=dataset.labels, speakers=dataset.speakers,
+                   corpora=dataset.corpora)
     labels = dataset.label_order
-    single, adapted, histories = _Collected(), _Collected(), []
-    start = time.perf_counter()
+    collected = (_Collected(), _Collected() if protocol in ("kfold", "holdout") else None)
+    add = _add_corpus_fold if protocol == "loco" else _add_fold
+    histories, start = [], time.perf_counter()
     for number, (train_idx, test_idx) in enumerate(splits, start=1):
         estimator, facts = _fit(
             config, dataset, train_idx, test_idx=test_idx, speaker_independent=protocol != "random",
             progress=_tagged(progress, protocol=name, fold=number, n_folds=len(splits)), should_stop=should_stop,
         )
-        probabilities, adapted_probabilities, train_accuracy = _score_fold(estimator, dataset, train_idx, test_idx, labels)
         facts.update(fold=number, n_train_clips=int(len(train_idx)), n_test_clips=int(len(test_idx)),
-                     test_actors=sorted(set(dataset.groups[test_idx].tolist())), train_accuracy=train_accuracy)
-        y_test = dataset.labels[test_idx]
-        fold = evaluate_predictions(y_test, np.asarray(labels)[probabilities.argmax(axis=1)], labels=labels)
-        single.add(number, test_idx, probabilities, {**fold, **facts})
-        if adapted_probabilities is not None and protocol != "random":
-            fold = evaluate_predictions(y_test, np.asarray(labels)[adapted_probabilities.argmax(axis=1)], labels=labels)
-            adapted.add(number, test_idx, adapted_probabilities, {**fold, **facts})
+                     test_speakers=sorted(set(dataset.speakers[test_idx].tolist())),
+                     train_accuracy=float(np.mean(estimator.predict(dataset.X[train_idx]) == dataset.labels[train_idx])))
+        add(collected, number, estimator, dataset, test_idx, labels, facts)
         histories.append(getattr(estimator, "history_", {}))
         if progress is not None:
             progress({"protocol": name, "fold": number, "n_folds": len(splits), "stage": "fold done",
-                      "test_accuracy": single.folds[-1]["accuracy"], "test_uar": single.folds[-1]["uar"]})
-    settings = {"n_folds": len(splits) if protocol == "kfold" else None, "seed": config.seed,
-                "test_actors": list(config.test_actors) if protocol == "holdout" else None,
-                "test_size": config.test_size if protocol == "random" else None, "stop_on": config.stop_on}
+                      "test_accuracy": collected[0].folds[-1]["accuracy"], "test_uar": collected[0].folds[-1]["uar"]})
+    settings = _protocol_settings(config, protocol, n_splits=len(splits), dataset=dataset)
     elapsed = round(time.perf_counter() - start, 1)
+    single, adapted = collected
     results = {name: single.result(name, dataset=dataset, labels=labels, settings=settings, histories=histories,
-                                   time_s=elapsed)}
-    if adapted.folds:
+                                   time_s=elapsed, calibrate=protocol != "loco")}
+    if adapted is not None and adapted.folds:
         results[f"{name}_speaker_adapted"] = adapted.result(f"{name}_speaker_adapted", dataset=dataset, labels=labels,
                                                             settings=settings, time_s=elapsed)
     return results
 
 
+def _protocol_settings(config, protocol, *, n_splits, dataset) -> dict:
+    """What identifies a protocol's result: folds, held-out speakers, split size, corpora left out, seed."""
+    spec = config.split_spec(protocol)
+    settings = {"n_folds": n_splits if protocol == "kfold" else None, "seed": config.seed,
+                "test_speakers": list(spec.test_speakers) if protocol == "holdout" else None,
+                "test_size": spec.test_size if protocol == "random" else None, "stop_on": config.fit.stop_on}
+    if protocol == "loco":
+        settings["corpora"] = dataset.corpus_names
+    return settings
+
+
 def fit_final(config, dataset, *, progress=None, should_stop=None):
-    """Fit the model to ship on all clips (minus validation actors for early stopping)."""
+    """Fit the model to ship on all clips (minus validation speakers for early stopping)."""
     return _fit(
         config, dataset, np.arange(len(dataset.labels)), speaker_independent=True,
         progress=_tagged(progress, protocol="final", fold="final", n_folds=1), should_stop=should_stop,
@@ -271,7 +359,7 @@ def cross_corpus_result(config, model, dataset, test_set, *, time_s=None):
     score = score_shared(model.predict_proba(test_set.X), model_labels=model_labels, y_true=test_set.labels)
     kept = np.flatnonzero(score.kept)
     fold = {**score.metrics, "fold": 1, "n_train_clips": int(len(dataset.labels)), "n_test_clips": int(len(kept)),
-            "test_actors": sorted(set(test_set.groups[kept].tolist())),
+            "test_speakers": sorted(set(test_set.speakers[kept].tolist())),
             "train_accuracy": float(np.mean(model.predict(dataset.X) == dataset.labels))}
     settings = {key: score.metrics[key] for key in ("shared_labels", "left_out", "n_left_out", "model_only_labels")}
     settings.update(corpus=test_set.title, data=test_set.source_name, seed=config.seed)
@@ -307,7 +395,7 @@ def train(config, *, data, test_data=None, progress=None, should_stop=None):
     data : path, CorpusIndex or Dataset
         The corpus (folder, zip or manifest), an index of it, or already extracted features.
     test_data : path, CorpusIndex or Dataset, optional
-        The other corpus of the ``cross_corpus`` protocol (default: ``config.test_data``).
+        The other corpus of the ``cross_corpus`` protocol (default: ``config.protocol.test_data``).
     progress : callable, optional
         ``progress(dict)`` per epoch with epoch, loss, accuracy, val_loss,
         val_accuracy, lr, plus protocol, fold and n_folds; and once per fold with
@@ -322,42 +410,64 @@ def train(config, *, data, test_data=None, progress=None, should_stop=None):
     Raises
     ------
     ser_core.data.leakage.LeakageError
-        With ``config.leakage == "stop"``, when the check before training finds a leak.
+        With ``config.protocol.leakage == "stop"``, when the check before training finds a leak.
     """
     from ser_core.data.leakage import check_training_leakage
 
     start = time.perf_counter()
-    dataset = load_dataset(data, feature_kind=config.features, settings=config.preprocess_settings(),
-                           augment=config.augment, label_map=config.label_map)
-    protocols = (config.protocol, *config.extra_protocols)
+    dataset = load_dataset(data, feature_kind=config.data.features, settings=config.preprocess_settings(),
+                           augment=config.data.augment, label_map=config.data.label_map)
+    protocols = config.protocol.names
     test_set = None
     if "cross_corpus" in protocols:
-        test_set = load_dataset(config.test_data if test_data is None else test_data, feature_kind=config.features,
-                                settings=config.preprocess_settings(), label_map=config.label_map)
-    leakage = check_training_leakage(config, dataset, test_set=test_set, progress=progress)
+        test_set = load_dataset(config.protocol.test_data if test_data is None else test_data,
+                                feature_kind=config.data.features, settings=config.preprocess_settings(),
+                                label_map=config.data.label_map)
+    within = [protocol for protocol in protocols if protocol != "cross_corpus"]
+    leakage = check_training_leakage(dataset, specs=[config.split_spec(protocol) for protocol in within],
+                                     mode=config.protocol.leakage, test_set=test_set, progress=progress)
     results = {}
-    for protocol in protocols:
-        if protocol != "cross_corpus":
-            results.update(run_protocol(config, dataset, protocol=protocol, progress=progress, should_stop=should_stop))
+    for protocol in within:
+        results.update(run_protocol(config, dataset, protocol=protocol, progress=progress, should_stop=should_stop))
     model, facts = fit_final(config, dataset, progress=progress, should_stop=should_stop)
     if test_set is not None:
         results.update(cross_corpus_result(config, model, dataset, test_set))
-    training = {
-        "data": dataset.source_name,  # by name: a model folder never records a server path
-        "corpus": dataset.title or dataset.corpus,
-        "layout": dataset.corpus,
-        "leakage": leakage,
-        "n_clips": int(len(dataset.labels)),
-        "n_actors": int(len(np.unique(dataset.groups))),
-        "skipped_clips": [{**skipped, "path": dataset.relative(skipped["path"])} for skipped in dataset.skipped],
-        "total_time_s": round(time.perf_counter() - start, 1),
-        **facts,
-    }
+    training = {**_training_facts(config, dataset, model), "leakage": leakage,
+                "total_time_s": round(time.perf_counter() - start, 1), **facts}
     metrics = ModelMetrics(protocols={name: result for name, (result, _) in results.items()},
                            training_time_s=facts["training_time_s"])
     return TrainResult(model=model, config=config, metrics=metrics, training=training, settings=dataset.settings,
                        predictions={name: predictions for name, (_, predictions) in results.items()},
                        calibration=_calibration_for_shipping(results), corpus_root=dataset.root)
+
+
+def _training_facts(config, dataset, model) -> dict:
+    """What a model folder records about its training data (by name: never a server path)."""
+    from collections import Counter
+
+    corpora = Counter(dataset.corpora.tolist())
+    facts = {
+        "data": dataset.source_name,
+        "corpus": dataset.title or dataset.layout,
+        "layout": dataset.layout,
+        "corpora": {name: corpora[name] for name in sorted(corpora)},
+        "n_clips": int(len(dataset.labels)),
+        "n_speakers": int(len(np.unique(_speaker_keys(dataset)))),
+        "skipped_clips": [{**skipped, "path": dataset.relative(skipped["path"])} for skipped in dataset.skipped],
+    }
+    if len(corpora) >= 2:
+        facts["balance"] = _balance_note(config, model, n_corpora=len(corpora))
+    return facts
+
+
+def _balance_note(config, model, *, n_corpora: int) -> str:
+    """How the corpora and classes were balanced in training, in words (for the card)."""
+    if not config.fit.balance:
+        return "none (turned off): corpora and classes count by their clips"
+    if not _takes(model, "sample_weight"):
+        return f"none: {config.model} takes no sample weights, so corpora and classes count by their clips"
+    return (f"sample weights: each of the {n_corpora} corpora counts the same, and each class the same within its "
+            "corpus (in every fit whose clips span two or more corpora)")
 
 
 def save_result(result, folder, *, description="", latency=True):
@@ -370,12 +480,12 @@ def save_result(result, folder, *, description="", latency=True):
     from ser_core.modelfolder.save import save_artifact
 
     return save_artifact(
-        Path(folder), result.model, model_name=result.config.model, feature_kind=result.config.features,
+        Path(folder), result.model, model_name=result.config.model, feature_kind=result.config.data.features,
         preprocess=result.settings, seed=result.config.seed, metrics=result.metrics,
         training={**result.training, "config": result.config.to_dict()}, predictions=result.predictions,
         calibration=result.calibration, description=description, latency=latency, corpus_root=result.corpus_root,
     )
 
 
-__all__ = ["Dataset", "TrainConfig", "TrainResult", "cross_corpus_result", "fit_final", "load_dataset",
-           "protocol_splits", "run_protocol", "save_result", "train"]
+__all__ = ["Dataset", "TrainConfig", "TrainResult", "balance_weights", "cross_corpus_result", "fit_final",
+           "load_dataset", "run_protocol", "save_result", "train"]

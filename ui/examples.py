@@ -1,0 +1,73 @@
+"""The example clips shipped with the app (``examples/``): voices the default never heard, with their true label.
+
+``examples/examples.csv`` lists them (``path,label,speaker,corpus,licence,attribution``,
+paths relative to that folder); ``examples/README.md`` states where each comes from and
+its licence. Home and Predict offer them with one click, in local and public mode, and
+the verdict shows the true label beside the model's (:func:`verdict_check`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ui.paths import REPO_ROOT
+
+#: The folder of example clips and its manifest.
+EXAMPLES_DIR = REPO_ROOT / "examples"
+MANIFEST = EXAMPLES_DIR / "examples.csv"
+#: The audio picker's source name for the examples.
+SOURCE = "Example"
+
+
+@dataclass(frozen=True)
+class Example:
+    """One shipped clip: where it is, its true label, whose voice, from which corpus, under which licence."""
+
+    path: Path
+    label: str
+    speaker: str
+    corpus: str
+    licence: str
+    attribution: str
+
+    @property
+    def title(self) -> str:
+        """How a picker names it: ``angry · RAVDESS speaker 20``."""
+        from ser_core.reporting.summary import corpus_title
+
+        speaker = self.speaker.split(":", 1)[-1]
+        return f"{self.label} · {corpus_title(self.corpus)} speaker {speaker}"
+
+    @property
+    def credit(self) -> str:
+        """The attribution line a page prints under the clip."""
+        return f"{self.attribution}; {self.licence}."
+
+    def choice(self):
+        """The clip as the audio picker's :class:`ui.widgets.AudioChoice`, with its true label."""
+        from ui.widgets import AudioChoice
+
+        return AudioChoice(name=self.path.name, path=self.path, source="example", label=self.label)
+
+
+def examples(manifest: Path = MANIFEST) -> list[Example]:
+    """The shipped examples in manifest order; empty when the folder or a listed file is missing."""
+    import csv
+
+    if not manifest.is_file():
+        return []
+    with open(manifest, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    found = [Example(path=manifest.parent / row["path"], label=row["label"], speaker=row["speaker"],
+                     corpus=row["corpus"], licence=row["licence"], attribution=row["attribution"]) for row in rows]
+    return [example for example in found if example.path.is_file()]
+
+
+def verdict_check(true_label: str | None, predicted: str) -> str | None:
+    """Markdown beside a verdict: the true label with ✓ or ✗ (None when the clip has no known label)."""
+    if not true_label:
+        return None
+    if true_label == predicted:
+        return f"✓ Right: the speaker acted **{true_label}**."
+    return f"✗ Wrong: the speaker acted **{true_label}**, the model heard {predicted}."
