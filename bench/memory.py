@@ -63,11 +63,13 @@ def _status_mb(pid: int, field: str) -> float:
 
 
 def _children(pid: int) -> list[int]:
-    try:
-        found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return []
-    kids = [int(child) for child in found]
+    """Every process below ``pid`` (started from any of its threads: the trainings start from one)."""
+    kids = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids += [int(child) for child in children.read_text().split()]
+        except OSError:
+            continue
     return kids + [grandchild for child in kids for grandchild in _children(child)]
 
 
@@ -89,18 +91,22 @@ class Sampler(threading.Thread):
             time.sleep(0.2)
 
 
-def upload(browser, url: str, path: Path):
-    """A visitor opens Predict and chooses ``path``; returns (page, the moment the file was chosen)."""
+def open_predict(browser, url: str):
+    """A visitor's Predict page, ready for a file."""
     page = browser.new_page()
     page.goto(f"{url}/Predict")
-    dropzone = page.locator('[data-testid="stFileUploaderDropzoneInput"]').first
-    dropzone.wait_for(state="attached", timeout=120_000)
-    dropzone.set_input_files(str(path))
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.wait_for(state="attached", timeout=120_000)
+    return page
+
+
+def upload(page, path: Path):
+    """The visitor chooses ``path``; returns (page, the moment the file was chosen)."""
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
     return page, time.perf_counter()
 
 
 def outcome(page, started: float, *, timeout_s: float) -> tuple[str, float]:
-    """("answer", seconds) once the emotion is on screen, ("error: ...", seconds) for an error, or ("no answer", ...)."""
+    """("answer", seconds) once the emotion is on screen, ("error: ...", seconds) on an error, else "no answer"."""
     deadline = started + timeout_s
     while time.perf_counter() < deadline:
         if page.locator(ANSWER).count():
@@ -126,7 +132,8 @@ def main():
         folder = Path(scratch)
         recordings = [long_recording(folder, n, minutes=args.minutes, sample_rate=args.sample_rate)
                       for n in range(args.visitors)]
-        process, url = start_server(args.data, folder)
+        # no file watcher: a file saved in the checkout meanwhile must not reload modules mid-run
+        process, url = start_server(args.data, folder, options=("--server.fileWatcherType", "none"))
         sampler = Sampler(process.pid)
         sampler.start()
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -136,7 +143,8 @@ def main():
             trainer = start_training(browser, url)
             busy = [round_trip(browser, url, clip(folder, 100 + n)) for n in range(args.trips)]
             start = time.perf_counter()
-            pages = [upload(browser, url, path) for path in recordings]
+            ready = [open_predict(browser, url) for _ in recordings]
+            pages = [upload(page, path) for page, path in zip(ready, recordings)]
             during = [round_trip(browser, url, clip(folder, 200 + n)) for n in range(args.trips)]
             results = [outcome(page, started, timeout_s=args.timeout_s) for page, started in pages]
             all_done_s = time.perf_counter() - start
@@ -161,8 +169,8 @@ def main():
         print(f"long-recording visitor {number}: {what} after {seconds:.1f} s")
     print(f"all long recordings answered within {all_done_s:.1f} s; training still running then: "
           f"{training_still_running}")
-    print(f"server process peak resident memory (VmHWM): {peak_mb:.0f} MB; sampled max {max(sampler.server_mb):.0f} MB; "
-          f"training process sampled max {max(sampler.children_mb or [0]):.0f} MB")
+    print(f"server process peak resident memory (VmHWM): {peak_mb:.0f} MB; sampled max "
+          f"{max(sampler.server_mb):.0f} MB; training process sampled max {max(sampler.children_mb or [0]):.0f} MB")
     met = peak_mb <= TARGET_MB and all(what == "answer" for what, _ in results)
     print(f"target: peak at most {TARGET_MB} MB and every visitor answered -> {'met' if met else 'MISSED'}")
 

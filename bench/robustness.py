@@ -152,19 +152,35 @@ def run(model, clips, *, conditions=CONDITIONS, progress=None):
     clean = predicted["clean"]
     results = {}
     for name, labels in predicted.items():
-        rows = [i for i, label in enumerate(labels) if label is not None]
+        applied = [i for i, label in enumerate(labels) if label is not None]
         target, source = target_of(name)
-        unchanged = float(np.mean([labels[i] == clean[i] for i in rows])) if rows else None
+        unchanged = float(np.mean([labels[i] == clean[i] for i in applied])) if applied else None
         results[name] = {
             "unchanged": unchanged,
-            "accuracy": float(np.mean([labels[i] == truth[i] for i in rows])) if rows else None,
-            "clean_accuracy": float(np.mean([clean[i] == truth[i] for i in rows])) if rows else None,
-            "clips": len(rows),
+            "accuracy": float(np.mean([labels[i] == truth[i] for i in applied])) if applied else None,
+            "clean_accuracy": float(np.mean([clean[i] == truth[i] for i in applied])) if applied else None,
+            "clips": len(applied),
             "target": target,
             "target_source": source,
             "met": None if target is None or unchanged is None else bool(unchanged >= target),
         }
     return results
+
+
+def print_table(report):
+    """The report (as ``--json`` writes it) as a table with the targets marked."""
+    corpora = ", ".join(f"{name} {count}" for name, count in report["corpora"].items())
+    print(f"model {report['model']} ({report['describe']}); {report['clips']} clips from {report['source']} "
+          f"({corpora}); {report['seconds']:.0f} s")
+    if report.get("trained_on_these"):
+        print("note: the model was trained on these clips: accuracy here is accuracy on training clips")
+    print(f"{'condition':<38}{'labels unchanged':>17}{'accuracy':>10}{'clean acc.':>11}{'clips':>7}  target")
+    for name, row in report["results"].items():
+        mark = "" if row["target"] is None else (f">= {row['target']:.0%} ({row['target_source']}) "
+                                                 + ("met" if row["met"] else "MISSED"))
+        shares = [f"{row[key]:.1%}" if row[key] is not None else "-"
+                  for key in ("unchanged", "accuracy", "clean_accuracy")]
+        print(f"{name:<38}{shares[0]:>16}{shares[1]:>10}{shares[2]:>11}{row['clips']:>7}  {mark}")
 
 
 def main():
@@ -176,7 +192,7 @@ def main():
                         help="a multi-corpus manifest (path,label,speaker,corpus), e.g. /work/corpora/all.csv")
     parser.add_argument("--clips", type=int, default=120)
     parser.add_argument("--quick", action="store_true", help="only the conditions with the issue-19 targets")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     args = parser.parse_args()
     folder = args.model or default_model_dir()
     model = load_model(folder)
@@ -186,22 +202,20 @@ def main():
     results = run(model, clips, conditions=conditions,
                   progress=None if args.json else lambda done, total: print(f"\r{done}/{total} clips", end="",
                                                                              file=sys.stderr, flush=True))
-    seconds = time.perf_counter() - started
-    source = str(args.manifest) if args.manifest is not None else str(args.data)
-    corpora = {str(k): int(v) for k, v in clips["corpus"].value_counts().sort_index().items()}
+    trained_on = (model.config.get("training") or {}).get("data")
+    report = {
+        "model": folder.name, "describe": model.describe(),
+        "source": str(args.manifest if args.manifest is not None else args.data), "clips": len(clips),
+        "corpora": {str(k): int(v) for k, v in clips["corpus"].value_counts().sort_index().items()},
+        "trained_on_these": bool(args.manifest is None and trained_on
+                                 and Path(trained_on).resolve() == args.data.resolve()),
+        "seconds": round(time.perf_counter() - started, 1), "results": results,
+    }
     if args.json:
-        print(json.dumps({"model": folder.name, "source": source, "clips": len(clips), "corpora": corpora,
-                          "seconds": round(seconds, 1), "results": results}))
-        return
-    print(file=sys.stderr)
-    print(f"model {folder.name} ({model.describe()}); {len(clips)} clips from {source} "
-          f"({', '.join(f'{k} {v}' for k, v in corpora.items())}); {seconds:.0f} s")
-    print(f"{'condition':<38}{'labels unchanged':>17}{'accuracy':>10}{'clean acc.':>11}{'clips':>7}  target")
-    for name, row in results.items():
-        mark = "" if row["target"] is None else (f">= {row['target']:.0%} ({row['target_source']}) "
-                                                 + ("met" if row["met"] else "MISSED"))
-        print(f"{name:<38}{row['unchanged']:>16.1%}{row['accuracy']:>10.1%}{row['clean_accuracy']:>11.1%}"
-              f"{row['clips']:>7}  {mark}")
+        print(json.dumps(report))
+    else:
+        print(file=sys.stderr)
+        print_table(report)
 
 
 if __name__ == "__main__":

@@ -57,20 +57,22 @@ if shown.empty:
     st.stop()
 
 st.subheader("What is in it")
-count_tabs = st.tabs(list(COLUMN_WORDS.values()))
-for tab, (column, word) in zip(count_tabs, COLUMN_WORDS.items()):
-    with tab:
-        counts = shown[column].astype(str).value_counts().sort_index()
-        st.plotly_chart(charts.counts_bar(counts, title=f"Clips per {word.lower()}", by_emotion=column == "label",
-                                          category=word.lower()), key=f"counts_{column}")
-st.plotly_chart(charts.duration_histogram(shown), key="durations")
+# One count chart at a time (a choice, not tabs: tabs draw every chart), so the page opens fast.
+word = st.segmented_control("Count clips by", list(COLUMN_WORDS.values()), default="Emotion", key="count_by") \
+    or "Emotion"
+column = next(name for name, said in COLUMN_WORDS.items() if said == word)
+counts = shown[column].astype(str).value_counts().sort_index()
+widgets.chart(charts.counts_bar(counts, title=f"Clips per {word.lower()}", by_emotion=column == "label",
+                                category=word.lower()), key=f"counts_{column}")
+widgets.chart(charts.duration_histogram(shown), key="durations")
 with st.expander("The clip table"):
     table = shown.assign(path=shown["path"].map(index.relative))
     if clips["corpus"].nunique() < 2:
         table = table.drop(columns=["corpus"])
     if "duplicate_of" in table:
-        table["duplicate_of"] = table["duplicate_of"].map(lambda p: index.relative(p) if isinstance(p, str) else "—")
-    st.dataframe(table, width="stretch", hide_index=True)
+        table["duplicate_of"] = table["duplicate_of"].map(lambda p: index.relative(p) if isinstance(p, str) else "")
+    st.dataframe(widgets.readable_table(table), width="stretch", hide_index=True,
+                 column_config={"file": st.column_config.Column(pinned=True)})
 
 # ---------------------------------------------------------------- leakage
 leakage.render_leakage_check(index, path=widgets.current_data_path(), key="explorer_leakage")
@@ -82,17 +84,20 @@ if choice is not None:
     row = shown[shown["path"] == str(choice.path)].iloc[0]
     st.markdown(widgets.emotion_chip(str(row["label"])) + " " + html_text(widgets.clip_description(row)),
                 unsafe_allow_html=True)
-    st.audio(choice.raw_bytes(), format="audio/wav")
+    widgets.audio(choice.raw_bytes(), label=choice.name, format="audio/wav")
     with widgets.shown_errors(f"Could not read {choice.name}"):
         raw = cache.audio(str(choice.path), sample_rate=16000)
         clean = cache.preprocessed(raw, sample_rate=16000)
         color = charts.emotion_palette([str(row["label"])])[str(row["label"])]
+        spectrograms = st.toggle("Show the mel spectrograms too", key="explorer_mel")
         before, after = st.columns(2)
         for col, y, label in ((before, raw, "Before: decoded at 16 kHz"),
                               (after, clean, "After: DC removed, trimmed at 20 dB, peak-normalised")):
             with col:
-                st.plotly_chart(charts.waveform(y, sample_rate=16000, title=label, color=color), key=f"wave_{label}")
+                widgets.chart(charts.waveform(y, sample_rate=16000, title=label, color=color), key=f"wave_{label}")
+                if not spectrograms:
+                    continue
                 frames = cache.study_frames(y, sample_rate=16000)
-                st.plotly_chart(charts.mel_spectrogram(frames.mel_db, hop_s=frames.hop_length / frames.sample_rate,
-                                                       title="Mel spectrogram (dB below the loudest point)"),
-                                key=f"mel_{label}")
+                widgets.chart(charts.mel_spectrogram(frames.mel_db, hop_s=frames.hop_length / frames.sample_rate,
+                                                     title="Mel spectrogram (dB below the loudest point)"),
+                              key=f"mel_{label}")

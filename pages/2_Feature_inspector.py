@@ -1,5 +1,7 @@
 """Feature inspector: what the models see, for one clip, two clips, and the whole corpus."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -29,19 +31,19 @@ def clip_audio(choice: widgets.AudioChoice) -> np.ndarray:
 
 
 def frame_heatmaps(y: np.ndarray, *, key: str) -> None:
-    """MFCC, Δ, ΔΔ and mel heatmaps of one preprocessed clip, one tab each."""
+    """The MFCC, Δ, ΔΔ or mel heatmap of one preprocessed clip, one at a time (the visitor chooses which)."""
     frames = cache.study_frames(y, sample_rate=SAMPLE_RATE)
     hop_s = frames.hop_length / frames.sample_rate
-    tabs = st.tabs(["MFCC", "Δ MFCC", "ΔΔ MFCC", "Mel (dB)"])
-    matrices = (frames.mfcc, frames.delta, frames.delta2, frames.mel_db)
-    titles = ("MFCC", "Δ MFCC", "ΔΔ MFCC")
-    for tab, matrix, title, scale in zip(tabs, matrices, titles, ("Viridis", "RdBu", "RdBu")):
-        with tab:
-            st.plotly_chart(charts.heatmap(matrix, title=title, hop_s=hop_s, y_title="coefficient", colorscale=scale),
-                            key=f"{key}_{title}")
-    with tabs[3]:
-        st.plotly_chart(charts.mel_spectrogram(frames.mel_db, hop_s=hop_s, title="Mel spectrogram (dB below the loudest point)"),
-                        key=f"{key}_mel")
+    matrices = {"MFCC": frames.mfcc, "Δ MFCC": frames.delta, "ΔΔ MFCC": frames.delta2, "Mel (dB)": frames.mel_db}
+    # A choice, not tabs: tabs would draw all four heatmaps on every visit.
+    title = st.segmented_control("Frames", list(matrices), default="MFCC", key=f"{key}_frames") or "MFCC"
+    if title == "Mel (dB)":
+        widgets.chart(charts.mel_spectrogram(frames.mel_db, hop_s=hop_s,
+                                             title="Mel spectrogram (dB below the loudest point)"), key=f"{key}_mel")
+    else:
+        # Each coefficient on its own scale: coefficient 0 (loudness) would otherwise flatten the rest.
+        widgets.chart(charts.heatmap(matrices[title], title=f"{title}, each coefficient on its own scale", hop_s=hop_s,
+                                     y_title="coefficient", colorscale="RdBu", per_row=True), key=f"{key}_{title}")
 
 
 # ---------------------------------------------------------------- one clip
@@ -53,25 +55,32 @@ if choice is None:
 else:
     with widgets.shown_errors(f"Could not analyse {choice.name}"):
         y = clip_audio(choice)
-        st.audio(choice.raw_bytes())
+        widgets.audio(choice.raw_bytes(), label=choice.name)
         frame_heatmaps(y, key="one")
         vector = cache.clip_features(y, kind=STUDY_KIND, sample_rate=SAMPLE_RATE)
-        st.plotly_chart(charts.feature_vector(vector, block_names=BLOCKS,
-                                              title=f"The {len(vector)}-value clip vector ({STUDY_KIND})"),
-                        key="vector")
+        widgets.chart(charts.feature_vector(vector, block_names=BLOCKS,
+                                            title=f"The {len(vector)}-value clip vector ({STUDY_KIND})"),
+                      key="vector")
         left, right = st.columns(2)
         with left:
-            st.plotly_chart(charts.contours(cache.contours(y, sample_rate=SAMPLE_RATE)), key="contours")
+            widgets.chart(charts.contours(cache.contours(y, sample_rate=SAMPLE_RATE)), key="contours")
         with right:
+            # openSMILE takes a second to load: only when asked for.
+            egemaps_wanted = st.toggle("Show the eGeMAPS functionals", key="inspect_egemaps")
+            if not egemaps_wanted:
+                st.caption("88 eGeMAPS v02 functionals (pitch, loudness, voice quality...) of this clip, with openSMILE.")
+            egemaps = None
             with widgets.shown_errors("eGeMAPS is unavailable"):
-                egemaps = cache.clip_features(y, kind=EGEMAPS_KIND, sample_rate=SAMPLE_RATE)
+                egemaps = cache.clip_features(y, kind=EGEMAPS_KIND, sample_rate=SAMPLE_RATE) if egemaps_wanted else None
+            if egemaps is not None:
                 names = cache.feature_names(EGEMAPS_KIND)
                 st.markdown(f"**eGeMAPS v02** ({len(egemaps)} functionals)")
                 st.dataframe(pd.DataFrame({"feature": names, "value": egemaps}), hide_index=True,
                              height=300, width="stretch")
 
 # ---------------------------------------------------------------- two clips
-if clips is not None and choice is not None and choice.path is not None:
+if clips is not None and choice is not None and choice.path is not None \
+        and st.toggle("Compare with the same sentence in another emotion", key="inspect_pair"):
     st.subheader("Two clips side by side")
     row = clips[clips["path"] == str(choice.path)].iloc[0]
     same_words = clips[(clips["speaker"] == row["speaker"]) & (clips["statement"] == row["statement"])
@@ -96,11 +105,11 @@ if clips is not None and choice is not None and choice.path is not None:
                 side_choice = widgets.AudioChoice(name=str(clip_row["path"]), path=clip_row["path"],
                                                   source="corpus")
                 y_side = clip_audio(side_choice)
-                st.audio(side_choice.raw_bytes())
+                widgets.audio(side_choice.raw_bytes(), label=f"{clip_row['label']}, {Path(str(clip_row['path'])).name}")
                 frames = cache.study_frames(y_side, sample_rate=SAMPLE_RATE)
-                st.plotly_chart(charts.mel_spectrogram(frames.mel_db, hop_s=frames.hop_length / frames.sample_rate),
-                                key=f"side_mel_{key}")
-                st.plotly_chart(charts.contours(side_contours[key], pitch_range=pitch_range), key=f"side_contours_{key}")
+                widgets.chart(charts.mel_spectrogram(frames.mel_db, hop_s=frames.hop_length / frames.sample_rate),
+                              key=f"side_mel_{key}")
+                widgets.chart(charts.contours(side_contours[key], pitch_range=pitch_range), key=f"side_contours_{key}")
 
 # ---------------------------------------------------------------- the whole corpus
 st.subheader("The whole corpus")
@@ -128,8 +137,8 @@ else:
             left, right = st.columns(2)
             with left:
                 feature = st.selectbox("Feature", list(table.columns), key="dist_feature")
-                st.plotly_chart(charts.distribution(pd.concat([meta, table[[feature]]], axis=1),
-                                                    value=feature, by="label"), key="distribution")
+                widgets.chart(charts.distribution(pd.concat([meta, table[[feature]]], axis=1),
+                                                  value=feature, by="label"), key="distribution")
             with right:
                 method = st.radio("Map", ["PCA", "t-SNE"], horizontal=True, key="map_method")
                 color = st.radio("Colour by", ["label", "speaker", "gender"] + (["corpus"] if meta["corpus"].nunique() > 1
@@ -139,5 +148,5 @@ else:
                 coords = cache.projection(X[finite], method=method)
                 shown = meta[finite].assign(x=coords[:, 0], y=coords[:, 1])
                 names = ("component 1", "component 2") if method == "PCA" else ("t-SNE 1", "t-SNE 2")
-                st.plotly_chart(charts.embedding(shown, color=color, title=f"{method} of {kind}", axis_names=names),
-                                key="corpus_map")
+                widgets.chart(charts.embedding(shown, color=color, title=f"{method} of {kind}", axis_names=names),
+                              key="corpus_map")

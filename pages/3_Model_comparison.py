@@ -53,15 +53,25 @@ if default and default != (best or {}).get("name"):
 
 glance = pd.DataFrame({
     "model": [name + (" ★" if name == default else "") for name in headline["name"]],
-    "tested on": headline["protocol_title"],
     "accuracy": [percent_spread(a, s) for a, s in zip(headline["accuracy"], headline["accuracy_std"])],
     "UAR": [percent_spread(a, s) for a, s in zip(headline["uar"], headline["uar_std"])],
+    "tested on": headline["protocol_title"],
 })
-st.dataframe(glance, hide_index=True, width="stretch")
-st.caption("★ the default model. Each model is shown on the most honest protocol it was tested with; ± is the "
-           "spread over folds (one standard deviation). Speaker-independent figures are the ones to expect on "
+glance, same = tables.phone_friendly(glance, keep=("model", "accuracy", "UAR"))
+st.dataframe(glance, hide_index=True, width="stretch", column_config=tables.column_config(glance))
+tested = f"All tested on {same['tested on']}. " if "tested on" in same else ""
+st.caption(f"★ the default model. {tested}Each model is shown on the most honest protocol it was tested with; ± is "
+           "the spread over folds (one standard deviation). Speaker-independent figures are the ones to expect on "
            "a new voice.")
-st.download_button("Download the stakeholder report (HTML)", data=cache.dashboard_report(table, default, roots=tuple(map(str, widgets.model_roots()))),
+corpus_index = widgets.load_current_corpus()
+corpus_summary = None
+if corpus_index is not None:
+    from ser_core.data.index import summarize
+
+    corpus_summary = summarize(corpus_index)
+st.download_button("Download the stakeholder report (HTML)",
+                   data=cache.dashboard_report(table, default, roots=tuple(map(str, widgets.model_roots())),
+                                               corpus=corpus_summary),
                    file_name="ser-studio-report.html", mime="text/html", icon=":material/description:",
                    help="One self-contained page: the corpus, the models and their protocols in plain words, the "
                         "best model's confusion matrix, accuracy against latency, the study's figures beside ours.")
@@ -82,9 +92,14 @@ with st.expander("Every protocol, size and speed"):
         "training": shown["training_time_s"].map(lambda v: number(v, decimals=0, unit="s")),
         "ms per 3-s clip": shown["latency_ms"].map(number),
     })
-    st.dataframe(details, hide_index=True, width="stretch")
+    details, same = tables.phone_friendly(details, keep=("model", "protocol", "accuracy", "UAR"))
+    # Tall enough for every row: the table scrolls sideways on a phone, never both ways.
+    st.dataframe(details, hide_index=True, width="stretch", height=36 * (len(details) + 1) + 4,
+                 column_config=tables.column_config(details))
+    if same:
+        st.caption("The same in every row: " + "; ".join(f"{column} {value}" for column, value in same.items()) + ".")
     if headline["latency_ms"].notna().any():
-        st.plotly_chart(charts.accuracy_vs_latency(headline), key="acc_latency")
+        widgets.chart(charts.accuracy_vs_latency(headline), key="acc_latency")
 
 # ---------------------------------------------------------------- tested on another corpus
 if not cross.empty:
@@ -114,7 +129,12 @@ side = tables.study_comparison(table, default_name=default)
 shown_side = side.copy()
 for column in shown_side.columns[1:]:
     shown_side[column] = shown_side[column].map(lambda v: number(v, decimals=2) if "F1" in column else percent(v))
-st.dataframe(shown_side, hide_index=True, width="stretch")
+#: Short headers, so the whole table fits a laptop screen (the caption below says what each means).
+SHORT = {"study: test accuracy (random split)": "study", "study: macro F1": "study F1",
+         "ours: as the study ran it": "ours, as the study ran it", "ours: random split, clean": "ours, clean",
+         "ours: new speakers": "ours, new speakers"}
+shown_side = shown_side.rename(columns=SHORT)
+st.dataframe(shown_side, hide_index=True, width="stretch", column_config=tables.column_config(shown_side, pinned=("system",)))
 st.caption(f"**study**: {STUDY_PROTOCOL}. **ours, as the study ran it**: the same split with early stopping watching "
            "the test clips (optimistic). **clean**: early stopping on training clips only. **new speakers**: "
            "5-fold by actor, the honest estimate. — means not trained here yet.")

@@ -13,7 +13,7 @@ registry = cache.job_registry()
 visitor = hosting.visitor_id()
 index = widgets.load_current_corpus()
 if index is None:
-    widgets.no_data_help()
+    widgets.no_data_help(needed_for="training")
 else:
     from ser_core.audio.augment import SUGGESTED_AUGMENTATIONS
     from ser_core.data.protocols import protocol_title

@@ -18,6 +18,8 @@ if loading.failed:
     st.stop()
 st.caption(f"{model.describe()}; emotions: " + ", ".join(model.labels))
 st.info(prediction.track_record(model), icon=":material/verified:")
+with st.expander("What it was tested on, where it is weak, and what not"):
+    st.markdown(prediction.track_record_details(model))
 
 index = widgets.load_current_corpus()
 clip_tab, live_tab, adapt_tab = st.tabs([":material/upload_file: Upload or record",

@@ -21,6 +21,9 @@ def home() -> None:
     page_cards()
     dataset_status()
     model_status(artifacts)
+    from ui import cache
+
+    cache.warm_up()
 
 
 def default_summary(artifacts) -> None:
@@ -90,14 +93,31 @@ def model_status(artifacts) -> None:
         "UAR": [percent_spread(row["uar"], row["uar_std"]) for row in rows],
         "tested on": [row["protocol_title"] for row in rows],
     })
-    glance, same = tables.phone_friendly(glance)
+    glance, same = tables.phone_friendly(glance, keep=("model", "accuracy", "UAR"))
     st.dataframe(glance, hide_index=True, width="stretch", column_config=tables.column_config(glance))
     tested = f"All tested on {same['tested on']}. " if "tested on" in same else ""
     st.caption(f"★ the default. {tested}Each model is shown on its most honest test: new speakers whenever it was "
                "tested on them. The study's random split shares voices between training and test, so its figures "
                "are higher and say less about a new voice; they are on the Model comparison page.")
+    default_recall(artifacts, default)
     st.page_link(nav.BY_TITLE["Model comparison"].path, label="Compare them in detail",
                  icon=nav.BY_TITLE["Model comparison"].icon)
+
+
+def default_recall(artifacts, default: str | None) -> None:
+    """How often the default recognises each emotion on new speakers, against chance (from its metrics)."""
+    from ser_core.reporting import charts
+
+    rows = artifacts[artifacts["name"] == default] if default else artifacts.iloc[0:0]
+    metrics = rows.iloc[0].get("metrics") if not rows.empty else None
+    headline = getattr(metrics, "headline", None)
+    evaluation = headline.evaluation() if headline is not None else None
+    if not evaluation or not evaluation.get("per_class"):
+        return
+    recalls = {label: row["recall"] for label, row in evaluation["per_class"].items()}
+    widgets.chart(charts.recall_by_emotion(recalls, chance=1 / len(recalls),
+                                           title=f"The default, emotion by emotion ({headline.title})"),
+                  key="home_recall")
 
 
 def first_prediction(artifacts) -> None:

@@ -5,6 +5,10 @@ import os
 from pathlib import Path
 
 import numpy as np
+# opensmile's native library crashes the process (segmentation fault) when it is first loaded
+# after TensorFlow and torch; several test files train Keras or torch models before others
+# extract ComParE or eGeMAPS features in the same process, so it is loaded first.
+import opensmile  # noqa: F401  (import order matters, see above)
 import pytest
 import soundfile as sf
 

@@ -14,14 +14,15 @@ def _page():
 def _chart_titles(at) -> list[str]:
     import json
 
-    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"].replace("<br>", " ") for c in at.get("plotly_chart")]
 
 
 def test_corpus_clip_heatmaps_vector_contours_egemaps_and_pair(app_env):
     at = _page()
     assert problems(at) == []
     titles = _chart_titles(at)
-    for expected in ("MFCC", "Δ MFCC", "ΔΔ MFCC", "Mel spectrogram (dB below the loudest point)",
+    for expected in ("MFCC, each coefficient on its own scale", "Δ MFCC, each coefficient on its own scale",
+                     "ΔΔ MFCC, each coefficient on its own scale", "Mel spectrogram (dB below the loudest point)",
                      "The 160-value clip vector (MFCC-16000-40)", "Pitch and energy"):
         assert expected in titles
     egemaps = at.dataframe[0].value

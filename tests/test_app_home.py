@@ -16,17 +16,21 @@ def test_home_shows_data_models_and_example_button(app_env):
     assert metrics["Corpus"] == "RAVDESS"
     assert metrics["Clips"] == "48"
     assert metrics["Speakers"] == "3"
-    assert TINY_MODEL in " ".join(m.value for m in at.markdown)
+    assert TINY_MODEL in " ".join(m.value for m in [*at.markdown, *at.caption])
     assert [b.label for b in at.button] == ["Classify an example clip"]
+    assert not any("about 70%" in m.value for m in at.markdown)
 
 
-def test_example_button_opens_predict_with_a_corpus_clip(app_env):
+def test_example_button_opens_predict_with_a_shipped_example_and_its_true_label(app_env):
+    from ui import examples
+
     at = AppTest.from_file(str(PAGES["home"]), default_timeout=60).run()
-    at.button[0].click().run()
+    at.button(key="home_example").click().run()
     assert problems(at) == []
-    assert at.session_state["predict_source"] == "Corpus clip"
-    assert at.session_state["predict_clip"].startswith("03-01-05-")  # an angry clip
+    assert at.session_state["predict_source"] == "Example"
+    assert at.session_state["predict_example"] == examples.examples()[0].title
     assert any("ser-chip" in m.value for m in at.markdown), "the prediction is shown"
+    assert any(m.value.startswith(("✓", "✗")) for m in at.markdown), "the true label is shown beside the verdict"
 
 
 def test_home_without_data_or_models_still_renders(monkeypatch, tmp_path):
@@ -39,12 +43,18 @@ def test_home_without_data_or_models_still_renders(monkeypatch, tmp_path):
     assert at.button == [] or [b.label for b in at.button] == []
 
 
-def test_home_states_the_default_on_new_speakers_once(app_env):
+def test_home_opens_with_the_default_in_plain_words(app_env):
+    from ser_core.reporting.summary import plain_summary
+
     at = AppTest.from_file(str(PAGES["home"]), default_timeout=60).run()
-    text = " ".join(m.value for m in at.markdown)
-    assert "is right about" in text and "voices it never heard" in text
+    text = [m.value for m in at.markdown]
+    from ser_core.modelfolder.read import list_artifacts
+
+    summary = plain_summary(list_artifacts()[0])
+    assert text[0] == f"**{summary.lead}**", "the summary comes first"
+    assert "has NOT been tested on other corpora" in text[1] and "by chance" in text[1]
     table = at.dataframe[0].value
-    assert list(table.columns) == ["model", "tested on", "accuracy", "UAR"]
+    assert list(table.columns) == ["model", "accuracy", "UAR"], "a column identical in every row is a caption"
     assert [name for name in table["model"] if name.endswith("★")] == [f"{TINY_MODEL} ★"]
 
 

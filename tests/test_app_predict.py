@@ -20,7 +20,7 @@ def test_page_offers_model_sources_and_formats(app_env):
     at = _page()
     assert problems(at) == []
     assert at.selectbox(key="predict_model").value == TINY_MODEL
-    assert at.radio(key="predict_source").options == ["Upload", "Record", "Corpus clip"]
+    assert at.radio(key="predict_source").options == ["Upload", "Record", "Example", "Corpus clip"]
     assert set(at.file_uploader[0].allowed_type) >= {".wav", ".mp3", ".flac", ".ogg", ".m4a", ".webm"}
 
 
@@ -85,11 +85,34 @@ def test_browser_recording_is_classified(app_env):
     assert _prediction(at) is not None
 
 
-def test_corpus_clip_is_classified(app_env):
+def test_corpus_clip_is_classified_with_its_true_label(app_env):
     at = _page()
     at.radio(key="predict_source").set_value("Corpus clip").run()
     assert problems(at) == []
     assert _prediction(at) is not None
+    assert any(m.value.startswith(("✓", "✗")) and "acted **" in m.value for m in at.markdown)
+
+
+def test_one_click_classifies_a_shipped_example_and_shows_right_or_wrong(app_env):
+    from ui import examples
+
+    at = _page()
+    at.radio(key="predict_source").set_value("Example").run()
+    assert problems(at) == []
+    shipped = examples.examples()
+    assert at.selectbox(key="predict_example").options == [example.title for example in shipped]
+    assert _prediction(at) is not None
+    check = next(m.value for m in at.markdown if m.value.startswith(("✓", "✗")))
+    assert f"acted **{shipped[0].label}**" in check
+    assert any("CC BY-NC-SA 4.0" in c.value for c in at.caption), "the example's licence is shown"
+    assert any(c.value.startswith(":material/volume_up: Listen:") for c in at.caption), "the player is named"
+
+
+def test_the_score_is_worded_from_measured_reliability(app_env):
+    at = _page()
+    at.radio(key="predict_source").set_value("Example").run()
+    assert any("of the time on speakers it never heard" in c.value or "no measured record" in c.value
+               for c in at.caption)
 
 
 def _thirty_minutes() -> bytes:

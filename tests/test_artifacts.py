@@ -45,12 +45,13 @@ def test_saved_folder_is_complete_and_loads_when_trusted(saved, wav_file):
     model = load_model(saved, trust=True)
     y = speechlike(seed=1)
     path = wav_file(y)
-    from_array = model.predict_proba(y, sample_rate=16000)
-    np.testing.assert_allclose(model.predict_proba(path), from_array, atol=1e-4)
-    np.testing.assert_allclose(model.predict_proba(path.read_bytes()), model.predict_proba(path), atol=1e-6)
-    assert model.predict(path) in model.labels and model.labels == ["happy", "sad"]
+    from_array = model.predict_audio(y, sample_rate=16000).to_array()
+    np.testing.assert_allclose(model.predict_audio(path).to_array(), from_array, atol=1e-4)
+    np.testing.assert_allclose(model.predict_audio(path.read_bytes()).to_array(), model.predict_audio(path).to_array(),
+                               atol=1e-6)
+    assert model.predict_audio(path).label in model.labels and model.labels == ["happy", "sad"]
     # a 48 kHz array is resampled to the model's 16 kHz
-    assert model.predict_proba(speechlike(seed=1, sample_rate=48000), sample_rate=48000).shape == (2,)
+    assert model.predict_audio(speechlike(seed=1, sample_rate=48000), sample_rate=48000).to_array().shape == (2,)
 
 
 def test_a_scikit_learn_folder_loads_from_anywhere_without_trust(saved, forest):
@@ -160,7 +161,7 @@ def test_list_and_default(tmp_path, saved):
 def test_array_input_needs_a_sample_rate(saved):
     model = load_model(saved, trust=True)
     with pytest.raises(Exception, match="sample_rate"):
-        model.predict_proba(tone())
+        model.predict_audio(tone())
 
 
 # ---------------------------------------------------------------- names, crashes, calibration, ensembles
@@ -224,12 +225,12 @@ def test_a_save_killed_at_any_step_leaves_the_old_or_the_new_model(tmp_path, for
     folder = save_artifact(tmp_path / "m", forest, model_name="random_forest", feature_kind="MFCC-16000-13",
                            latency=False)
     clip = speechlike(seed=3)
-    old = load_model(folder, trust=True).predict_proba(clip, sample_rate=16000)
+    old = load_model(folder, trust=True).predict_audio(clip, sample_rate=16000).to_array()
     code = _SAVE_AGAIN.format(repo=str(REPO), tests=str(REPO / "tests"), folder=str(folder), fallback=fallback)
     run = subprocess.run([sys.executable, "-c", code], env={**os.environ, "SER_CRASH_AT": checkpoint},
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 137, run.stderr
-    loaded = load_model(folder, trust=True).predict_proba(clip, sample_rate=16000)
+    loaded = load_model(folder, trust=True).predict_audio(clip, sample_rate=16000).to_array()
     new = _fitted_forest(seed=7).predict_proba(load_model(folder, trust=True).features(clip, sample_rate=16000)[None])[0]
     assert np.allclose(loaded, old) or np.allclose(loaded, new)
     list_artifacts(tmp_path)  # the next start tidies what the crash left beside the folder
@@ -258,8 +259,8 @@ def test_the_saved_temperature_calibrates_the_probabilities(tmp_path, forest):
     warm = save_artifact(tmp_path / "warm", forest, model_name="random_forest", feature_kind="MFCC-16000-13",
                          calibration={"temperature": 2.5}, latency=False)
     clip = speechlike(seed=2)
-    raw = load_model(plain, trust=True).predict_proba(clip, sample_rate=16000)
-    np.testing.assert_allclose(load_model(warm, trust=True).predict_proba(clip, sample_rate=16000),
+    raw = load_model(plain, trust=True).predict_audio(clip, sample_rate=16000).to_array()
+    np.testing.assert_allclose(load_model(warm, trust=True).predict_audio(clip, sample_rate=16000).to_array(),
                                apply_temperature(raw[None], 2.5)[0], atol=1e-9)
 
 
@@ -276,10 +277,10 @@ def test_an_ensemble_averages_its_members_and_loads_from_one_folder(tmp_path, fo
     assert isinstance(model, EnsembleModel) and model.labels == ["happy", "sad"]
     assert (folder / "members" / "a" / "config.json").is_file() and model.metrics.latency_ms_per_3s_clip > 0
     clip = speechlike(seed=4)
-    pa = load_model(a, trust=True).predict_proba(clip, sample_rate=16000)
-    pb = load_model(b, trust=True).predict_proba(clip, sample_rate=16000)
+    pa = load_model(a, trust=True).predict_audio(clip, sample_rate=16000).to_array()
+    pb = load_model(b, trust=True).predict_audio(clip, sample_rate=16000).to_array()
     expected = apply_temperature(((pa + 3 * pb) / 4)[None], 0.5)[0]
-    np.testing.assert_allclose(model.predict_proba(clip, sample_rate=16000), expected, atol=1e-9)
+    np.testing.assert_allclose(model.predict_audio(clip, sample_rate=16000).to_array(), expected, atol=1e-9)
     assert "ensemble of" in model.describe()
 
 

@@ -1,5 +1,7 @@
 """ser_core.reporting.charts: every figure builder, with the shared emotion colours and bad input."""
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -143,3 +145,89 @@ def test_a_timeline_of_any_label_set_is_drawn_in_distinct_colours():
     fig = charts.emotion_timeline(timeline)
     assert [t.name for t in fig.data] == ["calma", "ira", "tristeza"]
     assert len({t.marker.color for t in fig.data}) == 3
+
+
+# ---------------------------------------------------------------- accessibility: text, titles, cues beyond colour
+
+@functools.lru_cache(maxsize=1)
+def _every_figure():
+    rng = np.random.default_rng(0)
+    clips = pd.DataFrame({"label": ["angry", "sad", "calm", "happy"] * 5, "duration_s": rng.uniform(2, 4, 20)})
+    timeline = pd.DataFrame({"time_s": [1.5, 3.0, 4.5], "angry": [0.7, 0.2, 0.1], "sad": [0.3, 0.8, 0.9]})
+    table = pd.DataFrame({"name": ["b-model", "a-model"], "accuracy": [0.7, 0.6], "uar": [0.7, 0.6],
+                          "latency_ms": [100.0, 20.0], "protocol_title": ["new speakers", "new speakers"]})
+    frame = pd.DataFrame({"x": rng.normal(size=20), "y": rng.normal(size=20), **clips})
+    return {
+        "counts": charts.counts_bar(pd.Series({"angry": 3, "calm": 2}), title="Clips per emotion", by_emotion=True),
+        "durations": charts.duration_histogram(clips),
+        "heatmap": charts.heatmap(rng.normal(size=(13, 50)), title="MFCC", hop_s=0.01, per_row=True),
+        "probabilities": charts.probabilities({"angry": 0.97, "sad": 0.03}),
+        "timeline": charts.emotion_timeline(timeline),
+        "confusion": charts.confusion(np.array([[3, 1], [0, 4]]), labels=["angry", "sad"]),
+        "latency": charts.accuracy_vs_latency(table),
+        "contours": charts.contours(pd.DataFrame({"time_s": [0.0, 0.1], "pitch (Hz)": [120.0, 130.0],
+                                                  "energy (dB)": [-20.0, -30.0]})),
+        "distribution": charts.distribution(frame.assign(v=rng.normal(size=20)), value="v"),
+        "map": charts.embedding(frame),
+        "recall": charts.recall_by_emotion({"sad": 0.5, "angry": 0.8}, chance=0.125),
+    }
+
+
+@pytest.mark.parametrize("name", list(_every_figure()))
+def test_every_chart_has_dark_text_a_text_alternative_and_an_unclipped_title(name):
+    from ser_core.reporting.colours import contrast_ratio
+
+    fig = _every_figure()[name]
+    assert contrast_ratio(charts.TEXT_COLOR, "#ffffff") >= 4.5 > contrast_ratio("#808495", "#ffffff")
+    assert fig.layout.xaxis.tickfont.color == charts.TEXT_COLOR and fig.layout.yaxis.tickfont.color == charts.TEXT_COLOR
+    alternative = charts.text_alternative(fig)
+    assert len(alternative) > len(fig.layout.title.text.split("<br>")[0]) and "\n" not in alternative
+    assert all(len(line) <= charts.TITLE_WIDTH + 12 for line in fig.layout.title.text.split("<br>"))
+
+
+def test_long_titles_wrap_and_the_top_margin_makes_room():
+    fig = charts.heatmap(np.zeros((3, 4)), title="Mel spectrogram (dB below the loudest point of the clip)")
+    assert fig.layout.title.text.count("<br>") == 1 and fig.layout.margin.t == 70
+
+
+def test_score_axis_covers_the_longest_bar_and_every_tick():
+    fig = charts.probabilities({"angry": 0.97, "sad": 0.03})
+    assert fig.layout.xaxis.range[1] > 1.0 and list(fig.layout.xaxis.tickvals)[-1] == 1.0
+    assert fig.data[0].cliponaxis is False
+
+
+def test_emotions_differ_by_more_than_colour_on_maps_and_histograms():
+    figures = _every_figure()
+    symbols = {trace.name: trace.marker.symbol for trace in figures["map"].data}
+    assert len(set(symbols.values())) == len(symbols) == 4
+    patterns = {trace.name: trace.marker.pattern.shape for trace in figures["durations"].data}
+    assert len(set(patterns.values())) == len(patterns) == 4
+
+
+def test_timeline_legend_lists_emotions_in_display_order():
+    fig = _every_figure()["timeline"]
+    assert fig.layout.legend.traceorder == "normal" and [t.name for t in fig.data] == ["sad", "angry"]
+
+
+def test_model_colours_do_not_depend_on_order_or_on_the_other_models():
+    one = charts.model_colors(["cnn-compare-ensemble", "logmel-cnn", "study-cnn"])
+    other = charts.model_colors(["study-cnn", "cnn-compare-ensemble", "logmel-cnn"])
+    assert one == other and len(set(one.values())) == 3
+    fig = _every_figure()["latency"]
+    assert {t.marker.color for t in fig.data} == set(charts.model_colors(["a-model", "b-model"]).values())
+
+
+def test_per_row_heatmap_keeps_every_row_visible():
+    matrix = np.vstack([1000 * np.sin(np.arange(50)), np.cos(np.arange(50))])
+    z = np.asarray(charts.heatmap(matrix, title="MFCC", per_row=True).data[0].z)
+    assert np.allclose(z.std(axis=1), 1.0) and z.max() <= 3.5
+
+
+def test_energy_axis_has_round_decibel_ticks():
+    fig = _every_figure()["contours"]
+    assert list(fig.layout.yaxis2.tickvals) == [-80, -60, -40, -20, 0]
+
+
+def test_confusion_columns_stay_upright_with_short_names():
+    fig = charts.confusion(np.eye(3), labels=["neutral", "sad", "surprised"])
+    assert fig.layout.xaxis.tickangle == 0 and list(fig.layout.xaxis.ticktext) == ["neut.", "sad", "surp."]

@@ -397,3 +397,18 @@ def test_local_wav2vec2_models_are_cached_by_their_files(tiny_wav2vec2, tmp_path
     os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
     assert parse_kind(spec.name).cache_key != key
     assert parse_kind("W2V2-mean-all").cache_key == "W2V2-mean-all@v2"
+
+
+def test_opensmile_after_a_training_framework_is_refused_not_a_crash(monkeypatch):
+    import sys
+    import types
+
+    from ser_core.errors import FeatureError
+    from ser_core.features import opensmile as smile_module
+
+    smile_module.smile.cache_clear()
+    monkeypatch.delitem(sys.modules, "opensmile")
+    monkeypatch.setitem(sys.modules, "tensorflow", sys.modules.get("tensorflow") or types.ModuleType("tensorflow"))
+    with pytest.raises(FeatureError, match="loaded tensorflow before opensmile"):
+        smile_module.smile("EGEMAPS")
+    smile_module.smile.cache_clear()

@@ -66,7 +66,7 @@ def _picker_app(clips):
 
 def test_audio_picker_sources_and_corpus_filters():
     at = AppTest.from_function(_picker_app, args=(CLIPS,), default_timeout=60).run()
-    assert at.radio(key="k_source").options == ["Upload", "Record", "Corpus clip"]
+    assert at.radio(key="k_source").options == ["Upload", "Record", "Example", "Corpus clip"]
     at.radio(key="k_source").set_value("Corpus clip").run()
     at.selectbox(key="k_actor").set_value("02").run()
     assert at.selectbox(key="k_clip").options == ["03-01-05-02-01-01-02.wav"]
@@ -77,7 +77,7 @@ def test_audio_picker_sources_and_corpus_filters():
 
 def test_audio_picker_without_a_corpus_has_no_corpus_source():
     at = AppTest.from_function(_picker_app, args=(None,), default_timeout=60).run()
-    assert at.radio(key="k_source").options == ["Upload", "Record"]
+    assert at.radio(key="k_source").options == ["Upload", "Record", "Example"]
     at.file_uploader(key="k_upload").upload("a.wav", b"RIFF", "audio/wav").run()
     assert "choice: a.wav" in [m.value for m in at.markdown]
 

@@ -359,17 +359,43 @@ def model_zip(path: str) -> bytes:
 
 
 @st.cache_data(show_spinner="Writing the report…", max_entries=4, ttl=600)
-def dashboard_report(table: pd.DataFrame, default_name: str | None, *, roots: tuple[str, ...]) -> bytes:
+def dashboard_report(table: pd.DataFrame, default_name: str | None, *, roots: tuple[str, ...],
+                     corpus: dict | None = None) -> bytes:
     """The stakeholder report (:func:`ser_core.reporting.report.report_html`) of the models in ``table``, cached ten minutes.
 
-    ``roots``: the folders of model folders the visitor may use (``widgets.model_roots()``).
+    ``roots``: the folders of model folders the visitor may use (``widgets.model_roots()``);
+    ``corpus``: the loaded corpus's :func:`ser_core.data.index.summarize`, for the report's corpus section.
     """
     from ser_core.reporting.report import report_html
 
     names = set(table["name"])
     shown = [a for root in roots for a in artifacts(Path(root)).to_dict("records") if a["name"] in names]
     rows = table.astype(object).where(table.notna(), None).to_dict("records")
-    return report_html(rows, shown, default_name=default_name).encode("utf-8")
+    return report_html(rows, shown, default_name=default_name, corpus=corpus).encode("utf-8")
+
+
+#: Modules the Dataset explorer and Feature inspector need, imported in the background once the server runs.
+WARM_MODULES = ("plotly.graph_objects", "ser_core.reporting.charts", "ser_core.features", "ser_core.audio.preprocess")
+
+
+@st.cache_resource
+def warm_up() -> threading.Thread:
+    """Import what the next pages need in a background thread, once per server, so a first visit does not wait.
+
+    Home calls it after drawing; nothing heavy (tensorflow, torch, opensmile) is among them.
+    """
+    import importlib
+
+    def load() -> None:
+        for name in WARM_MODULES:
+            try:
+                importlib.import_module(name)
+            except Exception:  # a missing optional package shows where it is used, not here
+                continue
+
+    thread = threading.Thread(target=load, name="ser-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 @st.cache_resource

@@ -74,8 +74,9 @@ def render_data_source() -> None:
                 _zip_source()
             with tabs[1]:
                 _download_source()
-            st.caption("This public demo reads no folder of the server: use the corpus it provides, your own zip, "
-                       "or the official download.")
+            provided = "the corpus it provides, " if paths.default_data_dir() is not None else ""
+            st.caption(f"This public demo reads no folder of the server: use {provided}your own zip or the official "
+                       "download.")
         else:
             st.markdown(f"The app opens with `${paths.DATA_ENV}` when it is set. Or pick a folder (any depth, "
                         "`Actor_XX/…` or flat), a zip, or download RAVDESS. Your own corpus: one folder per label "

@@ -64,10 +64,15 @@ def examples(manifest: Path = MANIFEST) -> list[Example]:
     return [example for example in found if example.path.is_file()]
 
 
-def verdict_check(true_label: str | None, predicted: str) -> str | None:
-    """Markdown beside a verdict: the true label with ✓ or ✗ (None when the clip has no known label)."""
+def verdict_check(true_label: str | None, predicted: str, *, known=None) -> str | None:
+    """Markdown beside a verdict: the true label with ✓ or ✗ (None when the clip has no known label).
+
+    ``known``: the model's labels; a true label outside them is said to be one the model cannot give.
+    """
     if not true_label:
         return None
+    if known is not None and true_label not in known:
+        return f"The speaker acted **{true_label}**, an emotion this model does not know: it cannot be right here."
     if true_label == predicted:
         return f"✓ Right: the speaker acted **{true_label}**."
     return f"✗ Wrong: the speaker acted **{true_label}**, the model heard {predicted}."

@@ -36,8 +36,8 @@ def render_detail(artifacts: pd.DataFrame, option, *, key: str, compact: bool = 
                 f"{widgets.emotion_chip(worst_label)} (recall {evaluation['per_class'][worst_label]['recall']:.0%})",
                 unsafe_allow_html=True)
     title = name if compact else f"{name}, {result.title}"
-    st.plotly_chart(charts.confusion(evaluation["confusion"], labels=evaluation["labels"], title=title),
-                    key=f"confusion_{key}")
+    widgets.chart(charts.confusion(evaluation["confusion"], labels=evaluation["labels"], title=title),
+                  key=f"confusion_{key}")
     report_table = pd.DataFrame(evaluation["per_class"]).T.rename_axis("emotion").reset_index()
     for column in ("precision", "recall", "f1"):
         report_table[column] = report_table[column].map(lambda v: f"{v:.2f}")

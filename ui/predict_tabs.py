@@ -36,9 +36,10 @@ def clip_tab(model, index) -> None:
         note = prediction.training_clip_note(model, choice)
         if note:
             st.warning(note, icon=":material/school:")
-        listen, shown = st.columns([1, 1], gap="large")
+        # The verdict first: on a phone the columns stack, and the answer must not sit under the player.
+        shown, listen = st.columns([1, 1], gap="large")
         with shown:
-            _verdict(result)
+            _verdict(result, model=model, true_label=choice.label)
             st.download_button(
                 "Download as CSV" if timeline is None else "Download the timeline as CSV",
                 exports.prediction_csv(result, timeline=timeline, labels=model.labels),
@@ -46,13 +47,13 @@ def clip_tab(model, index) -> None:
                 on_click="ignore", icon=":material/download:")
         with listen:
             if long_file:  # played from the decoded audio (16-bit at the model's rate), not a copy of the upload
-                st.audio(y, sample_rate=model.sample_rate)
+                widgets.audio(y, label=choice.name, sample_rate=model.sample_rate)
             else:
-                st.audio(choice.raw_bytes())
+                widgets.audio(choice.raw_bytes(), label=choice.name)
             color = charts.emotion_palette([result.label])[result.label]
-            st.plotly_chart(charts.waveform(y, sample_rate=model.sample_rate, color=color,
-                                            title=f"{choice.name} ({len(y) / model.sample_rate:.1f} s)"),
-                            key="predict_wave")
+            widgets.chart(charts.waveform(y, sample_rate=model.sample_rate, color=color,
+                                          title=f"{choice.name} ({len(y) / model.sample_rate:.1f} s)"),
+                          key="predict_wave")
         if timeline is not None:
             _timeline(timeline)
 
@@ -87,16 +88,22 @@ def _long_recording_turn(choice, model, *, long_file: bool):
     st.session_state["predict_long_done"] = done
 
 
-def _verdict(result) -> None:
-    """The emotion heard (over time for a long clip), how far to trust it, and the scores."""
+def _verdict(result, *, model=None, true_label: str | None = None) -> None:
+    """The emotion heard (over time for a long clip), the true label when known (✓/✗), how far to trust it, the scores."""
+    from ui import examples
+
     if isinstance(result, TimelineSummary):
         st.markdown(f"### Mostly {widgets.emotion_chip(result.label)}", unsafe_allow_html=True)
         st.caption(f"Heard in {result.share:.0%} of the {result.n_segments} voiced {SEGMENT_S:g}-s windows; "
                    "the bars are the mean score over those windows.")
     else:
         st.markdown(f"### {widgets.emotion_chip(result.label, score=result.score)}", unsafe_allow_html=True)
-        st.caption(prediction.score_caption(result.score))
-    st.plotly_chart(charts.probabilities(result.probabilities), key="predict_probs")
+    check = examples.verdict_check(true_label, result.label, known=model.labels if model is not None else None)
+    if check:
+        st.markdown(check)
+    if not isinstance(result, TimelineSummary):
+        st.caption(prediction.score_caption(result.score, model=model))
+    widgets.chart(charts.probabilities(result.probabilities), key="predict_probs")
 
 
 def _timeline(timeline) -> None:
@@ -107,7 +114,7 @@ def _timeline(timeline) -> None:
         st.warning(f"Every {SEGMENT_S:g}-s window was silent or too short to classify.")
         return
     frame = timeline.to_frame().dropna(subset=["label"])
-    st.plotly_chart(charts.emotion_timeline(frame, title=f"Score per {SEGMENT_S:g}-s window"), key="predict_timeline")
+    widgets.chart(charts.emotion_timeline(frame, title=f"Score per {SEGMENT_S:g}-s window"), key="predict_timeline")
     st.caption(f"{len(voiced)} windows of {SEGMENT_S:g} s, one every {HOP_S:g} s; "
                f"{len(timeline) - len(voiced)} silent windows left out.")
 
@@ -204,8 +211,8 @@ def _compare(adapted, choice, model) -> None:
     chip = widgets.emotion_chip(result.label, score=result.score)
     st.markdown(f"### {chip} adapted to this voice", unsafe_allow_html=True)
     single_col, adapted_col = st.columns(2, gap="large")
-    single_col.plotly_chart(charts.probabilities(result.single_clip.probabilities, title="Single clip (not adapted)"),
-                            key="adapt_single_probs")
-    adapted_col.plotly_chart(charts.probabilities(result.probabilities, title="Adapted to this voice"),
-                             key="adapt_adapted_probs")
+    widgets.chart(charts.probabilities(result.single_clip.probabilities, title="Single clip (not adapted)"),
+                  key="adapt_single_probs", where=single_col)
+    widgets.chart(charts.probabilities(result.probabilities, title="Adapted to this voice"),
+                  key="adapt_adapted_probs", where=adapted_col)
     st.caption(f"Single clip says **{result.single_clip.label}**; adapted says **{result.label}**.")

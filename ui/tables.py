@@ -92,7 +92,7 @@ def phone_friendly(frame: pd.DataFrame, *, keep: Iterable[str] = ("model",)) -> 
     """
     keep = set(keep)
     same = {column: frame[column].iloc[0] for column in frame.columns
-            if column not in keep and len(frame) > 1 and frame[column].astype(str).nunique() == 1}
+            if column not in keep and len(frame) and frame[column].astype(str).nunique() == 1}
     return frame.drop(columns=list(same)), same
 
 

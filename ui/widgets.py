@@ -31,7 +31,8 @@ div[data-testid="stMetric"] {
 [data-testid="stMetricValue"] :is(.stMarkdownEllipsis, p) {white-space: normal !important; overflow-wrap: anywhere;
                                                           text-overflow: clip; line-height: 1.2;}
 .ser-chip {display:inline-block; padding:0.15rem 0.6rem; border-radius:1rem;
-           color:white; font-weight:600; margin:0 0.2rem 0.2rem 0;}
+           font-weight:600; margin:0 0.2rem 0.2rem 0;}
+@media (max-width: 640px) {h1 {font-size: 1.9rem !important;}}
 .block-container {max-width: 100%; overflow-x: hidden;}
 [data-testid="stMarkdownContainer"] table {display: block; max-width: 100%; overflow-x: auto;}
 [data-testid="stMarkdownContainer"] :is(th, td) {overflow-wrap: anywhere;}
@@ -97,10 +98,31 @@ def emotion_chip(label: str, *, score: float | None = None) -> str:
     """HTML for a coloured pill naming an emotion, with the model's score when given (the label escaped)."""
     from ser_core.formatting import html_text
     from ser_core.reporting.charts import emotion_palette
+    from ser_core.reporting.colours import text_colour_on
 
     color = emotion_palette([label])[label]
     text = f"{label} · {score:.0%}" if score is not None else label
-    return f'<span class="ser-chip" style="background:{html_text(color)}">{html_text(text)}</span>'
+    return (f'<span class="ser-chip" style="background:{html_text(color)};color:{text_colour_on(color)}">'
+            f'{html_text(text)}</span>')
+
+
+def chart(fig, *, key: str, where=None) -> None:
+    """A Plotly chart with its one-line text alternative under it (:func:`ser_core.reporting.charts.text_alternative`).
+
+    ``where``: a column or container to draw in (default: the current one).
+    """
+    from ser_core.reporting.charts import text_alternative
+
+    place = where if where is not None else st
+    place.plotly_chart(fig, key=key)
+    place.caption(f"Chart in words: {text_alternative(fig)}")
+
+
+def audio(data, *, label: str, where=None, **options) -> None:
+    """An audio player with a visible name above it (``st.audio`` takes no label of its own)."""
+    place = where if where is not None else st
+    place.caption(f":material/volume_up: Listen: {label}")
+    place.audio(data, **options)
 
 
 # ---------------------------------------------------------------- the corpus
@@ -147,15 +169,46 @@ def load_current_corpus(*, quiet: bool = True):
     return None
 
 
-def no_data_help(*, here: bool = False) -> None:
-    """One short line on how to get a corpus (``here``: on the Dataset explorer itself)."""
+#: How the clip table's columns are named on screen.
+COLUMN_NAMES = {"path": "file", "label": "emotion", "duration_s": "duration (s)", "sample_rate": "sample rate (Hz)",
+                "duplicate_of": "duplicate of", "n_samples": "samples"}
+
+
+def readable_table(table):
+    """A corpus table for people: plain column names, blanks instead of None or <NA>, empty columns left out."""
+    import pandas as pd
+
+    shown = table.loc[:, [column for column in table.columns if table[column].notna().any()
+                          and not (table[column].astype(str) == "").all()]]
+    shown = shown.rename(columns={column: COLUMN_NAMES.get(column, column.replace("_", " ")) for column in shown.columns})
+    for column in shown.columns:
+        if shown[column].isna().any():  # text with blanks; a full numeric column keeps its numbers (and sorting)
+            shown[column] = shown[column].astype(object).where(shown[column].notna(), "").map(
+                lambda value: "" if value is None or value is pd.NA else value)
+    if "duration (s)" in shown and pd.api.types.is_float_dtype(shown["duration (s)"]):
+        shown["duration (s)"] = shown["duration (s)"].round(2)
+    return shown
+
+
+def no_data_help(*, here: bool = False, needed_for: str | None = None) -> None:
+    """One short line on how to get a corpus (``here``: on the Dataset explorer itself).
+
+    ``needed_for``: what this page needs the corpus for (``"training"``), said instead of
+    the pages that work without one.
+    """
     from ui import nav
 
     if here:
         st.info("**No corpus loaded yet.** Upload a zip of one above or download RAVDESS with one click. "
                 "Everything that needs only a model works without one.", icon=":material/info:")
         return
-    st.info("**No corpus loaded.** Prediction and model comparison work without one.", icon=":material/info:")
+    if needed_for == "training":
+        where = "upload a zip of labelled clips or download RAVDESS" if hosting.is_public() else \
+            "choose a folder, a zip or a manifest, or download RAVDESS"
+        st.info(f"**Training needs a corpus of labelled clips.** On the Dataset explorer, {where}; then come back "
+                "here to train on it.", icon=":material/info:")
+    else:
+        st.info("**No corpus loaded.** Prediction and model comparison work without one.", icon=":material/info:")
     st.page_link(nav.BY_TITLE["Dataset explorer"].path, label="Load a corpus on the Dataset explorer",
                  icon=nav.BY_TITLE["Dataset explorer"].icon)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ser_core.cli import EXIT_OK, add_scheduler_argument
 from ser_core.cli.data import DATA_HELP, add_corpus_arguments, index_from_args, print_notes
+from ser_core.errors import InputError
 
 _STUDY_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ravdess-16k"
 
@@ -143,11 +144,17 @@ def run_train(args) -> int:
 def add_build_default_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "build-default", help="train the shipped default model (its members and the ensemble)",
-        description="Train each member of the default ensemble under speaker-independent 5-fold by actor and "
-        "on all clips (reusing member folders trained with the same recipe), combine them, save the ensemble "
-        "and make it the default. About two hours on 2 CPU cores from scratch.",
+        description="Train the default's Whisper member on several corpora (a manifest laid out by "
+        "python -m recipes.corpora.prepare) under leave-one-corpus-out and 5-fold by speaker, combine it with the "
+        "RAVDESS log-mel CNN, save the ensemble and make it the default (recipes/multicorpus.py; about 15 minutes "
+        "on 2 CPU cores with the corpora's features cached). --ravdess-only rebuilds round two's RAVDESS ensemble "
+        "and its members (recipes/default.py; about two hours from scratch).",
     )
-    parser.add_argument("--data", default=str(_STUDY_DATA), help=f"RAVDESS folder (default {_STUDY_DATA})")
+    parser.add_argument("--data", default=None,
+                        help=f"manifest of several corpora (e.g. /work/corpora/all.csv); with --ravdess-only a RAVDESS "
+                        f"folder (default {_STUDY_DATA})")
+    parser.add_argument("--ravdess-only", action="store_true",
+                        help="rebuild round two's RAVDESS-only ensemble (log-mel CNN + ComParE) and its members")
     parser.add_argument("--root", type=Path, default=None, help="models folder (default: artifacts/)")
     parser.add_argument("--retrain", action="store_true", help="train every member even if an up-to-date one exists")
     parser.add_argument("--no-default", action="store_true", help="do not point artifacts/DEFAULT at the ensemble")
@@ -155,10 +162,16 @@ def add_build_default_parser(subparsers) -> None:
 
 
 def run_build_default(args) -> int:
-    from recipes.default import build_default
-
-    folder = build_default(args.data, root=args.root, reuse=not args.retrain, set_default=not args.no_default,
-                           command=args.command_line, log=lambda line: print(line, flush=True))
+    if args.ravdess_only:
+        from recipes.default import build_default
+    else:
+        from recipes.multicorpus import build_default
+    if args.data is None and not args.ravdess_only:
+        raise InputError("build-default needs --data: a manifest of several corpora (python -m recipes.corpora.prepare "
+                         "lays one out as /work/corpora/all.csv)")
+    folder = build_default(args.data or str(_STUDY_DATA), root=args.root, reuse=not args.retrain,
+                           set_default=not args.no_default, command=args.command_line,
+                           log=lambda line: print(line, flush=True))
     print(f"saved {folder}")
     return EXIT_OK
 

@@ -19,17 +19,21 @@ EXTRA_EMOTIONS = ("boredom",)
 #: Every emotion a clip may carry, in display order.
 ALL_EMOTIONS = EMOTIONS + EXTRA_EMOTIONS
 
-# One colour per emotion, stable across every plot (colour-blind friendly where possible).
+# One colour per emotion, stable across every plot. Chosen so that every two stay apart for
+# people with deuteranopia, protanopia or tritanopia as well as normal vision: the smallest
+# CIEDE2000 difference between two of them is 12 or more under each (Machado et al. 2009
+# simulation; ser_core.reporting.colours, asserted in tests/test_colours.py). Chips put black
+# or white text on them, whichever contrasts more (at least 4.5:1).
 _COLORS = {
-    "neutral": "#8c8c8c",
-    "calm": "#56b4e9",
-    "happy": "#f0c419",
-    "sad": "#0072b2",
-    "angry": "#d55e00",
-    "fearful": "#7b3fa0",
-    "disgust": "#009e73",
-    "surprised": "#cc79a7",
-    "boredom": "#a6761d",
+    "neutral": "#8d8d8d",
+    "calm": "#56b6e8",
+    "happy": "#f0c21b",
+    "sad": "#018db1",
+    "angry": "#d67b00",
+    "fearful": "#7e3f9c",
+    "disgust": "#007567",
+    "surprised": "#cb3369",
+    "boredom": "#97651a",
 }
 
 #: Colours for labels outside :data:`ALL_EMOTIONS` (none of them an emotion's colour).
@@ -64,7 +68,7 @@ def label_colors(labels) -> dict:
     --------
     >>> colors = label_colors(["angry", "joy"])
     >>> colors["angry"], colors["joy"] == label_colors(["joy"])["joy"]
-    ('#d55e00', True)
+    ('#d67b00', True)
     """
     names = [str(label) for label in labels]
     colors = {name: _COLORS[name] for name in names if name in _COLORS}

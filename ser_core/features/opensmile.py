@@ -13,6 +13,14 @@ from ser_core.features.names import FeatureSpec
 @lru_cache(maxsize=2)
 def smile(kind: str):
     """The process's ``opensmile.Smile`` for ``EGEMAPS`` or ``COMPARE`` (built once: its set-up takes ~20 ms)."""
+    import sys
+
+    late = [name for name in ("tensorflow", "torch") if name in sys.modules]
+    if "opensmile" not in sys.modules and late:
+        # opensmile's native library crashes the whole process when first loaded after these.
+        raise FeatureError(f"{kind} features cannot be computed in this process: it loaded {' and '.join(late)} "
+                           "before opensmile, whose native library then crashes; import opensmile first or extract "
+                           "the features in another process")
     try:
         import opensmile
     except ImportError as exc:  # pragma: no cover - opensmile is in requirements.txt

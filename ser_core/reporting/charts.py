@@ -2,10 +2,16 @@
 
 House rules every builder follows: axis titles on both axes (or no axis at all),
 percentages on round ticks (0%, 25%, ...), whole-number ticks where only whole numbers
-mean anything (epochs, clips), legends below the plot so phones keep the plot wide, and
-no colour that Streamlit's chart theme would repaint (it treats ``#000001``..``#000040``
-as placeholders: Plotly's Magma and Inferno scales start at ``#000004``, which made
-silence in spectrograms look like loud sound).
+mean anything (epochs, clips), legends below the plot so phones keep the plot wide,
+titles wrapped so a phone does not clip them, text and ticks in :data:`TEXT_COLOR`
+(12.6:1 on white; Streamlit's default grey is 3.7:1), a marker symbol or pattern beside
+the colour wherever colour alone would tell emotions apart, and no colour that
+Streamlit's chart theme would repaint (it treats ``#000001``..``#000040`` as
+placeholders: Plotly's Magma and Inferno scales start at ``#000004``, which made silence
+in spectrograms look like loud sound).
+
+Every builder also leaves a one-line text alternative in ``fig.layout.meta["alt"]``
+(:func:`text_alternative`), which the pages print under the chart.
 """
 
 from __future__ import annotations
@@ -17,12 +23,28 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+import plotly.io as pio
 
-from ser_core.data.labels import ALL_EMOTIONS, label_colors, label_order
+from ser_core.data.labels import ALL_EMOTIONS, FALLBACK_COLORS, label_colors, label_order
 from ser_core.errors import InputError
 
 _FALLBACK_COLOR = "#4c5566"
-_LAYOUT = dict(margin=dict(l=10, r=10, t=48, b=10), template="plotly_white")
+#: Text, tick and axis-title colour of every chart (12.6:1 on white).
+TEXT_COLOR = "#31333f"
+_LAYOUT = dict(margin=dict(l=10, r=10, b=10), font=dict(color=TEXT_COLOR))
+# Every figure starts from plotly_white: set as the default once, so a figure builds one template, not two
+# (a template is deep-copied into each figure; building two cost about 50 ms per chart).
+pio.templates.default = "plotly_white"
+#: Titles longer than this many characters are wrapped onto a second line (a phone shows about 45).
+TITLE_WIDTH = 42
+#: Marker symbols for the emotions of a map, in display order, so no point is told apart by colour alone.
+EMOTION_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross", "star", "triangle-down",
+                   "hexagon", "pentagon")
+#: Bar patterns for the emotions of a stacked histogram, in display order.
+EMOTION_PATTERNS = ("", "/", "\\", "x", "-", "|", "+", ".", "", "/")
+#: Colours for model names (colour-blind safe first), the same for a model in every chart and the report.
+MODEL_COLORS = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#000000", "#999999",
+                *FALLBACK_COLORS)
 _LEGEND_BELOW = dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0, title=None)
 _PERCENT_TICKS = dict(tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1.0])
 #: Streamlit repaints these "placeholder" colours with its theme's; never use them.
@@ -55,43 +77,116 @@ def emotion_order(labels: Sequence[str]) -> list[str]:
 TIMELINE_COLUMNS = ("time_s", "start_s", "end_s", "label", "error")
 
 
+def model_colors(names: Sequence[str]) -> dict[str, str]:
+    """``{model name: colour}``: each name keeps the colour its text hashes to (the next free one on a clash).
+
+    The same models get the same colours on every page and in the report, whatever order they come in.
+    """
+    import hashlib
+
+    colors, taken = {}, set()
+    for name in sorted({str(name) for name in names}):
+        slot = int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=4).digest(), "big") % len(MODEL_COLORS)
+        for step in range(len(MODEL_COLORS)):
+            if (slot + step) % len(MODEL_COLORS) not in taken:
+                slot = (slot + step) % len(MODEL_COLORS)
+                break
+        taken.add(slot)
+        colors[name] = MODEL_COLORS[slot]
+    return {str(name): colors[str(name)] for name in names}
+
+
+def text_alternative(fig: go.Figure) -> str:
+    """The one-line description a builder left for people who cannot see the chart (its title when none)."""
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    title = fig.layout.title.text or "Chart"
+    return str(meta.get("alt") or title.replace("<br>", " "))
+
+
+def _wrapped(title: str, *, width: int = TITLE_WIDTH) -> str:
+    """The title with ``<br>`` between words so no line is longer than ``width`` characters (when it can)."""
+    lines, line = [], ""
+    for word in str(title).split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return "<br>".join(lines)
+
+
+def _alt(fig: go.Figure, text: str) -> go.Figure:
+    fig.update_layout(meta={"alt": text})
+    return fig
+
+
 def probability_columns(timeline: pd.DataFrame) -> list[str]:
     """The label columns of a timeline table (any label set), in display order."""
     return emotion_order([c for c in timeline.columns if c not in TIMELINE_COLUMNS])
 
 
 def _finish(fig: go.Figure, *, title: str, height: int | None = None) -> go.Figure:
-    fig.update_layout(title=title, **_LAYOUT)
+    """Title (wrapped), margins, dark text on every axis and the legend, height; one layout update (they are slow)."""
+    text = _wrapped(title)
+    lines = text.count("<br>") + 1
+    axis = dict(color=TEXT_COLOR, tickfont=dict(color=TEXT_COLOR), title=dict(font=dict(color=TEXT_COLOR)))
+    layout = {**_LAYOUT, "title": dict(text=text, font=dict(size=15, color=TEXT_COLOR)),
+              "margin": dict(_LAYOUT["margin"], t=30 + 20 * lines), "legend": dict(font=dict(color=TEXT_COLOR))}
+    for name in fig.layout:  # every x and y axis the figure has (xaxis, yaxis, yaxis2, ...)
+        if name.startswith(("xaxis", "yaxis")):
+            layout[name] = axis
+    layout.setdefault("xaxis", axis)
+    layout.setdefault("yaxis", axis)
     if height is not None:
-        fig.update_layout(height=height)
+        layout["height"] = height + 20 * (lines - 1)
+    if not (isinstance(fig.layout.meta, dict) and fig.layout.meta.get("alt")):
+        layout["meta"] = {"alt": str(title)}
+    fig.update_layout(layout)
     return fig
 
 
 def counts_bar(counts: pd.Series, *, title: str, by_emotion: bool = False, category: str = "category") -> go.Figure:
-    """Bar chart of clip counts (index = category); emotion bars use the emotion colours."""
+    """Bar chart of clip counts (index = category); emotion bars use the emotion colours, one trace per emotion."""
     frame = counts.rename_axis("category").reset_index(name="clips")
     frame["category"] = frame["category"].astype(str)
+    counts_of = dict(zip(frame["category"], frame["clips"]))
+    order = emotion_order(frame["category"]) if by_emotion else list(frame["category"])
+    fig = go.Figure()  # plain graph objects: plotly express takes about 0.2 s a chart here
+    # Counts above the bars in dark text: white on a light bar (happy's yellow) would not read.
+    text = dict(textposition="outside", cliponaxis=False, textfont=dict(color=TEXT_COLOR))
     if by_emotion:
-        order = emotion_order(frame["category"])
-        fig = px.bar(frame, x="category", y="clips", color="category", color_discrete_map=emotion_palette(order),
-                     category_orders={"category": order}, text="clips")
-        fig.update_layout(showlegend=False)
+        palette = emotion_palette(order)
+        for name in order:
+            fig.add_trace(go.Bar(x=[name], y=[counts_of[name]], name=name, text=[counts_of[name]],
+                                 marker_color=palette[name], **text))
+        fig.update_layout(showlegend=False, barmode="overlay")
     else:
-        fig = px.bar(frame, x="category", y="clips", text="clips", color_discrete_sequence=[_FALLBACK_COLOR])
-    fig.update_xaxes(title=category, type="category")
-    fig.update_yaxes(title="clips", tickformat=",d")
+        fig.add_trace(go.Bar(x=order, y=[counts_of[name] for name in order], text=[counts_of[name] for name in order],
+                             marker_color=_FALLBACK_COLOR, name="clips", **text))
+    fig.update_xaxes(title=category, type="category", categoryorder="array", categoryarray=order)
+    fig.update_yaxes(title="clips", tickformat=",d", range=[0, max(1, frame["clips"].max()) * 1.15])
+    _alt(fig, f"{title}: " + ", ".join(f"{name} {counts_of[name]:,}" for name in order))
     return _finish(fig, title=title, height=320)
 
 
-def duration_histogram(clips: pd.DataFrame, *, title: str = "Clip durations") -> go.Figure:
-    """Stacked histogram of clip durations in seconds, coloured by label."""
+def duration_histogram(clips: pd.DataFrame, *, title: str = "Clip durations", n_bins: int = 40) -> go.Figure:
+    """Stacked histogram of clip durations in seconds, coloured and patterned by label (one trace per label)."""
     order = emotion_order(clips["label"])
-    fig = px.histogram(clips, x="duration_s", color="label", nbins=40, color_discrete_map=emotion_palette(order),
-                       category_orders={"label": order})
+    palette = emotion_palette(order)
+    durations = clips["duration_s"].astype(float)
+    low, high = float(durations.min()), float(durations.max())
+    size = max((high - low) / n_bins, 1e-3)
+    fig = go.Figure()
+    for name, pattern in zip(order, EMOTION_PATTERNS):
+        fig.add_trace(go.Histogram(x=durations[clips["label"].astype(str) == name], name=name,
+                                   xbins=dict(start=low, end=high + size, size=size),
+                                   marker=dict(color=palette[name], pattern=dict(shape=pattern))))
+    fig.update_layout(barmode="stack", legend=dict(_LEGEND_BELOW, traceorder="normal"))
     fig.update_xaxes(title="duration (s)")
     fig.update_yaxes(title="clips", tickformat=",d")
-    fig.update_layout(legend=_LEGEND_BELOW)
-    return _finish(fig, title=title, height=360)
+    _alt(fig, f"{title}: {len(durations):,} clips from {low:.1f} to {high:.1f} s, median {durations.median():.1f} s.")
+    return _finish(fig, title=title, height=380)
 
 
 def _envelope(y: np.ndarray, *, max_points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -118,20 +213,33 @@ def waveform(y: np.ndarray, *, sample_rate: int, title: str = "Waveform",
     fig.update_layout(showlegend=False)
     fig.update_xaxes(title="time (s)")
     fig.update_yaxes(title="amplitude")
+    peak = float(np.abs(y).max()) if len(y) else 0.0
+    _alt(fig, f"{title}: {len(y) / float(sample_rate):.1f} s of audio, peak amplitude {peak:.2f}.")
     return _finish(fig, title=title, height=220)
 
 
 def heatmap(matrix: np.ndarray, *, title: str, hop_s: float | None = None, y_title: str = "coefficient",
-            colorscale: str = "Magma", z_title: str = "", zmin: float | None = None, zmax: float | None = None) -> go.Figure:
-    """Heatmap of a (rows, frames) matrix, frames on the x axis in seconds when ``hop_s`` is given."""
+            colorscale: str = "Magma", z_title: str = "", zmin: float | None = None, zmax: float | None = None,
+            per_row: bool = False) -> go.Figure:
+    """Heatmap of a (rows, frames) matrix, frames on the x axis in seconds when ``hop_s`` is given.
+
+    ``per_row``: each row scaled to its own mean and spread (z-scores, -3..3), so one row
+    with a much larger range (MFCC coefficient 0, the loudness) does not flatten the others.
+    """
     matrix = np.asarray(matrix, dtype=float)
     if matrix.ndim != 2:
         raise InputError(f"heatmap needs a 2-D (rows, frames) matrix, got shape {matrix.shape}")
+    if per_row:
+        spread = matrix.std(axis=1, keepdims=True)
+        matrix = (matrix - matrix.mean(axis=1, keepdims=True)) / np.where(spread > 0, spread, 1.0)
+        zmin, zmax, z_title = -3.0, 3.0, z_title or "z (per row)"
     x = np.arange(matrix.shape[1]) * hop_s if hop_s else np.arange(matrix.shape[1])
     fig = go.Figure(go.Heatmap(z=matrix, x=x, y=np.arange(matrix.shape[0]), colorscale=safe_colorscale(colorscale),
                                zmin=zmin, zmax=zmax, colorbar=dict(title=z_title)))
     fig.update_xaxes(title="time (s)" if hop_s else "frame")
     fig.update_yaxes(title=y_title)
+    span = f" over {matrix.shape[1] * hop_s:.1f} s" if hop_s else f" over {matrix.shape[1]} frames"
+    _alt(fig, f"{title}: {matrix.shape[0]} rows{span}" + (", each row scaled to its own mean and spread" if per_row else ""))
     return _finish(fig, title=title, height=280)
 
 
@@ -150,27 +258,56 @@ def feature_vector(vector: np.ndarray, *, block_names: Sequence[str],
         raise InputError(f"a vector of {len(vector)} values does not split into "
                          f"{n_blocks} equal blocks {list(block_names)}")
     size = len(vector) // n_blocks
-    frame = pd.DataFrame({"index": np.arange(len(vector)), "value": vector,
-                          "block": np.repeat(list(block_names), size)})
-    fig = px.bar(frame, x="index", y="value", color="block", color_discrete_sequence=px.colors.qualitative.Safe)
-    fig.update_traces(marker_line_width=0)
+    colors = px.colors.qualitative.Safe
+    fig = go.Figure()
+    for i, name in enumerate(block_names):
+        fig.add_trace(go.Bar(x=np.arange(i * size, (i + 1) * size), y=vector[i * size:(i + 1) * size], name=name,
+                             marker=dict(color=colors[i % len(colors)], line=dict(width=0))))
     fig.update_layout(bargap=0, legend=_LEGEND_BELOW)
     fig.update_xaxes(title="position in the vector", tickformat="d")
     fig.update_yaxes(title="value (time mean)", tickformat=".0f")
+    _alt(fig, f"{title}: {len(vector)} values in {n_blocks} blocks of {size} ({', '.join(block_names)}), from "
+              f"{vector.min():.0f} to {vector.max():.0f}.")
     return _finish(fig, title=title, height=320)
 
 
 def probabilities(probs: Mapping[str, float], *, title: str = "Model score per emotion",
-                  axis_title: str = "score (calibrated probability)") -> go.Figure:
+                  axis_title: str = "score") -> go.Figure:
     """Horizontal score bars in the shared emotion order and colours."""
     order = emotion_order(list(probs))
     frame = pd.DataFrame({"emotion": order, "score": [float(probs[e]) for e in order]})
     fig = px.bar(frame, y="emotion", x="score", color="emotion", orientation="h",
                  color_discrete_map=emotion_palette(order), category_orders={"emotion": order},
                  text=frame["score"].map(lambda p: f"{p:.0%}"))
+    fig.update_traces(textposition="outside", cliponaxis=False, textfont_color=TEXT_COLOR)
     fig.update_layout(showlegend=False)
-    fig.update_xaxes(range=[0, 1], title=axis_title, **_PERCENT_TICKS)
+    fig.update_xaxes(range=[0, 1.12], title=axis_title, **_PERCENT_TICKS)
     fig.update_yaxes(title="emotion")
+    ranked = frame.sort_values("score", ascending=False)
+    _alt(fig, f"{title}: " + ", ".join(f"{e} {p:.0%}" for e, p in zip(ranked["emotion"], ranked["score"])))
+    return _finish(fig, title=title, height=330)
+
+
+def recall_by_emotion(recalls: Mapping[str, float], *, chance: float | None = None,
+                      title: str = "How often each emotion is recognised") -> go.Figure:
+    """Horizontal bars of recall per emotion (shared order and colours), with chance as a dashed line."""
+    order = emotion_order(list(recalls))
+    palette = emotion_palette(order)
+    fig = go.Figure()
+    for name in order:
+        fig.add_trace(go.Bar(y=[name], x=[float(recalls[name])], orientation="h", name=name,
+                             marker_color=palette[name], text=[f"{float(recalls[name]):.0%}"], textposition="outside",
+                             cliponaxis=False, textfont=dict(color=TEXT_COLOR)))
+    if chance is not None:
+        fig.add_vline(x=chance, line=dict(color=TEXT_COLOR, dash="dash", width=1),
+                      annotation=dict(text=f"chance {chance:.0%}", font=dict(color=TEXT_COLOR)),
+                      annotation_position="top")
+    fig.update_layout(showlegend=False, barmode="overlay")
+    fig.update_xaxes(range=[0, 1.12], title="recall (share of its clips recognised)", **_PERCENT_TICKS)
+    fig.update_yaxes(title="emotion", type="category", categoryorder="array", categoryarray=order[::-1])
+    ranked = sorted(order, key=lambda name: -float(recalls[name]))
+    _alt(fig, f"{title}: " + ", ".join(f"{name} {float(recalls[name]):.0%}" for name in ranked)
+         + (f"; chance {chance:.0%}" if chance is not None else ""))
     return _finish(fig, title=title, height=330)
 
 
@@ -188,10 +325,19 @@ def emotion_timeline(timeline: pd.DataFrame, *, title: str = "Emotion over time"
     for name in emotions:
         fig.add_trace(go.Bar(x=times, y=timeline[name], name=name, width=width * 0.95,
                              marker=dict(color=palette[name], line=dict(width=0))))
-    fig.update_layout(barmode="stack", bargap=0, legend=_LEGEND_BELOW)
+    fig.update_layout(barmode="stack", bargap=0, legend=dict(_LEGEND_BELOW, traceorder="normal"))
     fig.update_yaxes(range=[0, 1], title="score", **_PERCENT_TICKS)
     fig.update_xaxes(title="time (s)")
+    top = timeline[emotions].astype(float).idxmax(axis=1) if emotions and len(timeline) else pd.Series(dtype=str)
+    counts = top.value_counts()
+    _alt(fig, f"{title}: {len(timeline)} windows over {times.max() if len(times) else 0:.0f} s; top emotion "
+              + ", ".join(f"{name} in {count}" for name, count in counts.items()) + ".")
     return _finish(fig, title=title, height=340)
+
+
+def _abbreviated(label: str, *, width: int = 5) -> str:
+    """A label cut to ``width`` characters with a full stop (``surprised`` -> ``surp.``); short ones as they are."""
+    return label if len(label) <= width else label[:width - 1] + "."
 
 
 def confusion(matrix: np.ndarray, *, labels: Sequence[str], title: str = "Confusion matrix",
@@ -203,9 +349,12 @@ def confusion(matrix: np.ndarray, *, labels: Sequence[str], title: str = "Confus
     fig = go.Figure(go.Heatmap(z=shown, x=list(labels), y=list(labels), colorscale=safe_colorscale("Blues"),
                                text=text, texttemplate="%{text}", zmin=0, zmax=1 if normalize else None,
                                colorbar=dict(title="recall" if normalize else "clips", tickformat=".0%")))
-    fig.update_xaxes(title="predicted", side="bottom", type="category")
+    # Upright column names, short enough to sit side by side in a half-width chart (full names on the rows).
+    fig.update_xaxes(title="predicted", side="bottom", type="category", tickangle=0, tickvals=list(labels),
+                     ticktext=[_abbreviated(str(label)) for label in labels])
     fig.update_yaxes(title="true", autorange="reversed", type="category")
-    fig.update_layout(title=dict(text=title, font=dict(size=14)))
+    recall = np.diag(counts) / np.maximum(counts.sum(axis=1), 1)
+    _alt(fig, f"{title}: recall per true emotion " + ", ".join(f"{label} {r:.0%}" for label, r in zip(labels, recall)))
     return _finish(fig, title=title, height=420)
 
 
@@ -213,12 +362,15 @@ def accuracy_vs_latency(table: pd.DataFrame, *, title: str = "Accuracy against l
     """Scatter of accuracy against latency per 3-s clip; one marker per model on its headline protocol."""
     frame = table.dropna(subset=["accuracy", "latency_ms"])
     fig = px.scatter(frame, x="latency_ms", y="accuracy", color="name", symbol="protocol_title",
+                     color_discrete_map=model_colors(frame["name"]), category_orders={"name": sorted(frame["name"])},
                      hover_name="name", hover_data={"uar": ":.1%", "accuracy": ":.1%", "latency_ms": ":.1f"})
     fig.update_traces(marker=dict(size=13, line=dict(width=1, color="white")))
     fig.update_xaxes(title="latency per 3-s clip (ms, log scale)", type="log",
                      tickvals=[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000])
     fig.update_yaxes(title="accuracy", range=[0, 1.02], **_PERCENT_TICKS)
     fig.update_layout(legend=_LEGEND_BELOW)
+    _alt(fig, f"{title}: " + "; ".join(f"{row['name']} {row['accuracy']:.0%} at {row['latency_ms']:.0f} ms"
+                                        for _, row in frame.sort_values("accuracy", ascending=False).iterrows()))
     return _finish(fig, title=title, height=440)
 
 
@@ -253,9 +405,15 @@ def contours(frame: pd.DataFrame, *, title: str = "Pitch and energy", pitch_rang
     if pitch_range is not None:
         layout["yaxis"]["range"] = list(pitch_range)
     if len(value_columns) > 1:
-        layout["yaxis2"] = dict(title=value_columns[1], overlaying="y", side="right", range=[-80, 0])
+        layout["yaxis2"] = dict(title=value_columns[1], overlaying="y", side="right", range=[-80, 0],
+                                tickvals=[-80, -60, -40, -20, 0], showgrid=False)
     fig.update_layout(**layout)
     fig.update_xaxes(title="time (s)")
+    if value_columns:
+        voiced = frame[value_columns[0]].dropna()
+        _alt(fig, f"{title}: {value_columns[0]} " + (f"from {voiced.min():.0f} to {voiced.max():.0f}, median "
+                                                     f"{voiced.median():.0f}" if len(voiced) else "not found")
+             + f" over {frame['time_s'].max():.1f} s.")
     return _finish(fig, title=title, height=320)
 
 
@@ -268,7 +426,10 @@ def distribution(frame: pd.DataFrame, *, value: str, by: str = "label", title: s
     fig.update_layout(showlegend=False)
     fig.update_xaxes(title=by)
     fig.update_yaxes(title=value, tickformat=".3~g")
-    return _finish(fig, title=title or f"{value} by {by}", height=360)
+    medians = frame.groupby(frame[by].astype(str))[value].median()
+    title = title or f"{value} by {by}"
+    _alt(fig, f"{title}: median " + ", ".join(f"{name} {medians[name]:.3g}" for name in order if name in medians))
+    return _finish(fig, title=title, height=360)
 
 
 def embedding(frame: pd.DataFrame, *, color: str = "label", title: str = "Corpus map",
@@ -277,7 +438,8 @@ def embedding(frame: pd.DataFrame, *, color: str = "label", title: str = "Corpus
     shown = frame.assign(**{color: frame[color].astype(str)})
     if color == "label":
         order = emotion_order(shown[color])
-        kwargs = dict(color_discrete_map=emotion_palette(order), category_orders={color: order})
+        kwargs = dict(color_discrete_map=emotion_palette(order), category_orders={color: order}, symbol=color,
+                      symbol_sequence=list(EMOTION_SYMBOLS[:len(order)]))
     else:
         kwargs = dict(category_orders={color: sorted(shown[color].unique())}, color_discrete_sequence=SPEAKER_COLORS)
     hover = [c for c in ("speaker", "label", "corpus", "intensity", "statement") if c in shown and c != color]
@@ -286,4 +448,6 @@ def embedding(frame: pd.DataFrame, *, color: str = "label", title: str = "Corpus
     fig.update_xaxes(title=axis_names[0], showticklabels=False)
     fig.update_yaxes(title=axis_names[1], showticklabels=False)
     fig.update_layout(legend=_LEGEND_BELOW)
+    _alt(fig, f"{title}: {len(shown):,} clips, by {color} ({shown[color].nunique()} groups); nearby points sound alike "
+              "to these features.")
     return _finish(fig, title=title, height=520)

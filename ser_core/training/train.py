@@ -487,5 +487,5 @@ def save_result(result, folder, *, description="", latency=True):
     )
 
 
-__all__ = ["Dataset", "TrainConfig", "TrainResult", "balance_weights", "cross_corpus_result", "fit_final",
+__all__ = ["Dataset", "ProtocolSettings", "TrainConfig", "TrainResult", "balance_weights", "cross_corpus_result", "fit_final",
            "load_dataset", "run_protocol", "save_result", "train"]
