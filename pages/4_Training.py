@@ -37,35 +37,50 @@ else:
     if not_installed:
         st.caption(f"Families that need {', '.join(not_installed)} are not offered: this install has no "
                    f"{' or '.join(not_installed)}. `pip install -r {TRAINING_REQUIREMENTS}` adds them.")
-    model_name = st.selectbox("Model", models, index=models.index("cnn") if "cnn" in models else 0,
-                              format_func=lambda n: f"{n}: {DESCRIPTIONS.get(n, '')}", key="train_model")
+    # Model and protocol outside the form: the form then shows only the settings that apply to them.
+    picked = training.preselected_model(models, cache.artifacts())
+    top = st.columns(2)
+    model_name = top[0].selectbox("Model", models, index=models.index(picked),
+                                  format_func=lambda n: f"{n}: {DESCRIPTIONS.get(n, '')}", key="train_model",
+                                  help=f"Preselected: {picked}, the best on new speakers among the shipped models "
+                                       "that trained in minutes.")
+    protocols = (["kfold", "random", "holdout"] + (["loco"] if len(corpora) >= 2 else [])
+                 + ([] if policy.public else ["cross_corpus"]))
+    protocol = top[1].selectbox("Protocol", protocols,
+                                format_func=lambda p: protocol_title(p, n_folds=5, test_speakers=["…"],
+                                                                     corpus="named below", corpora=corpora),
+                                key="train_protocol",
+                                help="Leave one corpus out (offered when the corpus gathers several): each "
+                                     "corpus is tested by a model trained on the others, beside new-speaker "
+                                     "k-fold over every clip.")
     defaults = MODEL_DEFAULTS[model_name]
+
+    def shown(setting: str) -> bool:
+        return training.applies(setting, model=model_name, protocol=protocol)
+
     with st.form("train_form"):
-        first = st.columns(3)
+        first = st.columns(2)
         features = first[0].selectbox("Features", [k for k in SUGGESTED_FEATURES if policy.allows_features(k)],
                                       index=None, placeholder=f"the model's own: {defaults['features']}",
                                       accept_new_options=not policy.public, key="train_features",
                                       help="Any kind ser_core knows, e.g. MFCC-16000-40 (the study's 160 values).")
-        protocols = (["kfold", "random", "holdout"] + (["loco"] if len(corpora) >= 2 else [])
-                     + ([] if policy.public else ["cross_corpus"]))
-        protocol = first[1].selectbox("Protocol", protocols,
-                                      format_func=lambda p: protocol_title(p, n_folds=5, test_speakers=["…"],
-                                                                           corpus="named below", corpora=corpora),
-                                      key="train_protocol",
-                                      help="Leave one corpus out (offered when the corpus gathers several): each "
-                                           "corpus is tested by a model trained on the others, beside new-speaker "
-                                           "k-fold over every clip.")
-        loss = first[2].selectbox("Loss (the study's networks)", ["crossentropy", "focal"], key="train_loss")
-        second = st.columns(4)
-        n_folds = second[0].number_input("Folds (k-fold)", min_value=2,
-                                         max_value=max(2, min(policy.max_folds, len(speakers))),
-                                         value=min(5, max(2, len(speakers))), key="train_folds")
-        test_speakers = second[1].multiselect("Test speakers (held-out)", speakers, key="train_test_speakers",
-                                              default=speakers[-min(4, max(1, len(speakers) // 5)):])
-        epochs = second[2].number_input("Epochs", min_value=1, max_value=policy.max_epochs,
-                                        value=min(int(defaults.get("epochs", 30)), policy.max_epochs),
-                                        key=f"train_epochs_{model_name}")
-        seed = second[3].number_input("Seed", min_value=0, max_value=2**31 - 1, value=42, key="train_seed")
+        seed = first[1].number_input("Seed", min_value=0, max_value=2**31 - 1, value=42, key="train_seed")
+        loss, n_folds, test_speakers, epochs = "crossentropy", 5, (), None
+        wanted = [name for name in ("loss", "folds", "test_speakers", "epochs") if shown(name)]
+        second = iter(st.columns(len(wanted))) if wanted else iter(())
+        if shown("loss"):
+            loss = next(second).selectbox("Loss (the study's networks)", ["crossentropy", "focal"], key="train_loss")
+        if shown("folds"):
+            n_folds = next(second).number_input("Folds (k-fold)", min_value=2,
+                                                max_value=max(2, min(policy.max_folds, len(speakers))),
+                                                value=min(5, max(2, len(speakers))), key="train_folds")
+        if shown("test_speakers"):
+            test_speakers = next(second).multiselect("Test speakers (held-out)", speakers, key="train_test_speakers",
+                                                     default=speakers[-min(4, max(1, len(speakers) // 5)):])
+        if shown("epochs"):
+            epochs = next(second).number_input("Epochs", min_value=1, max_value=policy.max_epochs,
+                                               value=min(int(defaults.get("epochs", 30)), policy.max_epochs),
+                                               key=f"train_epochs_{model_name}")
         batch_size = learning_rate = None
         if not policy.public and "batch_size" in defaults:
             third = st.columns(2)
@@ -78,7 +93,7 @@ else:
             "Augment the training clips", SUGGESTED_AUGMENTATIONS, key="train_augment", max_selections=policy.max_augment or None,
             help="Each choice adds a perturbed copy of every training clip (never of test clips): speedF plays it F "
                  "times faster (tempo and pitch together), pitchN shifts it N semitones.")
-        test_data = "" if policy.public else widgets.cross_corpus_input(key="train_test_data")
+        test_data = widgets.cross_corpus_input(key="train_test_data") if shown("test_corpus") else ""
         name = st.text_input("Model name", placeholder="e.g. my-model (letters, digits, . _ -)", max_chars=64,
                              key="train_name")
         replace = False if policy.public else st.checkbox("Replace a model of the same name", key="train_replace")
@@ -91,7 +106,8 @@ else:
                 data=DataSettings(features=features or None, augment=tuple(augment)),
                 protocol=ProtocolSettings(protocol, n_folds=int(n_folds), test_speakers=tuple(test_speakers),
                                           test_data=test_data if protocol == "cross_corpus" else ""),
-                fit=FitSettings(loss=loss, epochs=int(epochs), batch_size=batch_size, learning_rate=learning_rate))
+                fit=FitSettings(loss=loss, epochs=int(epochs) if epochs is not None else None, batch_size=batch_size,
+                                learning_rate=learning_rate))
             job = training.submit(registry, config, name=name, replace=replace)
             st.toast(f"Queued {job.name}", icon=":material/rocket_launch:")
 

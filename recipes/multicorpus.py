@@ -140,15 +140,23 @@ def unseen_corpora(dataset, *, manifest, whisper_folder, cnn_folder, temperature
         shared = score_shared(average, model_labels=order, y_true=np.asarray(loco["labels"])[rows])
         folds.append({**shared.metrics, "test_corpus": name, "n_test_clips": int(shared.kept.sum())})
     return ProtocolResult(protocol="loco", folds=folds, summary=summarize_folds(folds),
-                          settings={"corpora": corpora, "left_out": corpora,
+                          settings={"corpora": corpora,
                                     "note": "RAVDESS left out cannot be scored: the CNN member was trained on it"})
 
 
-def _trained_corpora(folder) -> dict:
-    """``{corpus: clips}`` a member folder records it was trained on."""
+def _training_record(whisper_folder, data) -> dict:
+    """What the ensemble was trained on: the Whisper member's corpora (the CNN's RAVDESS is among them) and their terms."""
     import json
 
-    return (json.loads((Path(folder) / "config.json").read_text()).get("training") or {}).get("corpora") or {}
+    member = json.loads((Path(whisper_folder) / "config.json").read_text()).get("training") or {}
+    corpora = member.get("corpora") or {}
+    catalogue = json.loads((Path(__file__).parent / "corpora" / "corpora.json").read_text())["corpora"]
+    return {"data": Path(data).name, "corpus": ", ".join(corpora), "corpora": corpora,
+            "n_clips": member.get("n_clips"), "n_speakers": member.get("n_speakers"),
+            "licences": {catalogue[name]["name"].split(" (")[0]: catalogue[name]["licence"]
+                         for name in corpora if name in catalogue},
+            "languages": sorted({catalogue[name]["language"] for name in corpora if name in catalogue}),
+            "members": [CNN_MEMBER, WHISPER_MEMBER.name], "held_out_for_examples": list(EXAMPLE_SPEAKERS)}
 
 
 def build_default(data, *, root=None, reuse=True, set_default=True, command="python -m ser_core build-default",
@@ -180,10 +188,7 @@ def build_default(data, *, root=None, reuse=True, set_default=True, command="pyt
                    "temperature_fitted_on": f"out-of-fold test predictions of '{kfold.title}'"}
     folder = save_ensemble(root / ENSEMBLE_NAME, [(cnn_folder, 1.0), (whisper_folder, 1.0)],
                            metrics=ModelMetrics(protocols={"kfold": kfold, "loco": loco}),
-                           training={"data": Path(data).name, "command": command,
-                                     "members": [CNN_MEMBER, WHISPER_MEMBER.name],
-                                     "corpora": _trained_corpora(whisper_folder),
-                                     "held_out_for_examples": list(EXAMPLE_SPEAKERS)},
+                           training={**_training_record(whisper_folder, data), "command": command},
                            predictions={"kfold": saved}, calibration=calibration, description=ENSEMBLE_DESCRIPTION)
     if set_default:
         set_default_model(folder.name, root=root)

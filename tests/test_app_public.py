@@ -215,3 +215,20 @@ def test_every_public_page_turns_error_details_off(public_env):
 
     open_page("home")
     assert st.get_option("client.showErrorDetails") == "none"
+
+
+def test_public_demo_without_a_corpus_offers_one_click_examples_with_the_true_label(public_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("SER_DATA_DIR", str(tmp_path / "no-corpus"))
+    home = open_page("home")
+    assert problems(home) == []
+    home.button(key="home_example").click().run()
+    assert problems(home) == []
+    assert home.session_state["predict_source"] == "Example"
+    assert any(m.value.startswith(("✓", "✗")) for m in home.markdown)
+
+
+def test_public_training_without_a_corpus_talks_about_training(public_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("SER_DATA_DIR", str(tmp_path / "no-corpus"))
+    at = open_page("training")
+    text = " ".join(i.value for i in at.info)
+    assert "Training needs a corpus of labelled clips" in text and "Prediction" not in text

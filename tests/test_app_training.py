@@ -23,12 +23,27 @@ def _page():
     return open_page("training")
 
 
+#: Settings outside the form: the form shows only what applies to them, so they are chosen (and run) first.
+CHOICES = ("Model", "Protocol")
+
+
 def _fill(at, **values):
+    if any(label in values for label in CHOICES):  # a run here drops form values set before: set those after
+        for label in CHOICES:
+            if label in values:
+                next(w for w in at.selectbox if w.label == label).set_value(values[label])
+        at.run()
     for label, value in values.items():
+        if label in CHOICES:
+            continue
         widget = next(w for w in [*at.selectbox, *at.number_input, *at.text_input] if w.label == label)
         widget.set_value(value)
     at.button(key=SUBMIT).click().run()
     return at
+
+
+def _labels(at) -> set:
+    return {w.label for w in [*at.selectbox, *at.number_input, *at.text_input, *at.multiselect]}
 
 
 def _only_job():
@@ -37,16 +52,35 @@ def _only_job():
     return job
 
 
-def test_form_has_every_setting(app_env):
+def test_form_shows_only_what_applies_and_starts_on_the_best_quick_model(app_env):
     at = _page()
     assert problems(at) == []
-    labels = {w.label for w in [*at.selectbox, *at.number_input, *at.text_input, *at.multiselect]}
-    assert labels >= {"Model", "Features", "Protocol", "Loss (the study's networks)", "Epochs", "Batch size",
-                      "Learning rate", "Seed", "Folds (k-fold)", "Test speakers (held-out)",
-                      "Model name", "Augment the training clips"}
+    assert at.selectbox(key="train_model").value == "logistic_regression"  # the shipped tiny model, trained in seconds
+    network_only = {"Loss (the study's networks)", "Epochs", "Batch size", "Learning rate"}
+    assert _labels(at) >= {"Model", "Features", "Protocol", "Seed", "Folds (k-fold)", "Model name",
+                           "Augment the training clips"}
+    assert not _labels(at) & (network_only | {"Test speakers (held-out)", "Test corpus (cross-corpus protocol)"})
+    at.selectbox(key="train_model").set_value("cnn").run()
+    assert _labels(at) >= network_only
+    at.selectbox(key="train_protocol").set_value("holdout").run()
+    assert "Test speakers (held-out)" in _labels(at) and "Folds (k-fold)" not in _labels(at)
+    at.selectbox(key="train_protocol").set_value("cross_corpus").run()
+    assert "Test corpus (cross-corpus protocol)" in _labels(at) and "Test speakers (held-out)" not in _labels(at)
     assert "No training run yet." in [c.value for c in at.caption]
     protocol = next(w for w in at.selectbox if w.label == "Protocol")
     assert not any("leave one corpus out" in option for option in protocol.options)  # one corpus here
+
+
+def test_time_left_follows_the_pace_of_folds_not_the_feature_extraction():
+    from ui.training import remaining_s
+
+    # 20 s of features, then 6 units (5 folds + final) of 1 s each: the old estimate said about 2 minutes
+    history = [{"stage": "features", "elapsed_s": 0.0}]
+    assert remaining_s(history, n_epochs=1) is None
+    history += [{"fold": k, "n_folds": 5, "stage": "fold done", "elapsed_s": 20.0 + k} for k in (1, 2)]
+    assert remaining_s(history, n_epochs=1) == pytest.approx(4.0)
+    epochs = [{"fold": 1, "n_folds": 5, "epoch": e, "loss": 1.0, "elapsed_s": 30.0 + 2 * e} for e in (1, 2, 3)]
+    assert remaining_s(epochs, n_epochs=10) == pytest.approx(2 * (7 + 10 * 5))
 
 
 @pytest.mark.slow
@@ -72,8 +106,10 @@ def test_background_run_becomes_an_artifact_in_the_comparison(app_env):
 def test_failed_run_says_why_and_leaves_no_artifact(app_env):
     before = sorted(p.name for p in app_env["artifacts"].iterdir())
     at = _page()
+    at.selectbox(key="train_model").set_value("svm")
+    at.selectbox(key="train_protocol").set_value("holdout").run()
     at.multiselect(key="train_test_speakers").set_value(["01", "02", "03"])
-    _fill(at, **{"Model": "svm", "Protocol": "holdout", "Model name": "doomed"})
+    _fill(at, **{"Model name": "doomed"})
     job = _only_job()
     assert job.wait(timeout_s=300) and job.status == jobs.FAILED
     at.run()
@@ -106,9 +142,9 @@ def test_cancel_stops_the_run_without_an_artifact(app_env):
 
 def test_augmented_run_says_so_and_records_it(app_env):
     at = _page()
+    at.selectbox(key="train_model").set_value("logistic_regression").run()
     at.multiselect(key="train_augment").set_value(["speed0.9"])
-    _fill(at, **{"Model": "logistic_regression", "Features": "MFCC-16000-13", "Folds (k-fold)": 2,
-                 "Model name": "ui-aug"})
+    _fill(at, **{"Features": "MFCC-16000-13", "Folds (k-fold)": 2, "Model name": "ui-aug"})
     assert problems(at) == []
     job = _only_job()
     assert job.settings["data"]["augment"] == ["speed0.9"]
@@ -121,9 +157,10 @@ def test_train_on_this_corpus_test_on_another(app_env, tiny_emodb):
     at = _page()
     protocol = next(w for w in at.selectbox if w.label == "Protocol")
     assert "another corpus (named below)" in protocol.options
+    at.selectbox(key="train_model").set_value("logistic_regression")
+    protocol.set_value("cross_corpus").run()
     at.text_input(key="train_test_data").set_value(str(tiny_emodb))
-    _fill(at, **{"Model": "logistic_regression", "Features": "MFCC-16000-13", "Protocol": "cross_corpus",
-                 "Model name": "ui-cross"})
+    _fill(at, **{"Features": "MFCC-16000-13", "Model name": "ui-cross"})
     assert problems(at) == []
     job = _only_job()
     assert job.settings["protocol"]["name"] == "cross_corpus" and job.settings["protocol"]["test_data"] == str(tiny_emodb)
@@ -156,6 +193,7 @@ def test_leave_one_corpus_out_is_offered_for_several_corpora_and_reaches_the_com
     assert job.wait(timeout_s=600) and job.status == jobs.SUCCEEDED, job.error
     at.run()
     assert "ui-loco" in at.success[0].value and "new speakers (3-fold by speaker)" in at.success[0].value
+    assert any(link.label == "See ui-loco on Model comparison" for link in at.get("page_link"))
     comparison = open_page("comparison")
     assert problems(comparison) == []
     per_corpus = next(frame.value for frame in comparison.dataframe if "corpus left out" in frame.value.columns)

@@ -98,6 +98,7 @@ class Job:
             return [dict(row) for row in self.history]
 
     def _record(self, update: Mapping[str, Any]) -> None:
+        update = {**update, "elapsed_s": round(self.elapsed_s, 2)}  # when it came: the time-left estimate's pace
         with self._lock:
             self.history.append(dict(update))
         try:

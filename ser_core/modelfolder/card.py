@@ -64,6 +64,16 @@ def _trained_on(training: dict) -> str:
             "speakers (all of them for this shipped model)")
 
 
+def _licences(training: dict) -> list[str]:
+    """One line naming each training corpus's licence, when the recipe recorded them."""
+    licences = training.get("licences") or {}
+    if not licences:
+        return []
+    terms = "; ".join(f"{name}: {licence}" for name, licence in licences.items())
+    return [f"- corpora and their terms: {terms}. The model carries these terms: research and other "
+            "non-commercial use only."]
+
+
 def _facts(config: dict, metrics: ModelMetrics) -> list[str]:
     """The card's bullet list: model, features, labels, data, size and speed, members, serving, calibration."""
     training = config.get("training") or {}
@@ -75,6 +85,7 @@ def _facts(config: dict, metrics: ModelMetrics) -> list[str]:
     lines += [
         f"- labels: {', '.join(config['labels'])}",
         _trained_on(training),
+        *_licences(training),
         f"- parameters: {number(metrics.n_parameters, decimals=0)}; size on disk: {megabytes(metrics.size_bytes)}; "
         f"latency per 3-s clip: {number(metrics.latency_ms_per_3s_clip, unit='ms')} (decoding and features included)",
     ]
