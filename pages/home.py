@@ -116,7 +116,7 @@ def default_recall(artifacts, default: str | None) -> None:
         return
     recalls = {label: row["recall"] for label, row in evaluation["per_class"].items()}
     widgets.chart(charts.recall_by_emotion(recalls, chance=1 / len(recalls),
-                                           title=f"The default, emotion by emotion ({headline.title})"),
+                                           title=f"The default, emotion by emotion: {headline.title}"),
                   key="home_recall")
 
 
@@ -124,18 +124,25 @@ def first_prediction(artifacts) -> None:
     """One click: a shipped example from a voice the default never heard, classified on Predict with its true label."""
     from ui import examples
 
+    from ser_core.modelfolder.read import artifacts_root
+
     shipped = examples.examples()
     if artifacts.empty or not shipped:
         return
+    default = tables.default_name(artifacts_root())
+    rows = artifacts[artifacts["name"] == default] if default else artifacts.iloc[0:0]
+    config = rows.iloc[0]["config"] if not rows.empty and isinstance(rows.iloc[0].get("config"), dict) else {}
+    unheard = [example for example in shipped if not examples.heard_in_training(example, config)]
+    shipped = unheard or shipped  # voices the default never heard first
     turn = st.session_state.get("home_example_turn", 0) % len(shipped)
     example = shipped[turn]
     if st.button("Classify an example clip", type="primary", icon=":material/hearing:", key="home_example"):
         st.session_state["home_example_turn"] = turn + 1
         widgets.queue_shipped_example(example)
         st.switch_page(nav.BY_TITLE["Predict"].path)
-    st.caption(f"A short acted clip ({example.title.split(' · ')[1]}) from a speaker the default was not trained on; "
-               "the true label is shown beside the verdict. Each click takes the next of "
-               f"{len(shipped)} examples.")
+    never = "a speaker the default was not trained on" if unheard else "a speaker of the default's training corpora"
+    st.caption(f"A short acted clip ({example.title.split(' · ')[1]}), {never}; the true label is shown beside the "
+               f"verdict. Each click takes the next of {len(shipped)} examples.")
 
 
 home()

@@ -28,7 +28,11 @@ def test_example_button_opens_predict_with_a_shipped_example_and_its_true_label(
     at.button(key="home_example").click().run()
     assert problems(at) == []
     assert at.session_state["predict_source"] == "Example"
-    assert at.session_state["predict_example"] == examples.examples()[0].title
+    from ser_core.modelfolder.read import default_model_dir, read_config
+
+    config = read_config(default_model_dir())
+    first_unheard = next(e for e in examples.examples() if not examples.heard_in_training(e, config))
+    assert at.session_state["predict_example"] == first_unheard.title, "a voice the default never heard first"
     assert any("ser-chip" in m.value for m in at.markdown), "the prediction is shown"
     assert any(m.value.startswith(("✓", "✗")) for m in at.markdown), "the true label is shown beside the verdict"
 

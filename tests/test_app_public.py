@@ -94,6 +94,14 @@ def test_public_training_is_limited_private_and_goes_to_the_visitor_scratch(publ
     _the_visitors_model_works_and_its_zip_names_no_server_path(job.result, public_env)
 
 
+def test_a_visitors_own_model_loads_without_pickle_and_its_zip_names_no_server_path(public_env):
+    from app_support import train_tiny_model
+
+    models = public_env["scratch"] / "some-session" / "models"  # a visitor's scratch: not a trusted folder
+    folder = train_tiny_model(models, public_env["data"], name="mine")
+    _the_visitors_model_works_and_its_zip_names_no_server_path(folder, public_env)
+
+
 def _the_visitors_model_works_and_its_zip_names_no_server_path(folder, env):
     """Finding 7: the model loads from untrusted scratch (no pickle); finding 2: its zip holds no server path."""
     import numpy as np

@@ -156,6 +156,11 @@ class Page:
             self.page.wait_for_timeout(200)
         raise AssertionError("the page kept running")
 
+    def assert_no_exception(self) -> None:
+        """No exception box and no traceback on the page (requests are not judged here)."""
+        assert self.page.locator('[data-testid="stException"]').count() == 0
+        assert "Traceback" not in self.page.content()
+
     def assert_clean(self) -> None:
         assert self.page.locator('[data-testid="stException"]').count() == 0
         assert "Traceback" not in self.page.content()
@@ -219,15 +224,97 @@ def test_bad_upload_shows_an_error_not_a_traceback(server, browser, tmp_path):
     tab.assert_clean()
 
 
-def test_example_button_leads_to_a_prediction(server, browser):
+def test_example_button_leads_to_a_prediction_with_the_true_label(server, browser):
     tab = Page(browser)
     tab.open(server, title="Speech emotion recognition studio")
     tab.page.get_by_role("button", name=re.compile("Classify an example clip")).click()
     tab.page.locator("h1", has_text="Predict").first.wait_for(timeout=60_000)
     tab.page.locator(".ser-chip").first.wait_for(timeout=90_000)
     tab.settle()
+    check = tab.page.get_by_text(re.compile(r"^[✓✗] (Right|Wrong): the speaker acted")).first
+    check.wait_for(timeout=30_000)
+    heard = tab.page.locator(".ser-chip").first.inner_text().split("·")[0].strip()
+    assert ("✓" in check.inner_text()) == (f"acted {heard}." in check.inner_text())
     tab.shot("predict-example")
     tab.assert_clean()
+
+
+# ---------------------------------------------------------------- issue 22: who, how sure, every eye, every phone
+DESKTOP, PHONE = {"width": 1440, "height": 900}, {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1440x900", "390x844"])
+def test_the_plain_summary_is_above_the_fold(server, browser, viewport):
+    tab = Page(browser, viewport=viewport)
+    tab.open(server, title="Speech emotion recognition studio")
+    summary = tab.page.locator(".st-key-summary").first
+    box = summary.bounding_box()
+    lead = summary.locator("strong").first.bounding_box()
+    assert box is not None and lead is not None
+    assert box["y"] < viewport["height"] and lead["y"] + lead["height"] <= viewport["height"], (box, lead)
+    text = summary.inner_text()
+    assert "speakers it never heard" in text and "chance" in text and "NOT been tested on other corpora" in text
+    assert "about 70%" not in tab.page.content()
+    tab.assert_no_exception()
+
+
+_CONTRAST_OF = """
+el => { const s = getComputedStyle(el); return [s.color, s.backgroundColor, s.fill]; }
+"""
+
+
+def _hex(css: str) -> str:
+    values = [int(v) for v in re.findall(r"\d+", css)[:3]]
+    return "#" + "".join(f"{v:02x}" for v in values)
+
+
+def test_chips_and_chart_text_read_at_4_5_to_1_and_players_and_charts_are_named(server, browser):
+    from ser_core.reporting.colours import contrast_ratio
+
+    tab = Page(browser)
+    tab.open(f"{server}/Predict", title="Predict")
+    tab.page.get_by_text("Example", exact=True).first.click()
+    tab.page.locator(".ser-chip").first.wait_for(timeout=90_000)
+    tab.settle()
+    color, background, _ = tab.page.locator(".ser-chip").first.evaluate(_CONTRAST_OF)
+    assert contrast_ratio(_hex(color), _hex(background)) >= 4.5, (color, background)
+    tab.page.locator(".js-plotly-plot .xtick text").first.wait_for(timeout=30_000)
+    for selector in (".xtick text", ".ytick text", ".g-xtitle text", ".gtitle"):
+        fill = tab.page.locator(f".js-plotly-plot {selector}").first.evaluate(_CONTRAST_OF)[2]
+        assert contrast_ratio(_hex(fill), "#ffffff") >= 4.5, (selector, fill)
+    charts = tab.page.locator("[data-testid=stPlotlyChart]").count()
+    assert tab.page.get_by_text(re.compile("^Chart in words: ")).count() >= charts > 0
+    assert tab.page.get_by_text(re.compile("Listen: ")).count() >= tab.page.locator("audio").count() > 0
+    tab.assert_no_exception()
+
+
+def test_on_a_phone_the_verdict_comes_before_the_player(server, browser):
+    tab = Page(browser, viewport=PHONE)
+    tab.open(f"{server}/Predict", title="Predict")
+    tab.page.get_by_text("Example", exact=True).first.click()
+    tab.page.locator(".ser-chip").first.wait_for(timeout=90_000)
+    tab.settle()
+    chip = tab.page.locator(".ser-chip").first.bounding_box()
+    player = tab.page.locator("[data-testid=stAudio]").first.bounding_box()
+    assert chip["y"] < player["y"], (chip, player)
+    width = tab.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
+    tab.shot("predict-phone")
+    tab.assert_no_exception()
+
+
+def test_the_report_fits_a_phone(browser, app_models, tmp_path):
+    from ser_core.reporting.report import build_report
+
+    report = tmp_path / "report.html"
+    report.write_text(build_report(root=app_models))
+    page = browser.new_page(viewport=PHONE)
+    page.goto(report.as_uri())
+    page.wait_for_timeout(1500)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    summary = page.locator("#summary").bounding_box()
+    assert summary is not None and summary["y"] < PHONE["height"]
+    page.close()
 
 
 def _start_live_stream(tab: Page, server_url: str):

@@ -122,8 +122,9 @@ def test_no_figure_uses_a_colour_streamlit_repaints():
 def test_every_chart_names_its_axes_and_uses_round_percent_ticks():
     figures = [charts.counts_bar(pd.Series({"01": 3, "02": 4}), title="x", category="actor"),
                charts.probabilities({"sad": 0.2, "happy": 0.8})]
-    for fig in figures:
-        assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    assert figures[0].layout.xaxis.title.text and figures[0].layout.yaxis.title.text
+    # emotion bars: the score axis is named; the bars' own labels name the emotions (no rotated "emotion")
+    assert figures[1].layout.xaxis.title.text and not figures[1].layout.yaxis.title.text
     assert list(figures[1].layout.xaxis.tickvals) == [0, 0.25, 0.5, 0.75, 1.0]
 
 

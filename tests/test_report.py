@@ -26,7 +26,7 @@ def test_the_first_screen_says_what_on_whom_how_often_and_against_what_chance():
     text = _text(html)
     assert text.index("In short") < text.index("The best model on new speakers") < text.index("Every model")
     assert STUDY_TITLE in text
-    assert "right on 70.5% of clips from speakers it never heard (chance 12.5%); not tested on other corpora" in text
+    assert "right on 70.5% of clips from RAVDESS speakers it never heard (chance 12.5%); not tested on other corpora" in text
     assert "has NOT been tested on other corpora" in text
     assert "chance 12.5%" in text.split("Every model")[0]
 
@@ -48,7 +48,7 @@ def test_the_corpus_section_says_where_the_figures_come_from(corpus, expected):
 
 def test_a_multi_corpus_default_quotes_both_figures_first():
     text = _text(_report(MULTI)).split("The best model on new speakers")[0]
-    assert "right on 73.4% of clips from speakers it never heard" in text
+    assert "right on 73.4% of clips from RAVDESS, SAVEE, TESS and TurEV-DB speakers it never heard" in text
     assert "mean UAR 52.5% on corpora it never heard" in text
 
 

@@ -49,8 +49,8 @@ MULTI = _artifact({"kfold": _kfold(), "loco": _loco()},
 
 def test_a_ravdess_only_default_says_it_was_never_tested_on_other_corpora():
     summary = plain_summary(TODAY)
-    assert summary.lead == ("Recognises 8 emotions in acted English speech; right on 70.5% of clips from speakers it "
-                            "never heard (chance 12.5%); not tested on other corpora.")
+    assert summary.lead == ("Recognises 8 emotions in acted English speech; right on 70.5% of clips from RAVDESS "
+                            "speakers it never heard (chance 12.5%); not tested on other corpora.")
     assert "RAVDESS speakers only and has NOT been tested on other corpora" in summary.part("unseen").text
     assert "North American actors reading two fixed sentences" in summary.part("speech").text
     assert summary.part("recognises").text.endswith("neutral, calm, happy, sad, angry, fearful, disgust, surprised.")
@@ -62,7 +62,7 @@ def test_a_ravdess_only_default_says_it_was_never_tested_on_other_corpora():
 
 def test_a_multi_corpus_default_names_both_figures_each_corpus_and_its_languages():
     summary = plain_summary(MULTI)
-    assert "right on 73.4% of clips from speakers it never heard" in summary.lead
+    assert "right on 73.4% of clips from RAVDESS, SAVEE, TESS and TurEV-DB speakers it never heard" in summary.lead
     assert "mean UAR 52.5% on corpora it never heard" in summary.lead
     assert "acted English and Turkish speech" in summary.lead
     unseen = summary.part("unseen").text
@@ -96,3 +96,14 @@ def test_a_folder_on_disk_reads_the_same_as_its_row(tmp_path):
     config = json.loads((folder / "config.json").read_text())
     from_folder = plain_summary(folder)
     assert from_folder.model == "study-cnn" and str(len(config["labels"])) in from_folder.lead
+
+
+def test_new_speaker_figures_name_the_corpus_they_were_measured_on():
+    kfold = _kfold()
+    kfold["pooled"]["n_clips"] = 1199  # scored on RAVDESS alone, although trained on four corpora
+    loco = _loco()
+    loco["settings"]["note"] = "RAVDESS left out cannot be scored: a member was trained on it"
+    summary = plain_summary(_artifact({"kfold": kfold, "loco": loco}, MULTI["config"]["training"]))
+    assert "right on 73.4% of clips from RAVDESS speakers it never heard" in summary.lead
+    assert summary.part("right").text.startswith("On RAVDESS speakers it never heard (5-fold by speaker)")
+    assert summary.part("unseen").text.endswith("RAVDESS left out cannot be scored: a member was trained on it.")

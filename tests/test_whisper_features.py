@@ -3,6 +3,7 @@
 import importlib.metadata
 import importlib.util
 import struct
+import sys
 
 import numpy as np
 import pytest
@@ -169,3 +170,88 @@ def test_a_damaged_model_folder_is_joined_again(tmp_path):
     assert whisper.model_folder(folder) == folder
     assert (folder / "model.bin").stat().st_size == whisper.MODEL_SIZE
     assert sorted(p.name for p in tmp_path.iterdir()) == ["whisper"]
+
+
+# -- the ONNX encoder ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ravdess_clip(ravdess_16k):
+    import soundfile as sf
+
+    y, sample_rate = sf.read(ravdess_16k / "Actor_01" / "03-01-05-02-01-01-01.wav", dtype="float32")
+    assert sample_rate == SR
+    return y
+
+
+@needs_weights
+@pytest.mark.parametrize("up_to", [0, 3, 6])
+def test_onnx_encoder_matches_numpy_on_speech(ravdess_clip, up_to):
+    pytest.importorskip("onnxruntime")
+    numpy_states = whisper.hidden_states(ravdess_clip, up_to=up_to, engine="numpy")
+    onnx_states = whisper.hidden_states(ravdess_clip, up_to=up_to, engine="onnx")
+    assert onnx_states.shape == numpy_states.shape == (up_to + 1, whisper.n_states(ravdess_clip.size), 512)
+    assert onnx_states.dtype == np.float32
+    for numpy_state, onnx_state in zip(numpy_states, onnx_states):  # layer 5 reaches ~500, the others ~10
+        assert np.abs(onnx_state - numpy_state).max() <= 1e-3 * max(1.0, np.abs(numpy_state).max() / 10)
+
+
+@needs_weights
+def test_onnx_pooled_layer_3_matches_numpy(ravdess_clip):
+    pytest.importorskip("onnxruntime")
+    spec = parse_kind("WHISPER-BASE-L3")
+    numpy_vector = whisper.pooled(ravdess_clip, spec=spec, engine="numpy")
+    onnx_vector = whisper.pooled(ravdess_clip, spec=spec, engine="onnx")
+    assert np.abs(onnx_vector - numpy_vector).max() <= 1e-4 * np.abs(numpy_vector).max()
+    np.testing.assert_allclose(onnx_vector, numpy_vector, rtol=1e-4, atol=1e-5)
+
+
+@needs_weights
+def test_the_engine_variable_forces_numpy(monkeypatch):
+    from ser_core.features import whisper_onnx
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the ONNX encoder ran although NumPy was forced")
+
+    monkeypatch.setattr(whisper_onnx, "encoder_session", refuse)
+    monkeypatch.setenv(whisper.ENGINE_VARIABLE, "numpy")
+    assert whisper.hidden_states(_chirp(duration_s=0.3), up_to=1).shape == (2, 15, 512)
+
+
+@pytest.mark.parametrize("value", ["torch", "ONNX-GPU"])
+def test_an_unknown_engine_is_refused(monkeypatch, value):
+    monkeypatch.setenv(whisper.ENGINE_VARIABLE, value)
+    with pytest.raises(FeatureError, match=f"{value.lower()!r}; expected one of auto, onnx, numpy"):
+        whisper.hidden_states(_chirp(duration_s=0.3), up_to=1)
+
+
+@needs_weights
+def test_the_graph_is_cached_and_a_damaged_file_exported_again():
+    pytest.importorskip("onnxruntime")
+    from ser_core.features import whisper_onnx
+
+    path = whisper_onnx.graph_path(0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"cut short")
+    whisper_onnx.encoder_session.cache_clear()
+    mel = whisper.log_mel(_chirp(duration_s=0.3))
+    states = whisper_onnx.run(whisper_onnx.encoder_session(0), mel)
+    np.testing.assert_allclose(states, whisper.encoder_states(mel, up_to=0), atol=1e-4)
+    assert path.stat().st_size > 1_000_000  # the conv front end's weights
+    assert whisper_onnx.encoder_session(0) is whisper_onnx.encoder_session(0)  # once per process
+
+
+@needs_weights
+def test_without_onnx_an_uncached_graph_falls_back_to_numpy(monkeypatch, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from ser_core.features import whisper_onnx
+
+    monkeypatch.setattr(whisper_onnx, "graph_path", lambda up_to: tmp_path / f"missing-l{up_to}.onnx")
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
+    whisper_onnx.encoder_session.cache_clear()
+    y = _chirp(duration_s=0.3)
+    with pytest.raises(FeatureError, match="needs the onnx package"):
+        whisper.hidden_states(y, up_to=1, engine="onnx")
+    np.testing.assert_array_equal(whisper.hidden_states(y, up_to=1, engine="auto"),
+                                  whisper.hidden_states(y, up_to=1, engine="numpy"))
+    assert not list(tmp_path.iterdir())

@@ -64,6 +64,31 @@ def examples(manifest: Path = MANIFEST) -> list[Example]:
     return [example for example in found if example.path.is_file()]
 
 
+def heard_in_training(example: Example, config: dict) -> bool:
+    """Whether a model (its ``config``) may have heard this example's speaker in training.
+
+    False when the example's corpus is not among the model's training corpora, or when the
+    model's training facts list the speaker under ``held_out_for_examples``; True otherwise
+    (the speaker's corpus was trained on and the speaker was not said to be held out).
+    """
+    from ser_core.reporting.summary import training_corpora
+
+    training = (config or {}).get("training") or {}
+    corpora = {name.lower() for name in training_corpora(config or {})}
+    if example.corpus.lower() not in corpora:
+        return False
+    return example.speaker not in set(training.get("held_out_for_examples") or ())
+
+
+def for_path(path) -> Example | None:
+    """The shipped example at ``path`` (None for any other file)."""
+    try:
+        resolved = Path(path).resolve()
+    except (OSError, TypeError):
+        return None
+    return next((example for example in examples() if example.path.resolve() == resolved), None)
+
+
 def verdict_check(true_label: str | None, predicted: str, *, known=None) -> str | None:
     """Markdown beside a verdict: the true label with ✓ or ✗ (None when the clip has no known label).
 

@@ -21,7 +21,8 @@ LIVE_CHART_S = 120.0
 
 def clip_tab(model, index) -> None:
     """Classify one uploaded or recorded clip; a long one is told as a timeline."""
-    choice = widgets.audio_picker(key="predict", clips=index.clips if index is not None else None)
+    choice = widgets.audio_picker(key="predict", clips=index.clips if index is not None else None,
+                                  model_config=model.config)
     if choice is None:
         st.caption(f"Upload a file (wav, mp3, flac, ogg, m4a, webm, at most {MAX_DURATION_S / 60:.0f} minutes) "
                    "or record a few seconds of speech.")

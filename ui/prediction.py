@@ -89,6 +89,14 @@ def training_clip_note(model, choice) -> str | None:
     from ser_core.data.naming import ravdess_actor
 
     training = (model.config.get("training") or {})
+    if choice.source == "example":
+        from ui import examples
+
+        example = examples.for_path(choice.path)
+        if example is not None and examples.heard_in_training(example, model.config):
+            return (f"{model.name} was trained on this speaker's clips ({example.title.split(' · ')[1]}): expect a "
+                    "better score than on a voice it never heard.")
+        return None
     if choice.path is not None and training.get("data"):
         if _in_corpus(Path(choice.path), str(training["data"])):
             return ("This clip was in the model's training data: the model has heard it, so its score says little "

@@ -240,8 +240,12 @@ class AudioChoice:
 
 
 def audio_picker(*, key: str, sources: Sequence[str] = ("Upload", "Record", "Example", "Corpus clip"),
-                 clips=None, label: str = "Audio source") -> AudioChoice | None:
-    """Radio between upload, browser recording, a shipped example and a corpus clip; return the choice or None."""
+                 clips=None, label: str = "Audio source", model_config: dict | None = None) -> AudioChoice | None:
+    """Radio between upload, browser recording, a shipped example and a corpus clip; return the choice or None.
+
+    ``model_config``: the config of the model that will classify the clip; the examples its
+    training never heard are offered first.
+    """
     from ui import examples
 
     shipped = examples.examples()
@@ -249,6 +253,8 @@ def audio_picker(*, key: str, sources: Sequence[str] = ("Upload", "Record", "Exa
                  and (s != examples.SOURCE or shipped)]
     source = st.radio(label, available, horizontal=True, key=f"{key}_source")
     if source == examples.SOURCE:
+        if model_config is not None:
+            shipped = sorted(shipped, key=lambda example: examples.heard_in_training(example, model_config))
         return example_picker(shipped, key=key)
     if source == "Upload":
         uploaded = st.file_uploader("Audio file", type=list(AUDIO_TYPES), key=f"{key}_upload",

@@ -10,12 +10,16 @@ cache (``$SER_CACHE_DIR`` or ``~/.cache/ser_studio``, folder ``models/``), check
 joined file's SHA-256 against :data:`MODEL_SHA256`, and publishes the folder with one
 rename so a reader never sees half a file.
 
-Two ways through the encoder, the same numbers to float rounding:
+Three ways through the encoder, the same numbers to float rounding:
 
 * :func:`encoder_states` (NumPy only): reads the encoder's weights from ``model.bin``
   (:func:`load_encoder`) and runs the forward pass itself, returning every layer's
   hidden states; emotion lives mostly in the middle layers of ASR encoders, and
   CTranslate2 gives only the last;
+* :mod:`ser_core.features.whisper_onnx`: the same forward pass as an ONNX graph built
+  from those weights, run by onnxruntime, several times faster; :func:`hidden_states`
+  (hence :func:`pooled`) uses it when onnxruntime is installed, unless ``engine="numpy"``
+  or ``$SER_WHISPER_ENGINE=numpy`` forces NumPy;
 * :func:`ct2_final_state`: ``ctranslate2.models.Whisper.encode`` (needs the
   ``ctranslate2`` package), the final layer only.
 
@@ -73,6 +77,11 @@ MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9
 MODEL_SIZE = 145_217_532
 #: Files of part 1 that CTranslate2 reads beside ``model.bin``.
 SIDE_FILES = ("config.json", "vocabulary.txt", "tokenizer.json")
+
+#: Ways through the encoder (:func:`hidden_states`): onnxruntime when installed else NumPy, or one forced.
+ENGINES = ("auto", "onnx", "numpy")
+#: The environment variable that picks the engine for the whole process (tests and experiments force "numpy").
+ENGINE_VARIABLE = "SER_WHISPER_ENGINE"
 
 # model.bin stores each variable with a type id, in the order of CTranslate2's DataType enum.
 _CT2_DTYPES = (np.float32, np.int8, np.int16, np.int32, np.float16, None)  # None: bfloat16, unused here
@@ -302,6 +311,18 @@ def _attention(x: np.ndarray, w: EncoderWeights, scope: str) -> np.ndarray:
     return context @ w[f"{scope}/linear_1/weight"].T + w[f"{scope}/linear_1/bias"]
 
 
+def _checked_mel(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float32)
+    if mel.ndim != 2 or mel.shape[0] != N_MELS or not 2 <= mel.shape[1] <= 2 * MAX_STATES:
+        raise FeatureError(f"log-mel has shape {mel.shape}; expected ({N_MELS}, 2..{2 * MAX_STATES} frames)")
+    return mel
+
+
+def _check_up_to(up_to) -> None:
+    if isinstance(up_to, bool) or not isinstance(up_to, (int, np.integer)) or not 0 <= up_to <= N_LAYERS:
+        raise FeatureError(f"up_to is {up_to!r}; expected a layer index from 0 to {N_LAYERS}")
+
+
 def encoder_states(mel: np.ndarray, *, weights: EncoderWeights | None = None, up_to: int = N_LAYERS) -> np.ndarray:
     """Hidden states of Whisper-base's encoder for one log-mel: float32 ``(up_to + 1, n_states, 512)``.
 
@@ -311,11 +332,8 @@ def encoder_states(mel: np.ndarray, *, weights: EncoderWeights | None = None, up
     ``up_to`` stops after that layer (a middle layer costs half the top one).
     """
     w = weights if weights is not None else load_encoder()
-    mel = np.asarray(mel, dtype=np.float32)
-    if mel.ndim != 2 or mel.shape[0] != N_MELS or not 2 <= mel.shape[1] <= 2 * MAX_STATES:
-        raise FeatureError(f"log-mel has shape {mel.shape}; expected ({N_MELS}, 2..{2 * MAX_STATES} frames)")
-    if isinstance(up_to, bool) or not isinstance(up_to, (int, np.integer)) or not 0 <= up_to <= N_LAYERS:
-        raise FeatureError(f"up_to is {up_to!r}; expected a layer index from 0 to {N_LAYERS}")
+    mel = _checked_mel(mel)
+    _check_up_to(up_to)
     x = _gelu(_conv1d(mel.T, w["conv1/weight"], w["conv1/bias"], stride=1))
     x = _gelu(_conv1d(x, w["conv2/weight"], w["conv2/bias"], stride=2))
     x = x + w["position_encodings/encodings"][: len(x)]
@@ -333,19 +351,54 @@ def encoder_states(mel: np.ndarray, *, weights: EncoderWeights | None = None, up
     return np.stack(states).astype(np.float32)
 
 
-def hidden_states(y: np.ndarray, *, sample_rate: int = SAMPLE_RATE, up_to: int = N_LAYERS) -> np.ndarray:
+def default_engine() -> str:
+    """How :func:`hidden_states` runs the encoder: ``$SER_WHISPER_ENGINE`` (:data:`ENGINES`), default ``"auto"``."""
+    name = os.environ.get(ENGINE_VARIABLE, "auto").strip().lower() or "auto"
+    if name not in ENGINES:
+        raise FeatureError(f"${ENGINE_VARIABLE} is {name!r}; expected one of {', '.join(ENGINES)}")
+    return name
+
+
+def _encoder(up_to: int, engine_name: str):
+    """A function from a checked log-mel to its hidden states up to ``up_to``, by ``engine_name``."""
+    if engine_name not in ENGINES:
+        raise FeatureError(f"engine is {engine_name!r}; expected one of {', '.join(ENGINES)}")
+    if engine_name != "numpy":
+        try:
+            from ser_core.features import whisper_onnx
+
+            session = whisper_onnx.encoder_session(int(up_to))
+            return lambda mel: whisper_onnx.run(session, mel)
+        except ImportError as error:
+            if engine_name == "onnx":
+                raise FeatureError(
+                    f"the ONNX Whisper encoder needs onnxruntime ({error}); install it: pip install onnxruntime"
+                ) from None
+        except FeatureError:
+            if engine_name == "onnx":
+                raise
+    weights = load_encoder()
+    return lambda mel: encoder_states(mel, weights=weights, up_to=up_to)
+
+
+def hidden_states(y: np.ndarray, *, sample_rate: int = SAMPLE_RATE, up_to: int = N_LAYERS,
+                  engine: str | None = None) -> np.ndarray:
     """Every hidden state of one clip: float32 ``(up_to + 1, n_states, 512)``, 20 ms per state.
 
     Clips longer than the encoder's 30 s go through in 30 s pieces whose states are
-    joined in time order.
+    joined in time order. ``engine``: ``"auto"`` (the default, via :func:`default_engine`) runs the
+    encoder's ONNX graph (:mod:`ser_core.features.whisper_onnx`) when onnxruntime is
+    installed and NumPy otherwise; ``"onnx"`` or ``"numpy"`` forces one (the same numbers
+    to float32 rounding: about 1e-5 of states of magnitude 10).
     """
+    _check_up_to(up_to)
     mel = log_mel(y, sample_rate=sample_rate)
-    weights = load_encoder()
+    encode = _encoder(up_to, engine if engine is not None else default_engine())
     step = 2 * MAX_STATES
     pieces = [mel[:, start:start + step] for start in range(0, mel.shape[1], step)]
     if len(pieces) > 1 and pieces[-1].shape[1] < 2:  # a last frame alone gives no state
         pieces.pop()
-    return np.concatenate([encoder_states(piece, weights=weights, up_to=up_to) for piece in pieces], axis=1)
+    return np.concatenate([encode(_checked_mel(piece)) for piece in pieces], axis=1)
 
 
 def select_layers(states: np.ndarray, layers: str) -> np.ndarray:
@@ -363,10 +416,13 @@ def mean_std(states: np.ndarray) -> np.ndarray:
     return np.concatenate([states.mean(axis=0), states.std(axis=0)])
 
 
-def pooled(y: np.ndarray, *, spec) -> np.ndarray:
-    """A ``WHISPER-BASE...`` feature vector of one preprocessed clip (mean and std over time, 1,024 values)."""
+def pooled(y: np.ndarray, *, spec, engine: str | None = None) -> np.ndarray:
+    """A ``WHISPER-BASE...`` feature vector of one preprocessed clip (mean and std over time, 1,024 values).
+
+    ``engine``: as :func:`hidden_states`.
+    """
     up_to = N_LAYERS if spec.layers == "all" else int(spec.layers)
-    states = hidden_states(y, sample_rate=spec.sample_rate, up_to=up_to)
+    states = hidden_states(y, sample_rate=spec.sample_rate, up_to=up_to, engine=engine)
     return mean_std(select_layers(states, spec.layers))
 
 

@@ -57,8 +57,10 @@ def serving_line(config: dict) -> str | None:
 def _trained_on(training: dict) -> str:
     """The training data in words: the corpus (and each corpus's clips when several), clips and speakers."""
     corpora = training.get("corpora") or {}
-    parts = f" ({', '.join(f'{name} {number(count, decimals=0)}' for name, count in corpora.items())})" \
-        if len(corpora) >= 2 else ""
+    if not isinstance(corpora, dict):  # names only
+        corpora = dict.fromkeys(corpora)
+    named = [name if count is None else f"{name} {number(count, decimals=0)}" for name, count in corpora.items()]
+    parts = f" ({', '.join(named)})" if len(named) >= 2 else ""
     return (f"- trained on: {training.get('corpus') or training.get('data') or MISSING}{parts}, "
             f"{number(training.get('n_clips'), decimals=0)} clips of {number(training.get('n_speakers'), decimals=0)} "
             "speakers (all of them for this shipped model)")

@@ -159,18 +159,16 @@ def save_artifact(folder, estimator, *, model_name, feature_kind, preprocess=Non
     folder : path
         Destination; an existing model folder there is replaced in one step.
     estimator : fitted model from :mod:`ser_core.models`
-    model_name : str
-        Registry name (``cnn``, ``logmel_cnn``, ``adaptive_linear``, ...).
-    feature_kind : str
-        Feature kind the model was trained on, e.g. ``MFCC-16000-40``.
+    model_name, feature_kind : str
+        Registry name (``logmel_cnn``, ``adaptive_linear``, ...) and the feature kind it was trained on.
     preprocess : PreprocessSettings, optional
         Preprocessing of the training clips (default: this release's defaults).
     labels : sequence of str, optional
-        Class order; default ``estimator.classes_``.
+        Class order (default ``estimator.classes_``).
     metrics : ModelMetrics or dict, optional
         The figures; size, parameter count and (``latency=True``) latency are added.
     training : dict, optional
-        Data and training facts (data path, n_clips, time, epochs, command, ...).
+        Data and training facts (corpus, n_clips, time, epochs, command, ...).
     predictions : dict, optional
         Out-of-fold test predictions per protocol (``ser_core.training.train.TrainResult.predictions``).
     calibration : dict, optional
@@ -179,38 +177,27 @@ def save_artifact(folder, estimator, *, model_name, feature_kind, preprocess=Non
         Time the saved model on a 3-s clip (decoding and features included).
     corpus_root : path, optional
         The folder the ``predictions`` paths are relative to (default: ``training["data"]``),
-        to find clips for the export check; never written. The folder records the corpus by
-        name and the clips relative to it, with no absolute path anywhere (:func:`_portable`).
+        for the export check; never written: the folder names no absolute path (:func:`_portable`).
 
-    A network (and the MLP) is also written as ``model.onnx``, checked against the
-    native model on up to 16 of the ``predictions`` clips (:mod:`ser_core.modelfolder.export`).
+    A network (and the MLP) is also written as ``model.onnx``, checked against the native
+    model on up to 16 ``predictions`` clips (:mod:`ser_core.modelfolder.export`).
     """
     from ser_core.audio.preprocess import PreprocessSettings
     from ser_core.features import parse_kind
-    from ser_core.modelfolder.export import check_clips, export_checked
     from ser_core.models.registry import DESCRIPTIONS, model_family
 
     folder = Path(folder)
     preprocess = preprocess or PreprocessSettings()
     spec = parse_kind(feature_kind)
     family = model_family(model_name)
-    if not hasattr(estimator, "classes_"):
-        raise ModelError("only a fitted model can be saved; call fit first")
-    labels = [str(label) for label in (labels if labels is not None else estimator.classes_)]
-    if labels != [str(label) for label in estimator.classes_]:
-        raise InputError(f"labels {labels} differ from the model's classes {list(estimator.classes_)}")
+    labels = _fitted_labels(estimator, labels)
     metrics = _as_metrics(metrics)
     metrics.n_parameters = int(getattr(estimator, "n_parameters_", 0))
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = atomic.staging_folder(folder)
     try:
-        estimator.save(staging)
-        clips = check_clips(predictions, data=corpus_root or (training or {}).get("data"))
-        export = export_checked(estimator, staging, spec=spec, preprocess=preprocess, clips=clips)
-        arrays = _predictions_arrays(predictions)
-        if arrays:
-            np.savez(staging / PREDICTIONS_FILE, **arrays)
-        atomic.checkpoint("after-weights")
+        export = _write_weights(staging, estimator, spec=spec, preprocess=preprocess, predictions=predictions,
+                                corpus_root=corpus_root or (training or {}).get("data"))
         config = _base_config(folder, model_name=model_name, family=family,
                               description=description or DESCRIPTIONS.get(model_name, ""), labels=labels,
                               preprocess=preprocess, seed=seed, training=training, calibration=calibration)
@@ -222,6 +209,30 @@ def save_artifact(folder, estimator, *, model_name, feature_kind, preprocess=Non
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _write_weights(staging, estimator, *, spec, preprocess, predictions, corpus_root):
+    """The estimator's own files, its checked ONNX export (its record, or None) and the predictions file."""
+    from ser_core.modelfolder.export import check_clips, export_checked
+
+    estimator.save(staging)
+    clips = check_clips(predictions, data=corpus_root)
+    export = export_checked(estimator, staging, spec=spec, preprocess=preprocess, clips=clips)
+    arrays = _predictions_arrays(predictions)
+    if arrays:
+        np.savez(staging / PREDICTIONS_FILE, **arrays)
+    atomic.checkpoint("after-weights")
+    return export
+
+
+def _fitted_labels(estimator, labels) -> list[str]:
+    """The class order to save: ``labels`` (checked against the estimator's) or the estimator's own."""
+    if not hasattr(estimator, "classes_"):
+        raise ModelError("only a fitted model can be saved; call fit first")
+    labels = [str(label) for label in (labels if labels is not None else estimator.classes_)]
+    if labels != [str(label) for label in estimator.classes_]:
+        raise InputError(f"labels {labels} differ from the model's classes {list(estimator.classes_)}")
+    return labels
 
 
 def _plain_params(estimator) -> dict:

@@ -1,6 +1,7 @@
 """Plotly figure builders shared by the pages; every emotion keeps one colour everywhere.
 
-House rules every builder follows: axis titles on both axes (or no axis at all),
+House rules every builder follows: axis titles on both axes (or no axis at all; emotion
+bars named by their own labels need none),
 percentages on round ticks (0%, 25%, ...), whole-number ticks where only whole numbers
 mean anything (epochs, clips), legends below the plot so phones keep the plot wide,
 titles wrapped so a phone does not clip them, text and ticks in :data:`TEXT_COLOR`
@@ -282,7 +283,7 @@ def probabilities(probs: Mapping[str, float], *, title: str = "Model score per e
     fig.update_traces(textposition="outside", cliponaxis=False, textfont_color=TEXT_COLOR)
     fig.update_layout(showlegend=False)
     fig.update_xaxes(range=[0, 1.12], title=axis_title, **_PERCENT_TICKS)
-    fig.update_yaxes(title="emotion")
+    fig.update_yaxes(title=None)  # the bars' own labels name the emotions; a rotated "emotion" only takes width
     ranked = frame.sort_values("score", ascending=False)
     _alt(fig, f"{title}: " + ", ".join(f"{e} {p:.0%}" for e, p in zip(ranked["emotion"], ranked["score"])))
     return _finish(fig, title=title, height=330)
@@ -299,12 +300,11 @@ def recall_by_emotion(recalls: Mapping[str, float], *, chance: float | None = No
                              marker_color=palette[name], text=[f"{float(recalls[name]):.0%}"], textposition="outside",
                              cliponaxis=False, textfont=dict(color=TEXT_COLOR)))
     if chance is not None:
-        fig.add_vline(x=chance, line=dict(color=TEXT_COLOR, dash="dash", width=1),
-                      annotation=dict(text=f"chance {chance:.0%}", font=dict(color=TEXT_COLOR)),
-                      annotation_position="top")
+        fig.add_vline(x=chance, line=dict(color=TEXT_COLOR, dash="dash", width=1))
     fig.update_layout(showlegend=False, barmode="overlay")
-    fig.update_xaxes(range=[0, 1.12], title="recall (share of its clips recognised)", **_PERCENT_TICKS)
-    fig.update_yaxes(title="emotion", type="category", categoryorder="array", categoryarray=order[::-1])
+    axis_title = "recall (share of its clips recognised)" + (f"; dashed: chance, {chance:.0%}" if chance else "")
+    fig.update_xaxes(range=[0, 1.12], title=axis_title, **_PERCENT_TICKS)
+    fig.update_yaxes(title=None, type="category", categoryorder="array", categoryarray=order[::-1])
     ranked = sorted(order, key=lambda name: -float(recalls[name]))
     _alt(fig, f"{title}: " + ", ".join(f"{name} {float(recalls[name]):.0%}" for name in ranked)
          + (f"; chance {chance:.0%}" if chance is not None else ""))

@@ -161,7 +161,9 @@ def _unseen(config: dict, metrics) -> str:
     """Speech it was not trained on: the leave-one-corpus-out figures, or that it was never tested so."""
     loco = _loco(metrics)
     if loco is None:
-        corpora = _listing(corpus_title(name) for name in training_corpora(config)) or "its own corpus"
+        headline = metrics.headline if metrics is not None else None
+        corpora = _listing(corpus_title(name) for name in (tested_corpora(headline, config) if headline is not None
+                                                           else training_corpora(config))) or "its own corpus"
         return (f"Not measured: it was tested on {corpora} speakers only and has NOT been tested on other corpora, "
                 "so expect lower figures on any other recording.")
     rows = loco.per_corpus
@@ -171,8 +173,10 @@ def _unseen(config: dict, metrics) -> str:
     if chances:
         low, high = percent(chances[0], decimals=0), percent(chances[-1], decimals=0)
         chance = f"; chance {low}" if low == high else f"; chance {low}-{high} on their shared emotions"
+    note = loco.settings.get("note")
     return (f"With each corpus left out of training in turn and tested (leave one corpus out), mean UAR "
-            f"{percent(loco.mean('uar'))} over {len(rows)} corpora ({each}{chance}).")
+            f"{percent(loco.mean('uar'))} over {len(rows)} corpora ({each}{chance})."
+            + (f" {note[0].upper()}{note[1:]}." if note else ""))
 
 
 def _weak(headline) -> str | None:
@@ -203,6 +207,27 @@ def _untested(config: dict) -> str:
     other = f"languages other than {_listing(languages)}" if languages else "other languages"
     return (f"Spontaneous conversation, {other}, noisy rooms or telephone audio, children's voices, "
             "and mixed or subtle emotions.")
+
+
+def tested_corpora(result, config: dict) -> list[str]:
+    """The corpora a within-corpus protocol's test clips came from.
+
+    Read from the protocol's settings (``corpora`` or ``corpus``) when the folder records
+    them; else, for a model trained on several corpora, the one corpus whose clip count
+    equals the number of clips scored (a default tested 5-fold on RAVDESS alone); else every
+    training corpus.
+    """
+    settings = getattr(result, "settings", None) or {}
+    named = settings.get("corpora") or ([settings["corpus"]] if settings.get("corpus") else [])
+    if named:
+        return [str(name) for name in named]
+    counts = (config.get("training") or {}).get("corpora")
+    scored = ((result.evaluation() or {}).get("n_clips") if result is not None else None)
+    if isinstance(counts, dict) and len(counts) > 1 and scored:
+        matching = [str(name) for name, count in counts.items() if count == scored]
+        if len(matching) == 1:
+            return matching
+    return training_corpora(config)
 
 
 def _how(title: str) -> str:
@@ -241,12 +266,12 @@ def plain_summary(model) -> PlainSummary:
         parts.append(SummaryPart("right", "How often it is right", "Not measured: the folder holds no evaluation."))
     elif headline.speaker_independent:
         accuracy = percent(headline.mean("accuracy"))
-        corpora = _listing(corpus_title(c) for c in training_corpora(config))
+        corpora = _listing(corpus_title(c) for c in tested_corpora(headline, config))
         on = f"{corpora} speakers" if corpora else "speakers"
         loco = _loco(metrics)
         unseen = (f"mean UAR {percent(loco.mean('uar'))} on corpora it never heard" if loco is not None
                   else "not tested on other corpora")
-        lead = (f"Recognises {len(labels)} emotions in {kind}; right on {accuracy} of clips from speakers it never "
+        lead = (f"Recognises {len(labels)} emotions in {kind}; right on {accuracy} of clips from {on} it never "
                 f"heard (chance {percent(chance)}); {unseen}.")
         parts.append(SummaryPart("right", "How often it is right",
                                  f"On {on} it never heard ({_how(headline.title)}): right on {accuracy} of clips, UAR "
