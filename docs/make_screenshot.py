@@ -1,8 +1,10 @@
-"""Regenerate the README's screenshots: Predict on the shipped default, and the Model comparison headline.
+"""Regenerate the README's screenshots: Home, Predict on the shipped default, and the Model comparison headline.
 
 Starts the dashboard (``bench/dashboard.start_server``, local mode, the corpus in
 ``../shared/data/ravdess-16k``) and drives headless Chromium (``/usr/bin/chromium``):
 
+* ``docs/screenshot-home.png`` and ``docs/screenshot-home-phone.png``: the first screen of
+  Home at 1440x900 and 390x844 (the default model in plain words, first);
 * ``docs/screenshot-predict.png``: three RAVDESS clips of one actor joined into one
   recording (angry, sad, happy), uploaded on Predict, the whole page;
 * ``docs/screenshot-comparison.png``: the top of Model comparison (best model on new
@@ -43,7 +45,8 @@ def joined_recording(folder: Path) -> Path:
 def whole_page(page, out: Path) -> None:
     """Save the page's main column at its full height."""
     page.wait_for_timeout(3000)
-    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    height = page.evaluate("() => Math.max(...[...document.querySelectorAll("
+                           "'[data-testid=stMain], [data-testid=stMainBlockContainer]')].map(e => e.scrollHeight))")
     page.set_viewport_size({"width": WIDTH, "height": int(height)})
     page.wait_for_timeout(1000)
     page.screenshot(path=str(out), full_page=True)
@@ -57,6 +60,14 @@ def main() -> None:
         server, url = start_server(DATA, Path(tmp), mode="local")
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless"])
         try:
+            for name, viewport in (("screenshot-home.png", {"width": 1440, "height": 900}),
+                                   ("screenshot-home-phone.png", {"width": 390, "height": 844})):
+                page = browser.new_page(viewport=viewport)
+                page.goto(url)
+                page.locator(".st-key-summary").first.wait_for(timeout=90_000)
+                page.wait_for_timeout(4000)
+                page.screenshot(path=str(REPO / "docs" / name))
+                print(f"saved {REPO / 'docs' / name}")
             page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
             page.goto(f"{url}/Predict")
             page.locator("h1", has_text="Predict").first.wait_for(timeout=90_000)

@@ -44,12 +44,6 @@ class Example:
         """The attribution line a page prints under the clip."""
         return f"{self.attribution}; {self.licence}."
 
-    def choice(self):
-        """The clip as the audio picker's :class:`ui.widgets.AudioChoice`, with its true label."""
-        from ui.widgets import AudioChoice
-
-        return AudioChoice(name=self.path.name, path=self.path, source="example", label=self.label)
-
 
 def examples(manifest: Path = MANIFEST) -> list[Example]:
     """The shipped examples in manifest order; empty when the folder or a listed file is missing."""

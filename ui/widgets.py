@@ -303,7 +303,7 @@ def example_picker(shipped, *, key: str) -> AudioChoice | None:
                          help="Short acted clips from speakers left out of the default model's training.")
     example = shipped[titles.index(title)]
     st.caption(example.credit)
-    return example.choice()
+    return AudioChoice(name=example.path.name, path=example.path, source="example", label=example.label)
 
 
 def clip_description(row) -> str:
