@@ -178,8 +178,8 @@ def build_default(data, *, root=None, reuse=True, set_default=True, command="pyt
     dataset = load_dataset(manifest, feature_kind=WHISPER_MEMBER.config.data.features)
     cnn_kfold = read_predictions(cnn_folder)["kfold"]
     whisper_kfold = whisper_on_cnn_folds(dataset, cnn_kfold)
-    kfold, saved, temperatures = combine([cnn_kfold, whisper_kfold], [1.0, 1.0], protocol="kfold",
-                                         settings=read_metrics(cnn_folder).protocols["kfold"].settings)
+    settings = {**read_metrics(cnn_folder).protocols["kfold"].settings, "corpora": ["ravdess"]}
+    kfold, saved, temperatures = combine([cnn_kfold, whisper_kfold], [1.0, 1.0], protocol="kfold", settings=settings)
     loco = unseen_corpora(dataset, manifest=manifest, whisper_folder=whisper_folder, cnn_folder=cnn_folder,
                           temperatures=temperatures["members"])
     for result in (kfold, loco):

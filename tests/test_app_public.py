@@ -37,6 +37,8 @@ def _tree(root):
 
 
 def _submit(at, name, **values):
+    if "Model" in values:  # outside the form: the form shows the settings of the chosen model, so choose it first
+        at.selectbox(key="train_model").set_value(values.pop("Model")).run()
     for label, value in {"Model name": name, **values}.items():
         widget = next(w for w in [*at.selectbox, *at.number_input, *at.text_input] if w.label == label)
         widget.set_value(value)
@@ -74,6 +76,7 @@ def test_public_training_is_limited_private_and_goes_to_the_visitor_scratch(publ
     assert problems(at) == []
     offered = {option.split(":")[0] for option in at.selectbox(key="train_model").options}
     assert offered == set(hosting.PUBLIC_MODELS)
+    at.selectbox(key="train_model").set_value("cnn").run()  # a network: the form shows its epochs
     assert next(w for w in at.number_input if w.label == "Epochs").max == hosting.policy().max_epochs == 30
     _submit(at, "mine", Model="logistic_regression", **{"Folds (k-fold)": 2})
     assert problems(at) == []

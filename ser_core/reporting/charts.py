@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
-import plotly.io as pio
 
 from ser_core.data.labels import ALL_EMOTIONS, FALLBACK_COLORS, label_colors, label_order
 from ser_core.errors import InputError
@@ -32,10 +31,9 @@ from ser_core.errors import InputError
 _FALLBACK_COLOR = "#4c5566"
 #: Text, tick and axis-title colour of every chart (12.6:1 on white).
 TEXT_COLOR = "#31333f"
-_LAYOUT = dict(margin=dict(l=10, r=10, b=10), font=dict(color=TEXT_COLOR))
-# Every figure starts from plotly_white: set as the default once, so a figure builds one template, not two
-# (a template is deep-copied into each figure; building two cost about 50 ms per chart).
-pio.templates.default = "plotly_white"
+# Every figure names its template: Streamlit makes its own (with placeholder colours) the default once it
+# draws a chart, and a figure the report embeds must not carry those.
+_LAYOUT = dict(margin=dict(l=10, r=10, b=10), font=dict(color=TEXT_COLOR), template="plotly_white")
 #: Titles longer than this many characters are wrapped onto a second line (a phone shows about 45).
 TITLE_WIDTH = 42
 #: Marker symbols for the emotions of a map, in display order, so no point is told apart by colour alone.
