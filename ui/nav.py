@@ -43,5 +43,10 @@ def navigation():
     """
     import streamlit as st
 
+    from ui.widgets import FAVICON
+
+    # The studio's own favicon before any page runs: a page's Material icon would otherwise
+    # become the favicon, which the browser fetches from Google's servers (offline: an error).
+    st.set_page_config(page_icon=str(FAVICON))
     return st.navigation([st.Page(page.path, title=page.title, icon=page.icon, url_path=page.url_path,
                                   default=page is HOME) for page in (HOME, *PAGES)])
