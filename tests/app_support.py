@@ -11,11 +11,11 @@ import soundfile as sf
 REPO = Path(__file__).resolve().parents[1]
 PAGES = {
     "home": REPO / "app.py",
-    "dataset": REPO / "pages" / "1_Dataset_explorer.py",
-    "features": REPO / "pages" / "2_Feature_inspector.py",
-    "comparison": REPO / "pages" / "3_Model_comparison.py",
-    "training": REPO / "pages" / "4_Training.py",
-    "predict": REPO / "pages" / "5_Predict.py",
+    "dataset": REPO / "app_pages" / "Dataset_explorer.py",
+    "features": REPO / "app_pages" / "Feature_inspector.py",
+    "comparison": REPO / "app_pages" / "Model_comparison.py",
+    "training": REPO / "app_pages" / "Training.py",
+    "predict": REPO / "app_pages" / "Predict.py",
 }
 TINY_MODEL = "tiny-logreg"
 

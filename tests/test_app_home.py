@@ -102,3 +102,14 @@ def test_app_py_runs_the_page_the_navigation_picks(app_env):
     at.switch_page(nav.BY_TITLE["Training"].path).run()
     assert problems(at) == []
     assert [title.value for title in at.title] == [f"{nav.BY_TITLE['Training'].icon} Training"]
+
+
+def test_no_pages_folder_for_streamlit_to_serve_on_its_own():
+    # Streamlit serves a folder named pages/ with its older file-based navigation when a fresh
+    # server's first visitor opens a deep link (/Predict): the menu then lists "app" and "home".
+    from app_support import REPO
+
+    assert not (REPO / "pages").exists()
+    from ui import nav
+
+    assert all((REPO / page.path).is_file() for page in (nav.HOME, *nav.PAGES))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Everything that is not a test: the library, the dashboard, the recipes, benchmarks and experiments.
-CHECKED = ("ser_core", "ui", "pages", "app.py", "bench", "recipes", "experiments")
+CHECKED = ("ser_core", "ui", "app_pages", "app.py", "bench", "recipes", "experiments")
 MAX_LINES = 60
 
 

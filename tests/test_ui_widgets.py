@@ -96,7 +96,7 @@ def test_emotion_chip_escapes_a_label_from_a_visitors_corpus():
 
 #: Every place that renders HTML, each reviewed: what it interpolates goes through
 #: ``ser_core.formatting.html_text`` (directly or inside ``widgets.emotion_chip``).
-HTML_CALL_SITES = {"pages/1_Dataset_explorer.py": 1, "pages/2_Feature_inspector.py": 1, "ui/model_detail.py": 1,
+HTML_CALL_SITES = {"app_pages/Dataset_explorer.py": 1, "app_pages/Feature_inspector.py": 1, "ui/model_detail.py": 1,
                    "ui/predict_tabs.py": 3, "ui/widgets.py": 1}
 
 
@@ -106,7 +106,7 @@ def test_html_is_rendered_only_at_reviewed_places():
 
     root = Path(__file__).resolve().parents[1]
     found = {}
-    for path in [root / "app.py", *sorted((root / "pages").glob("*.py")), *sorted((root / "ui").glob("*.py"))]:
+    for path in [root / "app.py", *sorted((root / "app_pages").glob("*.py")), *sorted((root / "ui").glob("*.py"))]:
         count = len(re.findall(r"unsafe_allow_html\s*=\s*True|\bst\.html\(|components\.v1\.html\(", path.read_text()))
         if count:
             found[path.relative_to(root).as_posix()] = count

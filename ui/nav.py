@@ -16,19 +16,19 @@ class PageInfo:
     summary: str
 
 
-HOME = PageInfo("pages/home.py", "Home", ":material/graphic_eq:", "",
+HOME = PageInfo("app_pages/home.py", "Home", ":material/graphic_eq:", "",
                 "What the studio does, its corpus and models, and the way to a first prediction.")
 
 PAGES = (
-    PageInfo("pages/1_Dataset_explorer.py", "Dataset explorer", ":material/dataset:", "Dataset_explorer",
+    PageInfo("app_pages/Dataset_explorer.py", "Dataset explorer", ":material/dataset:", "Dataset_explorer",
              "Counts by emotion, actor and gender; play any clip; see the study's preprocessing."),
-    PageInfo("pages/2_Feature_inspector.py", "Feature inspector", ":material/equalizer:", "Feature_inspector",
+    PageInfo("app_pages/Feature_inspector.py", "Feature inspector", ":material/equalizer:", "Feature_inspector",
              "MFCCs, deltas, mel spectrograms, eGeMAPS, pitch, and a map of the whole corpus."),
-    PageInfo("pages/3_Model_comparison.py", "Model comparison", ":material/leaderboard:", "Model_comparison",
+    PageInfo("app_pages/Model_comparison.py", "Model comparison", ":material/leaderboard:", "Model_comparison",
              "Accuracy, UAR and latency of every model, speaker-independent and the study's split."),
-    PageInfo("pages/4_Training.py", "Training", ":material/model_training:", "Training",
+    PageInfo("app_pages/Training.py", "Training", ":material/model_training:", "Training",
              "Train a model in the background, watch its curves live, then compare it."),
-    PageInfo("pages/5_Predict.py", "Predict", ":material/mic:", "Predict",
+    PageInfo("app_pages/Predict.py", "Predict", ":material/mic:", "Predict",
              "Upload, record or stream from the microphone; emotion over time for long clips."),
 )
 """The pages after Home, in menu order."""
