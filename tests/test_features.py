@@ -409,6 +409,6 @@ def test_opensmile_after_a_training_framework_is_refused_not_a_crash(monkeypatch
     smile_module.smile.cache_clear()
     monkeypatch.delitem(sys.modules, "opensmile")
     monkeypatch.setitem(sys.modules, "tensorflow", sys.modules.get("tensorflow") or types.ModuleType("tensorflow"))
-    with pytest.raises(FeatureError, match="loaded tensorflow before opensmile"):
+    with pytest.raises(FeatureError, match="loaded tensorflow.* before opensmile"):
         smile_module.smile("EGEMAPS")
     smile_module.smile.cache_clear()

@@ -63,11 +63,14 @@ def test_an_upload_is_unpacked_once_into_the_visitor_scratch(monkeypatch, tmp_pa
 def test_a_zip_bomb_upload_is_refused_before_anything_is_written(monkeypatch, tmp_path):
     monkeypatch.setenv("SER_MODE", "public")
     monkeypatch.setenv("SER_SCRATCH_DIR", str(tmp_path / "scratch"))
+    from ui import hosting
+
+    monkeypatch.setattr(hosting, "_session_id", lambda: "visitor-a")  # a visitor's own browser session
     bomb = _zip({"zeros.bin": b"\0" * (64 * 1024 * 1024)})
     assert len(bomb) < 200_000
     with pytest.raises(CorpusError, match="expands .* times.*SER_ZIP_MAX_RATIO"):
         paths.unpack_upload(bomb, name="bomb.zip")
-    corpora = tmp_path / "scratch" / "anonymous" / "corpora"
+    corpora = tmp_path / "scratch" / "visitor-a" / "corpora"
     assert not corpora.exists() or not any(corpora.iterdir())
 
 
