@@ -208,12 +208,10 @@ def test_onnx_pooled_layer_3_matches_numpy(ravdess_clip):
 
 @needs_weights
 def test_the_engine_variable_forces_numpy(monkeypatch):
-    from ser_core.features import whisper_onnx
-
     def refuse(*args, **kwargs):
         raise AssertionError("the ONNX encoder ran although NumPy was forced")
 
-    monkeypatch.setattr(whisper_onnx, "encoder_session", refuse)
+    monkeypatch.setattr(whisper, "encoder_session", refuse)
     monkeypatch.setenv(whisper.ENGINE_VARIABLE, "numpy")
     assert whisper.hidden_states(_chirp(duration_s=0.3), up_to=1).shape == (2, 15, 512)
 
@@ -228,27 +226,23 @@ def test_an_unknown_engine_is_refused(monkeypatch, value):
 @needs_weights
 def test_the_graph_is_cached_and_a_damaged_file_exported_again():
     pytest.importorskip("onnxruntime")
-    from ser_core.features import whisper_onnx
-
-    path = whisper_onnx.graph_path(0)
+    path = whisper.graph_path(0)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"cut short")
-    whisper_onnx.encoder_session.cache_clear()
+    whisper.encoder_session.cache_clear()
     mel = whisper.log_mel(_chirp(duration_s=0.3))
-    states = whisper_onnx.run(whisper_onnx.encoder_session(0), mel)
+    states = whisper.run_graph(whisper.encoder_session(0), mel)
     np.testing.assert_allclose(states, whisper.encoder_states(mel, up_to=0), atol=1e-4)
     assert path.stat().st_size > 1_000_000  # the conv front end's weights
-    assert whisper_onnx.encoder_session(0) is whisper_onnx.encoder_session(0)  # once per process
+    assert whisper.encoder_session(0) is whisper.encoder_session(0)  # once per process
 
 
 @needs_weights
 def test_without_onnx_an_uncached_graph_falls_back_to_numpy(monkeypatch, tmp_path):
     pytest.importorskip("onnxruntime")
-    from ser_core.features import whisper_onnx
-
-    monkeypatch.setattr(whisper_onnx, "graph_path", lambda up_to: tmp_path / f"missing-l{up_to}.onnx")
+    monkeypatch.setattr(whisper, "graph_path", lambda up_to: tmp_path / f"missing-l{up_to}.onnx")
     monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
-    whisper_onnx.encoder_session.cache_clear()
+    whisper.encoder_session.cache_clear()
     y = _chirp(duration_s=0.3)
     with pytest.raises(FeatureError, match="needs the onnx package"):
         whisper.hidden_states(y, up_to=1, engine="onnx")

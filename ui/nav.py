@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,9 @@ class PageInfo:
     url_path: str
     summary: str
 
+
+#: The studio's favicon (every page's, set before any page runs).
+FAVICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 
 HOME = PageInfo("app_pages/home.py", "Home", ":material/graphic_eq:", "",
                 "What the studio does, its corpus and models, and the way to a first prediction.")
@@ -42,8 +46,6 @@ def navigation():
     Call it once per run, from the entry point (app.py), then ``.run()`` what it returns.
     """
     import streamlit as st
-
-    from ui.widgets import FAVICON
 
     # The studio's own favicon before any page runs: a page's Material icon would otherwise
     # become the favicon, which the browser fetches from Google's servers (offline: an error).

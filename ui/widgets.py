@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from ser_core.errors import SERError
-from ui import hosting, paths
+from ui import hosting, nav, paths
 
 LOGGER = logging.getLogger(__name__)
 
@@ -40,13 +40,12 @@ div[data-testid="stMetric"] {
 """
 
 #: The browser-tab icon, a local file so the favicon needs no font CDN.
-FAVICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 
 
 def page_setup(title: str, *, icon: str, intro: str | None = None) -> None:
     """Set the page config, the shared styling, the sidebar's mode note (below the page menu), a title and an intro."""
     hosting.hide_error_details()
-    st.set_page_config(page_title=f"{title} · SER studio", page_icon=str(FAVICON), layout="wide")
+    st.set_page_config(page_title=f"{title} · SER studio", page_icon=str(nav.FAVICON), layout="wide")
     st.html(_CSS)
     with st.sidebar:
         if hosting.is_public():
@@ -196,7 +195,6 @@ def no_data_help(*, here: bool = False, needed_for: str | None = None) -> None:
     ``needed_for``: what this page needs the corpus for (``"training"``), said instead of
     the pages that work without one.
     """
-    from ui import nav
 
     if here:
         st.info("**No corpus loaded yet.** Upload a zip of one above or download RAVDESS with one click. "

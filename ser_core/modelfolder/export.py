@@ -143,10 +143,9 @@ def _digests(folder: Path) -> dict:
 def _rewrite(folder: Path, config: dict) -> None:
     from ser_core.modelfolder.card import model_card
     from ser_core.modelfolder.reliability import folder_reliability
-    from ser_core.modelfolder.save import _json_default
 
     config["files"] = _digests(folder)
-    atomic.write_json(folder / CONFIG_FILE, config, default=_json_default)
+    atomic.write_json(folder / CONFIG_FILE, config, default=atomic.json_default)
     metrics = read_metrics(folder)
     atomic.write_text(folder / CARD_FILE, model_card(config, metrics,
                                                  reliability=folder_reliability(folder, metrics=metrics)))

@@ -41,19 +41,6 @@ def _versions(family):
     return versions
 
 
-def _json_default(value):
-    """Convert NumPy scalars and arrays, paths and tuples for json.dumps."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def _file_digests(folder: Path) -> dict:
     """SHA-256 of every file staged so far (weights, predictions, members/), by relative path."""
     digests = {}
@@ -116,15 +103,15 @@ def _finish(staging: Path, folder: Path, config: dict, metrics: ModelMetrics, *,
 
     metrics = _portable_metrics(metrics)
     config["files"] = _file_digests(staging)
-    atomic.write_json(staging / CONFIG_FILE, config, default=_json_default)
+    atomic.write_json(staging / CONFIG_FILE, config, default=atomic.json_default)
     atomic.checkpoint("after-config")
     metrics.size_bytes = int(sum((staging / name).stat().st_size for name in config["files"]))
-    atomic.write_json(staging / METRICS_FILE, metrics.to_dict(), default=_json_default)
+    atomic.write_json(staging / METRICS_FILE, metrics.to_dict(), default=atomic.json_default)
     if latency:
         from ser_core.scoring.latency import latency_per_clip_ms
 
         metrics.latency_ms_per_3s_clip = round(latency_per_clip_ms(load_model(staging, trust=True), repeats=5), 2)
-        atomic.write_json(staging / METRICS_FILE, metrics.to_dict(), default=_json_default)
+        atomic.write_json(staging / METRICS_FILE, metrics.to_dict(), default=atomic.json_default)
     atomic.write_text(staging / CARD_FILE, model_card(config, metrics,
                                                   reliability=folder_reliability(staging, metrics=metrics)))
     atomic.checkpoint("after-metrics")
@@ -237,7 +224,7 @@ def _fitted_labels(estimator, labels) -> list[str]:
 
 def _plain_params(estimator) -> dict:
     """The estimator's constructor settings, JSON-ready."""
-    return json.loads(json.dumps(estimator.get_params(deep=False), default=_json_default))
+    return json.loads(json.dumps(estimator.get_params(deep=False), default=atomic.json_default))
 
 
 def save_ensemble(folder, members, *, metrics=None, training=None, predictions=None, calibration=None,
@@ -289,7 +276,7 @@ def update_metrics(folder, extra):
     data = json.loads((folder / METRICS_FILE).read_text())
     data.update(extra)
     metrics = ModelMetrics.from_dict(data)
-    atomic.write_json(folder / METRICS_FILE, metrics.to_dict(), default=_json_default)
+    atomic.write_json(folder / METRICS_FILE, metrics.to_dict(), default=atomic.json_default)
     atomic.write_text(folder / CARD_FILE, model_card(config, metrics,
                                                  reliability=folder_reliability(folder, metrics=metrics)))
     return metrics

@@ -32,18 +32,12 @@ import json
 
 import numpy as np
 
+from ser_core.models.onnx_runtime import INPUT_NAME, LAYOUTS, ONNX_FILE, OUTPUT_NAME, OnnxClassifier
 from ser_core.errors import InputError, ModelError
 
-#: The file a model folder keeps its graph in.
-ONNX_FILE = "model.onnx"
 #: Opset and IR version of every graph: old enough for any onnxruntime >= 1.14.
 OPSET = 17
 IR_VERSION = 8
-INPUT_NAME = "features"
-OUTPUT_NAME = "probabilities"
-#: How the runtime shapes features before the graph: clip vectors become (n, d, 1) sequences
-#: for the Keras networks, (clips, mels, frames) stay as they are, clip vectors stay a matrix.
-LAYOUTS = ("sequences", "spectrograms", "matrix")
 #: The largest absolute probability difference an export may have from its native model.
 TOLERANCE = 1e-4
 
@@ -431,7 +425,6 @@ def graph_bytes(graph) -> bytes:
 
 def max_probability_difference(estimator, graph, X) -> float:
     """The largest absolute difference between the native model's and the graph's probabilities on ``X``."""
-    from ser_core.models.onnx_runtime import OnnxClassifier
 
     X = np.asarray(X)
     if len(X) == 0:

@@ -22,7 +22,6 @@ import numpy as np
 from ser_core.errors import InputError, ModelError
 from ser_core.models.base import SERClassifier
 from ser_core.models.keras_study import as_sequences
-from ser_core.models.onnx_export import INPUT_NAME, LAYOUTS, ONNX_FILE, OUTPUT_NAME
 
 PREDICT_BATCH = 256
 
@@ -32,6 +31,15 @@ def onnxruntime_available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("onnxruntime") is not None
+
+
+#: The file a model folder keeps its graph in.
+ONNX_FILE = "model.onnx"
+INPUT_NAME = "features"
+OUTPUT_NAME = "probabilities"
+#: How the runtime shapes features before the graph: clip vectors become (n, d, 1) sequences
+#: for the Keras networks, (clips, mels, frames) stay as they are, clip vectors stay a matrix.
+LAYOUTS = ("sequences", "spectrograms", "matrix")
 
 
 class OnnxClassifier(SERClassifier):
