@@ -476,29 +476,17 @@ def graph_path(up_to: int) -> Path:
 
 
 class _Builder:
-    """Nodes and initializers under unique names."""
+    """:class:`ser_core.models.onnx_export.GraphBuilder` with inputs as arguments, and the encoder's blocks."""
 
     def __init__(self):
-        self.nodes, self.initializers = [], []
-        self._count = 0
+        from ser_core.models.onnx_export import GraphBuilder
 
-    def name(self, stem: str) -> str:
-        self._count += 1
-        return f"{stem}_{self._count}"
-
-    def weight(self, stem: str, array, *, dtype=np.float32) -> str:
-        from onnx import numpy_helper
-
-        name = self.name(stem)
-        self.initializers.append(numpy_helper.from_array(np.array(array, dtype=dtype, order="C"), name))
-        return name
+        self._graph = GraphBuilder()
+        self.nodes, self.initializers = self._graph.nodes, self._graph.initializers
+        self.weight = self._graph.weight
 
     def op(self, op_type: str, *inputs: str, **attributes) -> str:
-        from onnx import helper
-
-        output = self.name(op_type.lower())
-        self.nodes.append(helper.make_node(op_type, list(inputs), [output], name=self.name(op_type), **attributes))
-        return output
+        return self._graph.op(op_type, inputs, **attributes)
 
     def gelu(self, x: str) -> str:
         """Exact GELU, as ``whisper._gelu`` computes it (onnxruntime fuses the pattern into one kernel)."""

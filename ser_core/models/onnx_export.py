@@ -42,7 +42,7 @@ IR_VERSION = 8
 TOLERANCE = 1e-4
 
 
-class _GraphBuilder:
+class GraphBuilder:
     """Collects nodes and weights under unique names; :meth:`model` returns the finished ModelProto."""
 
     def __init__(self):
@@ -57,7 +57,7 @@ class _GraphBuilder:
         from onnx import numpy_helper
 
         name = self.name(stem)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array, dtype=dtype), name))
+        self.initializers.append(numpy_helper.from_array(np.array(array, dtype=dtype, order="C"), name))
         return name
 
     def op(self, op_type: str, inputs, *, outputs=1, stem=None, **attributes):
@@ -123,7 +123,7 @@ def logmel_cnn_graph(state, *, classes, input_shape, mean, std, widths, batchnor
         Channels of the conv blocks (each: 2 x (conv, batch norm, ReLU), then 2x2 max-pool).
     """
     state = {name: np.asarray(value) for name, value in state.items()}
-    builder = _GraphBuilder()
+    builder = GraphBuilder()
     x = _normalise(builder, INPUT_NAME, mean=np.float32(mean), scale=np.float32(std))
     x = builder.op("Unsqueeze", [x, builder.weight("axes", [1], dtype=np.int64)])
     index = 0
@@ -310,7 +310,7 @@ def keras_graph(layers, *, classes, input_shape, mean=None, scale=None, family="
         The training standardisation (``KerasClassifier.mean_``/``scale_``), if any.
     """
     steps, _ = (int(d) for d in input_shape)
-    builder = _GraphBuilder()
+    builder = GraphBuilder()
     x = _normalise(builder, INPUT_NAME, mean=mean, scale=scale)
     translator = _KerasTranslator(builder, x, steps=steps)
     n_parameters = 0
@@ -354,7 +354,7 @@ def mlp_graph(*, classes, mean, scale, coefs, intercepts, activation, out_activa
     if activation not in hidden:
         raise ModelError(f"MLP activation {activation!r} has no ONNX export; expected one of {', '.join(hidden)}")
     n_features = int(np.asarray(coefs[0]).shape[0])
-    builder = _GraphBuilder()
+    builder = GraphBuilder()
     x = _normalise(builder, INPUT_NAME, mean=None if mean is None else np.asarray(mean, np.float32),
                    scale=None if scale is None else np.asarray(scale, np.float32))
     for layer, (weight, bias) in enumerate(zip(coefs, intercepts)):
