@@ -66,6 +66,11 @@ def _trained_on(training: dict) -> str:
             "speakers (all of them for this shipped model)")
 
 
+def _selection(training: dict) -> list[str]:
+    """How the recipe chose this model, when it recorded it."""
+    return [f"- how it was chosen: {training['selection']}"] if training.get("selection") else []
+
+
 def _licences(training: dict) -> list[str]:
     """One line naming each training corpus's licence, when the recipe recorded them."""
     licences = training.get("licences") or {}
@@ -88,6 +93,7 @@ def _facts(config: dict, metrics: ModelMetrics) -> list[str]:
         f"- labels: {', '.join(config['labels'])}",
         _trained_on(training),
         *_licences(training),
+        *_selection(training),
         f"- parameters: {number(metrics.n_parameters, decimals=0)}; size on disk: {megabytes(metrics.size_bytes)}; "
         f"latency per 3-s clip: {number(metrics.latency_ms_per_3s_clip, unit='ms')} (decoding and features included)",
     ]
