@@ -26,7 +26,7 @@ import numpy as np
 import soundfile as sf
 
 from dashboard import ARGS, CHROMIUM, DATA, clip, round_trip, start_server
-from starvation import start_training
+from starvation import idle_then_training
 
 #: Peak resident memory of the server process the dashboard must stay within (issue 20).
 TARGET_MB = 1536
@@ -138,10 +138,7 @@ def main():
         sampler.start()
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            round_trip(browser, url, clip(folder, 0))  # warm: model loaded, caches filled
-            idle = [round_trip(browser, url, clip(folder, n)) for n in range(1, args.trips + 1)]
-            trainer = start_training(browser, url)
-            busy = [round_trip(browser, url, clip(folder, 100 + n)) for n in range(args.trips)]
+            idle, trainer, busy = idle_then_training(browser, url, folder, trips=args.trips)
             start = time.perf_counter()
             ready = [open_predict(browser, url) for _ in recordings]
             pages = [upload(page, path) for page, path in zip(ready, recordings)]

@@ -23,10 +23,8 @@ Usage:
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -65,27 +63,10 @@ def agreement(native, onnx, clips) -> float:
     return worst
 
 
-def time_models(models: dict, *, repeats: int, warmup: int = 3) -> dict:
-    """Median wall-clock and CPU milliseconds per 3-s clip of each model, timed alternately."""
-    from default_model import three_second_clip
-
-    y, sr = three_second_clip()
-    for model in models.values():
-        for _ in range(warmup):
-            model.predict_audio(y, sample_rate=sr)
-    wall, cpu = {name: [] for name in models}, {name: [] for name in models}
-    for _ in range(repeats):
-        for name, model in models.items():
-            t0, c0 = time.perf_counter(), time.process_time()
-            model.predict_audio(y, sample_rate=sr)
-            cpu[name].append(1000 * (time.process_time() - c0))
-            wall[name].append(1000 * (time.perf_counter() - t0))
-    return {name: {"latency_ms_median": round(statistics.median(wall[name]), 1),
-                   "cpu_ms_median": round(statistics.median(cpu[name]), 1)} for name in models}
-
-
 def compare(names, repeats) -> dict:
     """Agreement and latency, native against ONNX, of model folders whose networks share one framework."""
+    from default_model import time_models
+
     from ser_core.modelfolder.read import PROJECT_ARTIFACTS, load_model
 
     clips = sorted(CORPUS.glob("Actor_*/*.wav"))[::25]

@@ -29,6 +29,18 @@ def start_training(browser, url: str):
     return page
 
 
+def idle_then_training(browser, url: str, folder: Path, *, trips: int):
+    """The scenario: a warm-up, ``trips`` round trips idle, a training started, ``trips`` more while it runs.
+
+    Returns the idle and busy round-trip times (s) and the trainer's page (still training).
+    """
+    round_trip(browser, url, clip(folder, 0))  # warm: model loaded, caches filled
+    idle = [round_trip(browser, url, clip(folder, n)) for n in range(1, trips + 1)]
+    trainer = start_training(browser, url)
+    busy = [round_trip(browser, url, clip(folder, 100 + n)) for n in range(trips)]
+    return idle, trainer, busy
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA)
@@ -41,10 +53,7 @@ def main():
         process, url = start_server(args.data, folder)
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            round_trip(browser, url, clip(folder, 0))  # warm: model loaded, caches filled
-            idle = [round_trip(browser, url, clip(folder, n)) for n in range(1, args.trips + 1)]
-            trainer = start_training(browser, url)
-            busy = [round_trip(browser, url, clip(folder, 100 + n)) for n in range(args.trips)]
+            idle, trainer, busy = idle_then_training(browser, url, folder, trips=args.trips)
             trainer.get_by_role("button", name="Cancel").first.click()
         finally:
             browser.close()
