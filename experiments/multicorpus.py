@@ -57,27 +57,16 @@ def feature_matrix(corpus_data, feature_set):
     return np.concatenate([corpus_data["layers"][:, layer] for layer in layers], axis=1)
 
 
-def balanced_weights(labels, corpora):
-    """Sample weights: every corpus counts equally, and every class within a corpus."""
-    weights = np.zeros(len(labels))
-    names = np.unique(corpora)
-    for name in names:
-        in_corpus = corpora == name
-        classes = np.unique(labels[in_corpus])
-        for label in classes:
-            rows = in_corpus & (labels == label)
-            weights[rows] = 1.0 / (len(names) * len(classes) * rows.sum())
-    return weights * len(labels)
-
-
 def fit(X, labels, corpora, *, C):
     """A standardised, balanced multinomial logistic regression."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from ser_core.training.train import balance_weights
+
     model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=300))
-    model.fit(X, labels, logisticregression__sample_weight=balanced_weights(labels, corpora))
+    model.fit(X, labels, logisticregression__sample_weight=balance_weights(labels, corpora))
     return model
 
 
