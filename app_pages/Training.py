@@ -15,7 +15,7 @@ index = widgets.load_current_corpus()
 if index is None:
     widgets.no_data_help(needed_for="training")
 else:
-    from ser_core.audio.augment import SUGGESTED_AUGMENTATIONS
+    from ser_core.audio.augment import SUGGESTED_AUGMENTATIONS, missing_training_package as missing_augmentation_package
     from ser_core.data.protocols import protocol_title
     from ser_core.features.names import SUGGESTED_FEATURES
     from ser_core.models.registry import (DESCRIPTIONS, MODEL_DEFAULTS, MODEL_NAMES, TRAINING_REQUIREMENTS,
@@ -33,10 +33,13 @@ else:
                    "and the model families that finish in minutes on a small server.")
     allowed = [name for name in MODEL_NAMES if policy.allows_model(name)]
     models = [name for name in allowed if missing_training_package(name) is None]
-    not_installed = sorted({missing_training_package(name) for name in allowed} - {None})
+    augmentation_needs = {key: missing_augmentation_package(key) for key in SUGGESTED_AUGMENTATIONS}
+    offered_augmentations = [key for key, package in augmentation_needs.items() if package is None]
+    not_installed = sorted(({missing_training_package(name) for name in allowed}
+                            | set(augmentation_needs.values())) - {None})
     if not_installed:
-        st.caption(f"Families that need {', '.join(not_installed)} are not offered: this install has no "
-                   f"{' or '.join(not_installed)}. `pip install -r {TRAINING_REQUIREMENTS}` adds them.")
+        st.caption(f"Families and augmentations that need {', '.join(not_installed)} are not offered: this install "
+                   f"has no {' or '.join(not_installed)}. `pip install -r {TRAINING_REQUIREMENTS}` adds them.")
     # Model and protocol outside the form: the form then shows only the settings that apply to them.
     picked = training.preselected_model(models, cache.artifacts())
     top = st.columns(2)
@@ -90,7 +93,7 @@ else:
                                                         value=float(defaults["learning_rate"]), format="%.6f",
                                                         key=f"train_lr_{model_name}"))
         augment = st.multiselect(
-            "Augment the training clips", SUGGESTED_AUGMENTATIONS, key="train_augment", max_selections=policy.max_augment or None,
+            "Augment the training clips", offered_augmentations, key="train_augment", max_selections=policy.max_augment or None,
             help="Each choice adds a perturbed copy of every training clip (never of test clips): speedF plays it F "
                  "times faster (tempo and pitch together), pitchN shifts it N semitones.")
         test_data = widgets.cross_corpus_input(key="train_test_data") if shown("test_corpus") else ""

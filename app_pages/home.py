@@ -1,12 +1,14 @@
 """Home: what the studio does, its data and models, and the way to a first prediction.
 
 The app's root URL (``ui.nav.HOME``). This page imports neither tensorflow nor torch, so
-the dashboard opens fast; the other pages load what they need when they need it.
+the dashboard opens fast; the other pages load what they need when they need it. The
+title goes out before pandas is imported (:mod:`ui.tables`), the text before the table,
+and the chart last.
 """
 
 import streamlit as st
 
-from ui import nav, tables, widgets
+from ui import nav, widgets
 
 
 def home() -> None:
@@ -21,15 +23,13 @@ def home() -> None:
     page_cards()
     dataset_status()
     model_status(artifacts)
-    from ui import cache
-
-    cache.warm_up()
 
 
 def default_summary(artifacts) -> None:
     """The default model in plain words (:func:`ser_core.reporting.summary.plain_summary`), first on the page."""
     from ser_core.modelfolder.read import artifacts_root
     from ser_core.reporting.summary import plain_summary
+    from ui import tables
 
     default = tables.default_name(artifacts_root())
     rows = artifacts[artifacts["name"] == default] if not artifacts.empty and default else artifacts.iloc[0:0]
@@ -79,6 +79,7 @@ def model_status(artifacts) -> None:
     from ser_core.formatting import percent_spread
     from ser_core.modelfolder.read import artifacts_root
     from ser_core.reporting.comparison import headline_rows
+    from ui import tables
 
     st.subheader("Models")
     if artifacts.empty:
@@ -122,9 +123,8 @@ def default_recall(artifacts, default: str | None) -> None:
 
 def first_prediction(artifacts) -> None:
     """One click: a shipped example from a voice the default never heard, classified on Predict with its true label."""
-    from ui import examples
-
     from ser_core.modelfolder.read import artifacts_root
+    from ui import examples, tables
 
     shipped = examples.examples()
     if artifacts.empty or not shipped:

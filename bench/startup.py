@@ -5,9 +5,14 @@
    plus the whole process time.
 2. ``browser``: ``streamlit run app.py`` starts headless on a free port; we time until
    ``/_stcore/health`` answers (server up), then until headless Chromium shows the
-   page's title (first script run rendered). Needs /usr/bin/chromium and Playwright.
+   page's title (the first script run has begun drawing), then until the whole page is
+   drawn (the script run ended and every chart drawn, :func:`dashboard.page_ready`).
+   Needs /usr/bin/chromium and Playwright.
+3. ``floor``: the browser method on a one-line app that only draws the same title:
+   Streamlit's own floor on this machine, which no change to the dashboard can beat.
 
-Usage: ``python bench/startup.py [--method apptest|browser|both] [--repeats 3]``
+Usage: ``python bench/startup.py [--method apptest|browser|floor|both|all] [--repeats 3]``
+(``both``: apptest and browser; ``all``: the three).
 """
 
 from __future__ import annotations
@@ -20,15 +25,20 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from dashboard import page_ready
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("SER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 TITLE_TEXT = "Speech emotion recognition studio"
+#: The floor: a page that draws the same title and nothing else.
+FLOOR_APP = f"import streamlit as st\n\nst.title({TITLE_TEXT!r})\n"
 
 _APPTEST_CHILD = r"""
 import json, sys, time
@@ -75,14 +85,14 @@ def _wait_http(url: str, *, timeout_s: float) -> None:
     raise TimeoutError(f"{url} did not answer within {timeout_s} s")
 
 
-def time_browser() -> dict:
-    """Server start to health, and to the title rendered in headless Chromium."""
+def time_browser(app: Path = REPO / "app.py") -> dict:
+    """Server start to health, to the title in headless Chromium, and to the whole page drawn."""
     from playwright.sync_api import sync_playwright
 
     port = free_port()
     start = time.perf_counter()
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -95,26 +105,40 @@ def time_browser() -> dict:
             page.goto(f"http://127.0.0.1:{port}/")
             page.get_by_text(TITLE_TEXT).first.wait_for(timeout=60_000)
             rendered = time.perf_counter()
+            complete = page_ready(page, timeout_s=60)
             browser.close()
     finally:
         server.terminate()
         server.wait(timeout=10)
     return {"health_s": healthy - start, "render_after_open_s": rendered - opened,
-            "server_start_to_render_s": (healthy - start) + (rendered - opened)}
+            "server_start_to_render_s": (healthy - start) + (rendered - opened),
+            "server_start_to_complete_s": (healthy - start) + (complete - opened)}
+
+
+def time_floor() -> dict:
+    """The browser method on :data:`FLOOR_APP`: Streamlit's own start and first render here."""
+    with tempfile.TemporaryDirectory() as folder:
+        app = Path(folder) / "floor.py"
+        app.write_text(FLOOR_APP)
+        return time_browser(app)
+
+
+METHODS = {"apptest": time_apptest, "browser": time_browser, "floor": time_floor}
 
 
 def main(argv=None) -> None:
     """Print the median figures of each method."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--method", choices=["apptest", "browser", "both"], default="both")
+    parser.add_argument("--method", choices=[*METHODS, "both", "all"], default="both")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    methods = ["apptest", "browser"] if args.method == "both" else [args.method]
-    if "browser" in methods and not shutil.which(CHROMIUM):
-        print(f"skipping the browser method: {CHROMIUM} not found")
-        methods.remove("browser")
+    methods = {"both": ["apptest", "browser"], "all": list(METHODS)}.get(args.method, [args.method])
+    if not shutil.which(CHROMIUM) and {"browser", "floor"} & set(methods):
+        print(f"skipping the browser methods: {CHROMIUM} not found")
+        methods = [method for method in methods if method == "apptest"]
+    print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     for method in methods:
-        runs = [time_apptest() if method == "apptest" else time_browser() for _ in range(args.repeats)]
+        runs = [METHODS[method]() for _ in range(args.repeats)]
         keys = [k for k, v in runs[0].items() if isinstance(v, float)]
         summary = {k: round(statistics.median(r[k] for r in runs), 3) for k in keys}
         extra = {k: runs[0][k] for k in runs[0] if k not in keys}

@@ -31,20 +31,6 @@ TEST_CORRUPTIONS = ("whitenoise20", "noise20", "telephone")
 UAR_SLACK, SHARE_TIE = 0.010, 0.005
 
 
-def fit_member(dataset, rows, copies):
-    """The Whisper member's head fitted on ``rows`` and their ``copies``, weighted as the member is."""
-    from recipes.multicorpus import WHISPER_MEMBER
-    from ser_core.training.train import balance_weights
-
-    extra = {}
-    if copies:
-        extra = {"X_augmented": np.concatenate([dataset.augmented[key][rows] for key in copies]),
-                 "y_augmented": np.concatenate([dataset.labels[rows]] * len(copies))}
-    weights = balance_weights(dataset.labels[rows], dataset.corpora[rows])
-    return WHISPER_MEMBER.config.make_estimator().fit(dataset.X[rows], dataset.labels[rows],
-                                                       sample_weight=weights, **extra)
-
-
 def restricted_labels(estimator, X, shared):
     """The estimator's labels for ``X`` with its choice restricted to ``shared``."""
     classes = [str(label) for label in estimator.classes_]
@@ -56,9 +42,11 @@ def score_held_out(dataset, candidate, corpus):
     """Clean UAR and unchanged shares of one candidate with ``corpus`` left out."""
     from sklearn.metrics import balanced_accuracy_score
 
+    from recipes.multicorpus import fit_whisper
+
     train = np.flatnonzero(dataset.corpora != corpus)
     test = np.flatnonzero(dataset.corpora == corpus)
-    estimator = fit_member(dataset, train, CANDIDATES[candidate])
+    estimator = fit_whisper(dataset, train, CANDIDATES[candidate])
     shared = sorted(set(dataset.labels[test]) & {str(label) for label in estimator.classes_})
     test = test[np.isin(dataset.labels[test], shared)]
     clean = restricted_labels(estimator, dataset.X[test], shared)

@@ -17,7 +17,8 @@ cache (workers need not share its disk); the clips themselves must be at paths o
 every worker can open (:mod:`ser_core.storage`). A model is shipped to the workers as
 the bytes of its folder and loaded once per worker process (:class:`ser_core.serving.worker_models.ShippedModel`).
 
-Dask is imported inside the functions: importing this module costs nothing.
+Dask is imported inside the functions: importing this module costs nothing, and the hosted
+install (requirements.txt) runs without Dask; requirements-train.txt installs it.
 
 Examples
 --------
@@ -114,8 +115,10 @@ def connect(scheduler, *, timeout_s: float | None = None, workers_timeout_s: flo
         from distributed import Client
         from distributed.comm import get_address_host_port
     except ImportError:
-        raise ClusterError(f"running on the Dask scheduler {scheduler} needs dask[distributed] "
-                           "(pip install 'dask[distributed]')") from None
+        from ser_core.models.registry import TRAINING_REQUIREMENTS
+
+        raise ClusterError(f"running on the Dask scheduler {scheduler} needs dask[distributed], which is not "
+                           f"installed; pip install -r {TRAINING_REQUIREMENTS} adds it") from None
     try:
         get_address_host_port(scheduler)
     except ValueError as error:

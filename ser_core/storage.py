@@ -3,7 +3,7 @@
 On a Dask cluster the workers read the clips themselves, so a corpus must be at a path
 every worker can open (a shared filesystem mounted at the same place) or at URLs
 (object storage). A URL is any string that starts with ``scheme://``; reading one needs
-``fsspec`` (installed with Dask) and, for cloud stores, its driver (``s3fs``, ``gcsfs``,
+``fsspec`` (in requirements.txt) and, for cloud stores, its driver (``s3fs``, ``gcsfs``,
 ``adlfs``), with credentials from the usual environment variables.
 
 Examples
@@ -31,8 +31,8 @@ def _filesystem(url: str):
 
     try:
         import fsspec
-    except ImportError:  # pragma: no cover - fsspec comes with dask[distributed]
-        raise InputError(f"reading '{url}' needs fsspec (pip install fsspec, or dask[distributed])") from None
+    except ImportError:  # pragma: no cover - fsspec is in requirements.txt
+        raise InputError(f"reading '{url}' needs fsspec (pip install fsspec)") from None
     try:
         return fsspec.core.url_to_fs(url)
     except (ImportError, ValueError) as error:

@@ -9,6 +9,10 @@ import numpy as np
 # after TensorFlow and torch; several test files train Keras or torch models before others
 # extract ComParE or eGeMAPS features in the same process, so it is loaded first.
 import opensmile  # noqa: F401  (import order matters, see above)
+# aiortc's native SRTP library crashes the process when it is first imported after TensorFlow
+# (ui/__init__.py); the dashboard imports it before it loads a model, and so must the tests,
+# whose Keras training and Predict pages share one process.
+import aiortc  # noqa: F401  (import order matters, see above)
 import pytest
 import soundfile as sf
 
@@ -19,7 +23,10 @@ SAMPLE_RATE = 16000
 
 #: Tests of the study's Keras networks skip, rather than fail, where TensorFlow is not installed.
 requires_keras = pytest.mark.skipif(importlib.util.find_spec("keras") is None,
-                                    reason="needs TensorFlow/Keras (tensorflow-cpu, in requirements.txt)")
+                                    reason="needs TensorFlow/Keras (tensorflow-cpu, in requirements-train.txt)")
+#: Modules only requirements-train.txt installs: prediction, the dashboard's pages and the CLI's
+#: predict and evaluate must import none of them (the hosted install, requirements.txt, lacks them).
+NOT_HOSTED = ("torch", "tensorflow", "keras", "transformers", "librosa", "numba", "onnx", "dask", "distributed")
 
 
 def _require(path: Path) -> Path:
@@ -381,3 +388,18 @@ def adaptive_models(tmp_path_factory, app_corpus):
                   training={"data": str(app_corpus), "n_clips": len(clips)})
     set_default_model(TINY_ADAPTIVE_MODEL, root=root)
     return root
+
+
+@pytest.fixture
+def librosa_not_installed(monkeypatch):
+    """Package versions as the hosted install (requirements.txt, no librosa) reports them."""
+    from importlib import metadata
+
+    real = metadata.version
+
+    def version(name):
+        if name == "librosa":
+            raise metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(metadata, "version", version)

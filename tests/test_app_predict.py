@@ -293,3 +293,20 @@ def test_a_long_recording_waits_for_its_turn_in_the_servers_queue(app_env):
     assert problems(at) == [] and _prediction(at) is not None
     assert seen_waiting == [1] and (queue.running, queue.waiting) == (0, 0)
     assert "Emotion over time" in [h.value for h in at.subheader]
+
+
+def test_a_telephone_recording_says_the_default_left_its_studio_member_out(app_env, monkeypatch, ravdess_16k):
+    """The shipped default's CNN heard only clean wide-band speech: a narrow-band clip is classified without it."""
+    from app_support import REPO
+    from ser_core.audio import corrupt
+    from ser_core.audio.preprocess import load_audio
+
+    monkeypatch.setenv("SER_ARTIFACTS_DIR", str(REPO / "artifacts"))
+    clip = load_audio(sorted((ravdess_16k / "Actor_02").glob("*.wav"))[10], sample_rate=SAMPLE_RATE)
+    at = _page()
+    at.file_uploader[0].upload("phone.wav", wav_bytes(corrupt.telephone_band(clip, sample_rate=SAMPLE_RATE)),
+                               "audio/wav")
+    at.run(timeout=120)
+    assert problems(at) == [] and _prediction(at) is not None
+    notes = [info.value for info in at.info]
+    assert any("'logmel-cnn'" in note and "left it out" in note for note in notes), notes

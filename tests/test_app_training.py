@@ -153,6 +153,18 @@ def test_augmented_run_says_so_and_records_it(app_env):
     assert any("augmented with speed0.9" in m.value for m in at.markdown)
 
 
+def test_without_librosa_pitch_shifts_are_not_offered_and_the_page_says_why(app_env, monkeypatch):
+    from importlib import util
+
+    real = util.find_spec
+    monkeypatch.setattr(util, "find_spec", lambda name, *a: None if name == "librosa" else real(name, *a))
+    at = _page()
+    assert problems(at) == []
+    options = at.multiselect(key="train_augment").options
+    assert "speed0.9" in options and not [option for option in options if option.startswith("pitch")]
+    assert any("librosa" in c.value and "requirements-train.txt" in c.value for c in at.caption)
+
+
 def test_train_on_this_corpus_test_on_another(app_env, tiny_emodb):
     at = _page()
     protocol = next(w for w in at.selectbox if w.label == "Protocol")

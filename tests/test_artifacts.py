@@ -54,6 +54,13 @@ def test_saved_folder_is_complete_and_loads_when_trusted(saved, wav_file):
     assert model.predict_audio(speechlike(seed=1, sample_rate=48000), sample_rate=48000).to_array().shape == (2,)
 
 
+def test_a_folder_saved_without_librosa_records_the_versions_it_has(tmp_path, forest, librosa_not_installed):
+    folder = save_artifact(tmp_path / "forest", forest, model_name="random_forest", feature_kind="MFCC-16000-13",
+                           metrics={"protocols": {}}, latency=False)
+    versions = json.loads((folder / "config.json").read_text())["versions"]
+    assert versions["numpy"] == np.__version__ and "librosa" not in versions
+
+
 def test_a_scikit_learn_folder_loads_from_anywhere_without_trust(saved, forest):
     """A visitor's own model lives in their untrusted scratch folder: it has no pickle, so it loads."""
     assert not artifacts.is_trusted(saved)

@@ -66,6 +66,31 @@ def test_bad_pitch_shifts_are_refused(semitones):
         PitchShift(semitones)
 
 
+@pytest.fixture
+def without_librosa(monkeypatch):
+    """librosa unfindable and unimportable, as on the hosted install (requirements.txt)."""
+    import sys
+    from importlib import util
+
+    real = util.find_spec
+    monkeypatch.setattr(util, "find_spec", lambda name, *a: None if name == "librosa" else real(name, *a))
+    monkeypatch.setitem(sys.modules, "librosa", None)
+
+
+def test_without_librosa_pitch_shifting_names_the_training_requirements(without_librosa, tiny_ravdess):
+    from ser_core.audio.augment import missing_training_package
+    from ser_core.data.dataset import load_dataset
+
+    assert missing_training_package("pitch-2") == "librosa"
+    assert missing_training_package(SpeedPerturbation(0.9)) is None
+    message = "augmentation 'pitch-2' needs librosa, which is not installed; pip install -r requirements-train.txt"
+    with pytest.raises(InputError, match=message):
+        PitchShift(-2)(tone(200.0), sample_rate=SAMPLE_RATE)
+    with pytest.raises(InputError, match=message):  # before any clip is read
+        load_dataset(tiny_ravdess / "missing", feature_kind="MFCC-16000-13", augment=("speed0.9", "pitch-2"))
+    np.testing.assert_array_equal(PitchShift(0)(tone(200.0), sample_rate=SAMPLE_RATE), tone(200.0))
+
+
 def test_parse_augmentations_round_trips_keys():
     assert parse_augmentations(" speed0.9, speed1.1,pitch-2 ") == (SpeedPerturbation(0.9), SpeedPerturbation(1.1), PitchShift(-2))
     assert parse_augmentations("") == ()

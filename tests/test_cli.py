@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from conftest import NOT_HOSTED
 from ser_core.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -215,3 +216,26 @@ def test_features_of_a_manifest_keep_its_labels(tiny_manifest, tmp_path, capsys)
     assert saved["features"].shape == (24, 79)
     assert sorted(set(saved["labels"])) == ["alegría", "calma", "ira", "tristeza"]
     assert sorted(set(saved["speakers"])) == ["s01", "s02", "s03"]
+
+
+PREDICT_AND_EVALUATE = f"""
+import json, sys
+from ser_core.cli import main
+from ser_core.modelfolder.read import default_model_dir
+assert main(["predict", "--json", sys.argv[1]]) == 0
+assert main(["evaluate", "--model", str(default_model_dir()), "--data", sys.argv[2], "--json"]) == 0
+print(json.dumps(sorted(m for m in {NOT_HOSTED!r} if m in sys.modules)))
+"""
+
+
+def test_predict_and_evaluate_import_nothing_only_the_training_install_has(tmp_path, ravdess_16k):
+    corpus = tmp_path / "corpus" / "Actor_01"
+    corpus.mkdir(parents=True)
+    for emotion in range(1, 9):
+        clip = sorted((ravdess_16k / "Actor_01").glob(f"03-01-{emotion:02d}-*.wav"))[0]
+        (corpus / clip.name).symlink_to(clip)
+    env = {name: value for name, value in os.environ.items() if name != "SER_DASK_SCHEDULER"}
+    done = subprocess.run([sys.executable, "-c", PREDICT_AND_EVALUATE, str(clip), str(corpus.parent)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

@@ -39,7 +39,7 @@ def require_dask():
     try:
         import distributed  # noqa: F401
     except ImportError:
-        message = "dask[distributed] is not installed (pip install -r requirements.txt)"
+        message = "dask[distributed] is not installed (pip install -r requirements-train.txt)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -169,6 +169,13 @@ def test_train_and_reproduce_send_only_their_feature_extraction(command, monkeyp
     args = ["--data", "corpus", "--model", "logistic_regression", "--out", "model"] if command == "train" else []
     assert main([command, *args, "--scheduler", "tcp://10.0.0.9:8786"]) == 2
     assert seen == ["tcp://10.0.0.9:8786"] and resolve_scheduler() is None
+
+
+def test_a_scheduler_without_dask_names_the_training_requirements(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as on the hosted install (requirements.txt)
+    with pytest.raises(ClusterError, match="tcp://10.0.0.9:8786 needs dask\\[distributed\\], which is not installed; "
+                                           "pip install -r requirements-train.txt adds it"):
+        engine.connect("tcp://10.0.0.9:8786")
 
 
 def test_importing_ser_core_does_not_import_dask():

@@ -1,5 +1,6 @@
 """The multi-corpus default's recipe: what it trains on and what it refuses."""
 
+import numpy as np
 import pytest
 
 from recipes.multicorpus import EXAMPLE_SPEAKERS, training_manifest
@@ -40,3 +41,27 @@ def test_build_default_without_data_names_the_manifest_it_needs(capsys):
 
     assert main(["build-default"]) != 0
     assert "manifest of several corpora" in capsys.readouterr().err
+
+
+def _kfold(probabilities, truth, labels):
+    n = len(truth)
+    return {"paths": [f"ravdess/{i}.wav" for i in range(n)], "labels": np.asarray(truth),
+            "fold": np.arange(n) % 4, "probabilities": probabilities, "label_order": labels}
+
+
+def test_the_cnn_gate_is_adopted_only_when_it_keeps_the_new_speaker_accuracy():
+    from recipes.multicorpus import gated_kfold
+
+    labels = ["angry", "sad"]
+    rng = np.random.default_rng(0)
+    truth = np.array(labels * 40)
+    codes = (truth == "sad").astype(int)
+    right = np.eye(2)[codes] * 0.6 + 0.2
+    noisy = np.where(rng.random((80, 1)) < 0.7, right, right[:, ::-1])
+    cnn, whisper = _kfold(right, truth, labels), _kfold(noisy, truth, labels)
+    everywhere = np.ones(80, dtype=bool)
+    adopted, (result, _, _) = gated_kfold(cnn, whisper, everywhere, {}, log=lambda _: None)
+    assert adopted and result.mean("accuracy") == 1.0
+    nowhere = np.zeros(80, dtype=bool)  # the good CNN left out of every clip: the accuracy falls, the gate is refused
+    adopted, (result, _, _) = gated_kfold(cnn, whisper, nowhere, {}, log=lambda _: None)
+    assert not adopted and result.mean("accuracy") == 1.0

@@ -37,6 +37,14 @@ def test_versions_are_an_appendix_at_the_end():
     assert "Versions" not in text[: text.index("Appendix")]
 
 
+def test_the_versions_leave_out_a_package_not_installed(librosa_not_installed):
+    from importlib import metadata
+
+    real = metadata.version
+    versions = _text(_report(TODAY)).split("Versions: ")[1]
+    assert f"numpy {real('numpy')}" in versions and "librosa" not in versions
+
+
 @pytest.mark.parametrize(("corpus", "expected"), [
     (None, "the default model, the-default, from RAVDESS (1,199 clips of 20 speakers)"),
     ({"title": "ravdess", "n_clips": 1199, "n_speakers": 20, "by_label": {"angry": 160}, "by_corpus": {"ravdess": 1199}},

@@ -1,6 +1,7 @@
-"""ui.cache: cache keys that follow the files, and the corpus feature store."""
+"""ui.cache: cache keys that follow the files, the corpus feature store, the byte-bounded caches, the warm-up."""
 
 import os
+import threading
 import time
 
 import numpy as np
@@ -67,3 +68,45 @@ def test_decoded_audio_stays_within_its_byte_budget(monkeypatch, app_corpus):
     audio_memory = cache.memory("audio")
     assert 0 < audio_memory.total_bytes <= 0.4 * 2 * 2**20 and len(audio_memory) < len(clips)
     assert audio_memory is cache.memory("audio")
+
+
+def test_a_key_being_made_is_made_once_and_the_other_callers_wait_for_it():
+    store = cache.ByteLRU(1000)
+    made, got = [], []
+    started = threading.Event()
+
+    def make():
+        started.set()
+        time.sleep(0.3)
+        made.append(1)
+        return np.zeros(10, dtype=np.uint8)
+
+    first = threading.Thread(target=lambda: got.append(store.get("model", make)))
+    first.start()
+    started.wait(5)
+    assert store.busy("model") and "model" not in store  # being made, not kept yet
+    got.append(store.get("model", make))  # waits for the first caller's value
+    first.join(5)
+    assert made == [1] and got[0] is got[1]
+    assert store.busy("model") and "model" in store and not store._making
+
+
+def test_the_warm_up_loads_the_default_model_once_for_every_session(app_env, monkeypatch, caplog):
+    from ser_core.modelfolder.read import default_model_dir
+
+    monkeypatch.setattr(cache, "WARM_UP_DELAY_S", 0.0)
+    cache.warm_up.clear()
+    cache.memory("models").clear()
+    try:
+        cache.warm_up().join(timeout=120)
+        folder = default_model_dir()
+        assert (str(folder), cache.path_signature(folder)) in cache.memory("models")
+        assert "not warmed up" not in caplog.text  # its one synthetic second was classified too
+
+        def no_second_load(path):
+            raise AssertionError(f"{path} was loaded again")
+
+        monkeypatch.setattr(cache, "_load_model", no_second_load)
+        assert cache.model(folder).name == folder.name  # the warmed model, shared
+    finally:
+        cache.warm_up.clear()

@@ -14,9 +14,13 @@ may take at most half of its cache (a bigger one is computed and used, not kept)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib
+import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -25,6 +29,8 @@ import pandas as pd
 import streamlit as st
 
 from ui import paths
+
+LOGGER = logging.getLogger(__name__)
 
 #: Megabytes of memory for the byte-bounded caches together (``$SER_CACHE_MB``).
 CACHE_MB_ENV = "SER_CACHE_MB"
@@ -85,6 +91,9 @@ class ByteLRU:
         Bytes of a value (default :func:`nbytes`).
     freeze : bool
         Make a kept value's arrays read-only (not for loaded models, which own theirs).
+
+    A key is made once at a time: a second caller for a key being made waits for that value
+    (a visitor asking for the model the background warm-up is loading does not load it again).
     """
 
     def __init__(self, max_bytes: int, *, max_entry_bytes: int | None = None, size_of=nbytes, freeze=True):
@@ -93,28 +102,56 @@ class ByteLRU:
         self.size_of, self.freeze = size_of, freeze
         self._entries: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self._making: dict = {}  # key -> the lock its maker holds
         self.total_bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key, make):
-        """The value kept for ``key``, else ``make()`` (kept when it fits)."""
+    def __contains__(self, key) -> bool:
+        return key in self._entries
+
+    def busy(self, key) -> bool:
+        """True when ``key`` is kept or being made."""
+        with self._lock:
+            return key in self._entries or key in self._making
+
+    def _kept(self, key):
+        """``(True, value)`` when ``key`` is kept (now the most recent), else ``(False, None)``."""
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
-                return self._entries[key][0]
-        value = make()  # outside the lock: other sessions go on meanwhile
-        size = int(self.size_of(value))
-        if size <= self.max_entry_bytes:
-            with self._lock:
-                if key not in self._entries:
-                    self._entries[key] = (_frozen(value) if self.freeze else value, size)
-                    self.total_bytes += size
-                while self.total_bytes > self.max_bytes and self._entries:
-                    _, (_, dropped) = self._entries.popitem(last=False)
-                    self.total_bytes -= dropped
+                return True, self._entries[key][0]
+            return False, None
+
+    def get(self, key, make):
+        """The value kept for ``key``, else ``make()`` (kept when it fits)."""
+        found, value = self._kept(key)
+        if found:
+            return value
+        with self._lock:
+            making = self._making.setdefault(key, threading.Lock())
+        with making:  # outside the store's lock: other keys and sessions go on meanwhile
+            found, value = self._kept(key)
+            if not found:
+                value = make()
+                self._keep(key, value)
+        with self._lock:
+            self._making.pop(key, None)
         return value
+
+    def _keep(self, key, value) -> None:
+        """Keep ``value`` when it fits, then drop the least recently used until the rest fit the budget."""
+        size = int(self.size_of(value))
+        if size > self.max_entry_bytes:
+            return
+        with self._lock:
+            if key not in self._entries:
+                self._entries[key] = (_frozen(value) if self.freeze else value, size)
+                self.total_bytes += size
+            while self.total_bytes > self.max_bytes and self._entries:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self.total_bytes -= dropped
 
     def clear(self) -> None:
         """Forget every value."""
@@ -296,14 +333,20 @@ def _folder_bytes(loaded) -> int:
     return sum(file.stat().st_size for file in folder.rglob("*") if file.is_file())
 
 
-def _model(path: str, signature: tuple):
+def _load_model(path: str):
+    """Load a model folder, aiortc imported first: imported after tensorflow, it crashes the process (see :mod:`ui`)."""
+    import aiortc  # noqa: F401
+
     from ser_core.modelfolder.read import load_model
 
-    def make():
-        with st.spinner("Loading the model…"):
-            return load_model(Path(path))  # pickles load only from trusted folders (modelfolder.read.is_trusted)
+    return load_model(Path(path))  # pickles load only from trusted folders (modelfolder.read.is_trusted)
 
-    return memory("models").get((path, signature), make)
+
+def _model(path: str, signature: tuple):
+    models, key = memory("models"), (path, signature)
+    # The spinner also shows while the background warm-up (warm_up) is loading this model.
+    with st.spinner("Loading the model…") if key not in models else contextlib.nullcontext():
+        return models.get(key, lambda: _load_model(path))
 
 
 def model(path: str | Path):
@@ -374,28 +417,77 @@ def dashboard_report(table: pd.DataFrame, default_name: str | None, *, roots: tu
     return report_html(rows, shown, default_name=default_name, corpus=corpus).encode("utf-8")
 
 
-#: Modules the Dataset explorer and Feature inspector need, imported in the background once the server runs.
-WARM_MODULES = ("plotly.graph_objects", "ser_core.reporting.charts", "ser_core.features", "ser_core.audio.preprocess")
+#: Modules the other pages need, imported in the background once a page is drawn (aiortc first: see :mod:`ui`).
+WARM_MODULES = ("aiortc", "plotly.express", "ser_core.reporting.charts", "ser_core.features",
+                "ser_core.audio.preprocess", "ui.predict_tabs")
+#: Seconds the warm-up waits after the first page's script has run: the browser is still drawing that page
+#: (Streamlit's scripts, then the charts) and on a small server the two would share the CPU.
+WARM_UP_DELAY_S = 2.0
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread:
-    """Import what the next pages need in a background thread, once per server, so a first visit does not wait.
+    """Warm the server once, in a background thread, so no visitor's first page or prediction waits.
 
-    Home calls it after drawing; nothing heavy (tensorflow, torch, opensmile) is among them.
+    It imports :data:`WARM_MODULES`, then loads the default model into the models cache
+    (the one :func:`model` reads, shared by every session) and classifies one synthetic
+    second with it (:func:`_warm_model`) unless a visitor has loaded it meanwhile. app.py
+    calls it after a page's script has run, and it starts :data:`WARM_UP_DELAY_S` later, so
+    the first render does not share the CPU with it. Nothing heavy (tensorflow, torch) is
+    imported: models are served by ONNX Runtime.
     """
-    import importlib
+    from ser_core.errors import ArtifactError
+    from ser_core.modelfolder.read import default_model_dir
 
-    def load() -> None:
+    models = memory("models")  # resolved here: the thread has no Streamlit script context
+    try:
+        default = str(default_model_dir())
+    except ArtifactError:  # no default model: Predict says so when it is opened
+        default = None
+
+    def warm() -> None:
+        time.sleep(WARM_UP_DELAY_S)
         for name in WARM_MODULES:
             try:
                 importlib.import_module(name)
             except Exception:  # a missing optional package shows where it is used, not here
                 continue
+        if default is not None:
+            try:
+                _warm_model(models, default)
+            except Exception as error:  # a broken model: Predict says so when it is opened
+                LOGGER.warning("the default model %s was not warmed up: %s", default, error)
 
-    thread = threading.Thread(target=load, name="ser-warm-up", daemon=True)
+    thread = threading.Thread(target=warm, name="ser-warm-up", daemon=True)
     thread.start()
     return thread
+
+
+def _warm_model(models: ByteLRU, folder: str) -> None:
+    """Load a model folder into ``models`` as :func:`model` does, and classify one second of a synthetic voice.
+
+    The second goes the Predict page's way, WAV bytes decoded then classified, so the
+    decoders, the ONNX sessions (the Whisper encoder's included) and their first run are
+    ready. Nothing is done when the model is kept or being loaded: the visitor who asked for
+    it warms it, and two first predictions at once would only slow each other.
+    """
+    import io
+
+    import soundfile as sf
+
+    from ser_core.audio.preprocess import load_audio
+
+    key = (folder, path_signature(folder))
+    if models.busy(key):
+        return
+    loaded = models.get(key, lambda: _load_model(folder))
+    rate = loaded.sample_rate
+    t = np.arange(rate, dtype=np.float32) / rate
+    phase = 2 * np.pi * np.cumsum(140 + 15 * np.sin(2 * np.pi * 3 * t)) / rate
+    voice = sum(np.sin(k * phase) / k for k in range(1, 6)) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t))
+    wav = io.BytesIO()
+    sf.write(wav, (0.3 * voice).astype(np.float32), rate, format="WAV")
+    loaded.predict_audio(load_audio(wav.getvalue(), sample_rate=rate), sample_rate=rate)
 
 
 @st.cache_resource

@@ -16,10 +16,14 @@ Modules, lowest first:
 * :mod:`~ser_core.audio.corrupt`: what the real world does to a recording, seedable
   (``add_noise`` white/pink/babble at an SNR in dB, ``reverberate`` with an RT60,
   ``telephone_band``, ``codec_round_trip`` Opus/MP3 via PyAV, ``change_gain``).
+* :mod:`~ser_core.audio.quality`: how clean and wide-band a recording is, and whether a
+  model's training domain covers it (``estimate_quality``, ``DomainGate``,
+  ``gate_from_clips``, ``corpus_qualities``).
 * :mod:`~ser_core.audio.augment`: training-time augmentation keyed for the feature cache
   (``SpeedPerturbation``, ``PitchShift``, and the corruptions ``AddedNoise``,
   ``Reverberation``, ``TelephoneBand``, ``CodecRoundTrip``; ``parse_augmentation``,
-  ``parse_augmentations``, ``SUGGESTED_AUGMENTATIONS``).
+  ``parse_augmentations``, ``SUGGESTED_AUGMENTATIONS``; ``missing_training_package``
+  for pitch shifting's librosa).
 
 Examples
 --------

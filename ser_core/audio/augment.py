@@ -21,6 +21,9 @@ key                copy                                                   class
 ``opus-16k``       Opus at 16 kbit/s and back (also ``mp3-24k``)          CodecRoundTrip
 =================  =====================================================  ======================
 
+Pitch shifting needs librosa, which only requirements-train.txt installs: without it,
+:func:`missing_training_package` names it and making a ``pitchN`` copy raises InputError.
+
 Copies with random noise or rooms are deterministic: the seed comes from the clip's own
 samples and the key, so a copy extracted twice (or on another worker) is the same and
 its cached features stay valid.
@@ -35,6 +38,7 @@ Examples
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -91,6 +95,8 @@ class PitchShift:
     """Shift pitch by ``semitones`` keeping the tempo (librosa phase vocoder + soxr resampling)."""
 
     semitones: float
+    #: librosa makes the copy; only requirements-train.txt installs it (the hosted install has none).
+    package: ClassVar[str] = "librosa"
 
     def __post_init__(self):
         semitones = _checked_number(self.semitones, what="pitch shift (semitones)", low=-MAX_SEMITONES,
@@ -104,11 +110,12 @@ class PitchShift:
 
     def __call__(self, y: np.ndarray, *, sample_rate: int) -> np.ndarray:
         """Return the pitch-shifted copy of a mono clip (same length and peak)."""
-        import librosa
-
         y = np.asarray(y, dtype=np.float32)
         if self.semitones == 0:
             return y
+        require_installed(self)
+        import librosa
+
         return match_peak(librosa.effects.pitch_shift(y, sr=sample_rate, n_steps=self.semitones, res_type="soxr_hq"), y)
 
     @property
@@ -254,3 +261,24 @@ def parse_augmentations(text: str) -> tuple:
     if len(set(augmentations)) != len(augmentations):
         raise InputError(f"augmentations repeat in {text!r}; name each once")
     return augmentations
+
+
+def missing_training_package(augmentation) -> str | None:
+    """The package an augmentation (or its key) needs that is not installed here, or None.
+
+    As :func:`ser_core.models.registry.missing_training_package` for models: the hosted
+    install (requirements.txt) lacks what requirements-train.txt adds (librosa, for ``pitchN``).
+    """
+    from ser_core.models.registry import missing_package
+
+    if isinstance(augmentation, str):
+        augmentation = parse_augmentation(augmentation)
+    return missing_package(getattr(augmentation, "package", None))
+
+
+def require_installed(augmentation):
+    """Return ``augmentation``; InputError naming requirements-train.txt when it needs a package not installed here."""
+    from ser_core.models.registry import require_training_package
+
+    require_training_package(getattr(augmentation, "package", None), what=f"augmentation {augmentation.key!r}")
+    return augmentation

@@ -85,7 +85,7 @@ def load_dataset(data, *, feature_kind, settings=None, progress=None, augment=()
     >>> dataset.X.shape, len(dataset.skipped)  # doctest: +SKIP
     ((1199, 160), 0)
     """
-    from ser_core.audio.augment import parse_augmentation
+    from ser_core.audio.augment import parse_augmentation, require_installed
     from ser_core.audio.preprocess import PreprocessSettings
     from ser_core.data.index import CorpusIndex, index_corpus
     from ser_core.features import extract_clips, parse_kind
@@ -95,6 +95,7 @@ def load_dataset(data, *, feature_kind, settings=None, progress=None, augment=()
         if missing:
             raise InputError(f"the dataset has no features for augmentations {missing}; load it with augment=...")
         return data
+    augmentations = [require_installed(parse_augmentation(key)) for key in augment]  # before any clip is read
     spec = parse_kind(feature_kind)
     settings = replace(settings or PreprocessSettings(), sample_rate=spec.sample_rate)
     index = data if isinstance(data, CorpusIndex) else index_corpus(data, label_map=label_map)
@@ -104,7 +105,7 @@ def load_dataset(data, *, feature_kind, settings=None, progress=None, augment=()
     paths = clips["path"].tolist()
     extracted = [extract_clips(paths, spec=spec, settings=settings, progress=progress)]
     extracted += [extract_clips(paths, spec=spec, settings=settings, progress=progress,
-                                augmentation=parse_augmentation(key)) for key in augment]
+                                augmentation=augmentation) for augmentation in augmentations]
     reasons = {}
     for result in reversed(extracted):  # the original clip's reason wins over its copy's
         reasons.update(result.failures)

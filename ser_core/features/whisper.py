@@ -18,7 +18,8 @@ Three ways through the encoder, the same numbers to float rounding:
   CTranslate2 gives only the last;
 * :func:`encoder_graph` / :func:`encoder_session`: the same forward pass as an ONNX graph
   built op by op from those weights (exact GELU, sinusoidal positions sliced to the clip,
-  dynamic length), exported at most once per process and cached as a file beside the
+  dynamic length; written as protobuf bytes by :mod:`ser_core.models.onnx_proto`, so the
+  ``onnx`` package is not needed), exported at most once per process and cached as a file beside the
   joined model (keyed by the weights' SHA-256, the layer and :data:`GRAPH_VERSION`), run by
   onnxruntime several times faster; :func:`hidden_states` (hence :func:`pooled`) uses it
   when onnxruntime is installed, unless ``engine="numpy"`` or ``$SER_WHISPER_ENGINE=numpy``
@@ -460,8 +461,6 @@ def config(folder: str | os.PathLike | None = None) -> dict:
 
 #: Raise when the graph changes, so that older cached files are not read.
 GRAPH_VERSION = 1
-OPSET = 17
-IR_VERSION = 8
 INPUT_NAME = "log_mel"
 OUTPUT_NAME = "states"
 #: Threads of one encoder run (onnxruntime's intra-op threads): two halved the median latency
@@ -482,8 +481,8 @@ class _Builder:
         from ser_core.models.onnx_export import GraphBuilder
 
         self._graph = GraphBuilder()
-        self.nodes, self.initializers = self._graph.nodes, self._graph.initializers
-        self.weight = self._graph.weight
+        self.nodes = self._graph.nodes
+        self.weight, self.serialized = self._graph.weight, self._graph.serialized
 
     def op(self, op_type: str, *inputs: str, **attributes) -> str:
         return self._graph.op(op_type, inputs, **attributes)
@@ -520,10 +519,9 @@ def _graph_attention(b: _Builder, x: str, w, scope: str) -> str:
     return b.linear(context, w, f"{scope}/linear_1")
 
 
-def encoder_graph(weights, *, up_to: int):
-    """The encoder up to layer ``up_to`` as an ONNX ModelProto (needs the ``onnx`` package)."""
-    from onnx import TensorProto, checker, helper
-
+def encoder_graph(weights, *, up_to: int) -> bytes:
+    """The encoder up to layer ``up_to`` as a serialised ONNX model, written without the ``onnx`` package."""
+    from ser_core.models import onnx_proto
 
     w = weights
     b = _Builder()
@@ -547,18 +545,11 @@ def encoder_graph(weights, *, up_to: int):
     if up_to == N_LAYERS:
         states[-1] = b.layer_norm(x, w, "layer_norm")
     axes = b.weight("axes", [0], dtype=np.int64)
-    b.nodes.append(helper.make_node("Concat", [b.op("Unsqueeze", s, axes) for s in states], [OUTPUT_NAME],
-                                    name="states", axis=0))
-    graph = helper.make_graph(
-        b.nodes, f"whisper_base_encoder_l{up_to}",
-        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [1, N_MELS, "n_frames"])],
-        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [up_to + 1, "n_states", WIDTH])],
-        initializer=b.initializers,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="ser_core")
-    model.ir_version = IR_VERSION
-    checker.check_model(model)
-    return model
+    b.nodes.append(onnx_proto.node("Concat", [b.op("Unsqueeze", s, axes) for s in states], [OUTPUT_NAME],
+                                   name="states", axis=0))
+    return b.serialized(graph_name=f"whisper_base_encoder_l{up_to}",
+                        inputs=[onnx_proto.value_info(INPUT_NAME, [1, N_MELS, "n_frames"])],
+                        outputs=[onnx_proto.value_info(OUTPUT_NAME, [up_to + 1, "n_states", WIDTH])])
 
 
 def _open_session(data: bytes, *, threads: int):
@@ -576,10 +567,8 @@ def _open_session(data: bytes, *, threads: int):
 def encoder_session(up_to: int, *, threads: int | None = None):
     """An onnxruntime session of the default weights' encoder up to ``up_to``: the cached graph, else exported once.
 
-    ``threads``: onnxruntime's intra-op threads (default :data:`THREADS`).
-
-    Raises :class:`FeatureError` when the graph is not cached and the ``onnx`` package,
-    needed to export it, is missing; ImportError when onnxruntime is.
+    ``threads``: onnxruntime's intra-op threads (default :data:`THREADS`). Raises ImportError
+    when onnxruntime is missing.
     """
     import onnxruntime  # noqa: F401  (ImportError before any export work)
 
@@ -592,12 +581,7 @@ def encoder_session(up_to: int, *, threads: int | None = None):
             return _open_session(path.read_bytes(), threads=threads)
         except Exception:  # noqa: BLE001  a damaged cache file is exported again below
             pass
-    try:
-        import onnx  # noqa: F401
-    except ImportError:
-        raise FeatureError(f"the Whisper encoder graph {path} is not cached and exporting it needs the onnx package "
-                           f"(pip install onnx)") from None
-    data = encoder_graph(load_encoder(), up_to=up_to).SerializeToString()
+    data = encoder_graph(load_encoder(), up_to=up_to)
     session = _open_session(data, threads=threads)
     write_bytes(path, data)
     return session

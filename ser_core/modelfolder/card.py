@@ -101,12 +101,24 @@ def _facts(config: dict, metrics: ModelMetrics) -> list[str]:
         lines.append(f"- class and corpus balance in training: {training['balance']}")
     for member in members:
         lines.append(f"- member `{member['name']}` (weight {member['weight']:g}): {member.get('description', '')}; "
-                     f"features `{member['features']}`; preprocessing: {describe_preprocessing(member.get('preprocess', {}))}")
+                     f"features `{member['features']}`; preprocessing: {describe_preprocessing(member.get('preprocess', {}))}"
+                     f"{_domain_clause(member)}")
     extra = [serving_line(config), _calibration_line(config, metrics), _leakage_line(training.get("leakage"))]
     lines += [line for line in extra if line]
     if training.get("command"):
         lines.append(f"- rebuilt by: `{training['command']}`")
     return lines
+
+
+def _domain_clause(member: dict) -> str:
+    """How a gated member is used, for its card line ('' for a member that takes every clip)."""
+    from ser_core.audio.quality import DomainGate
+
+    if "domain" not in member:
+        return ""
+    gate = DomainGate.from_dict(member["domain"])
+    return (f"; used only for recordings like its training clips ({gate.describe()}), the other members "
+            "deciding alone otherwise")
 
 
 def per_corpus_table(result) -> list[str]:

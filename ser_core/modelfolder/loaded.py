@@ -48,6 +48,9 @@ import numpy as np
 from ser_core.errors import InputError, ModelError
 from ser_core.modelfolder.prediction import Prediction, source_name
 
+#: The key of a gated ensemble's features that holds a clip's recording-quality estimates.
+QUALITY_KEY = "recording_quality"
+
 
 class Predictor(Protocol):
     """The calls every model kind answers (loaded, ensemble, adapted to a speaker)."""
@@ -241,11 +244,12 @@ class EnsembleModel(LoadedModel):
     Its features are a dict of each member's features by member name.
     """
 
-    def __init__(self, path, config, metrics, members):
+    def __init__(self, path, config, metrics, members, *, domains=None):
         self.path = Path(path)
         self.config = config
         self.metrics = metrics
         self.members = members  # [(LoadedModel, weight)]
+        self.domains = list(domains) if domains is not None else [None] * len(members)  # [DomainGate or None]
         self.estimator = None
         self.name = config["name"]
         self.labels = [str(label) for label in config["labels"]]
@@ -270,23 +274,68 @@ class EnsembleModel(LoadedModel):
         """``call(member)`` for every member, run side by side; results in member order."""
         return list(_member_threads().map(call, [member for member, _ in self.members]))
 
-    def _average(self, parts, *, speaker):
-        weights = np.array([weight for _, weight in self.members], dtype=np.float64)
-        average = np.tensordot(weights / weights.sum(), np.stack(parts), axes=1)
+    @property
+    def gated(self) -> bool:
+        """True when a member serves only clips within its training domain (:mod:`ser_core.audio.quality`)."""
+        return any(domain is not None for domain in self.domains)
+
+    def admitted(self, quality) -> np.ndarray:
+        """``(members, clips)`` booleans: which members average each clip, from ``(clips, 2)`` quality estimates.
+
+        A member without a gate takes every clip; a clip that no member admits is averaged
+        by all of them.
+        """
+        quality = np.atleast_2d(np.asarray(quality, dtype=np.float64))
+        admitted = np.array([np.ones(len(quality), dtype=bool) if domain is None else domain.admits(quality)
+                             for domain in self.domains])
+        admitted[:, ~admitted.any(axis=0)] = True
+        return admitted
+
+    def _average(self, parts, *, speaker, admitted=None):
+        weights = np.array([weight for _, weight in self.members], dtype=np.float64)[:, None]
+        if admitted is not None:
+            weights = weights * admitted
+        average = np.einsum("mc,mcl->cl", weights / weights.sum(axis=0), np.stack(parts))
         return self._scaled(average, self.temperature if speaker is None else self.temperature_adapted)
+
+    def _quality(self, y, rate) -> np.ndarray:
+        """The quality estimates of a decoded clip at the members' rate."""
+        from ser_core.audio.preprocess import resample
+        from ser_core.audio.quality import estimate_quality
+
+        if rate != self.sample_rate:
+            y = resample(np.asarray(y, dtype=np.float32), orig_sr=int(rate), target_sr=self.sample_rate)
+        return estimate_quality(y, sample_rate=self.sample_rate).as_array()
+
+    def _left_out_note(self, admitted) -> str | None:
+        """Which members a clip's recording kept out of the average, for the prediction's warning."""
+        from ser_core.audio.quality import describe_left_out
+
+        left_out = [member.name for (member, _), keep in zip(self.members, admitted) if not keep]
+        return describe_left_out(left_out) if left_out else None
 
     def _member_speaker(self, member, speaker):
         """The statistics a member is given: the speaker's for the adaptive member, none for the others."""
         return speaker if speaker is not None and member is self._adaptive_member() else None
 
     def features(self, source, *, sample_rate=None) -> dict:
-        """Each member's features of one clip, by member name (the file decoded once)."""
+        """Each member's features of one clip, by member name (the file decoded once).
+
+        A gated ensemble adds the clip's :data:`QUALITY_KEY` estimates (before trimming).
+        """
         y, rate = self._decoded(source, sample_rate)
         rows = self._each_member(lambda member: member.features(y, sample_rate=rate))
-        return {member.name: row for (member, _), row in zip(self.members, rows)}
+        features = {member.name: row for (member, _), row in zip(self.members, rows)}
+        if self.gated:
+            features[QUALITY_KEY] = self._quality(y, rate)
+        return features
 
     def predict_audio(self, source, *, sample_rate=None, speaker=None) -> Prediction:
-        """The :class:`Prediction` of one clip: each member's features and probabilities side by side, averaged."""
+        """The :class:`Prediction` of one clip: each member's features and probabilities side by side, averaged.
+
+        A member whose domain gate the recording falls outside is left out, and the
+        prediction's ``warning`` says so.
+        """
         if speaker is not None:
             self.require_speaker_adaptation()
         y, rate = self._decoded(source, sample_rate)
@@ -295,16 +344,23 @@ class EnsembleModel(LoadedModel):
             X = member.stack_features([member.features(y, sample_rate=rate)])
             return member.predict_proba(X, speaker=self._member_speaker(member, speaker))[0]
 
-        proba = self._average([p[None] for p in self._each_member(member_proba)], speaker=speaker)[0]
-        return Prediction.from_proba(proba, labels=self.labels, model=self.name, source=source_name(source))
+        admitted = self.admitted(self._quality(y, rate)) if self.gated else None
+        proba = self._average([p[None] for p in self._each_member(member_proba)], speaker=speaker,
+                              admitted=admitted)[0]
+        note = self._left_out_note(admitted[:, 0]) if admitted is not None else None
+        return Prediction.from_proba(proba, labels=self.labels, model=self.name, source=source_name(source),
+                                     warning=note)
 
     def stack_features(self, rows) -> dict:
-        """Per-clip feature dicts as one batch: ``{member name: (clips, ...) array}``."""
+        """Per-clip feature dicts as one batch: ``{member name: (clips, ...) array}`` (and the quality estimates)."""
         rows = list(rows)
-        return {member.name: member.stack_features([row[member.name] for row in rows]) for member, _ in self.members}
+        batch = {member.name: member.stack_features([row[member.name] for row in rows]) for member, _ in self.members}
+        if self.gated:
+            batch[QUALITY_KEY] = np.stack([np.asarray(self._by_member(row)[QUALITY_KEY]) for row in rows])
+        return batch
 
     def _by_member(self, X) -> dict:
-        names = [member.name for member, _ in self.members]
+        names = [member.name for member, _ in self.members] + ([QUALITY_KEY] if self.gated else [])
         if not isinstance(X, dict) or any(name not in X for name in names):
             received = sorted(X) if isinstance(X, dict) else type(X).__name__
             raise InputError(f"an ensemble takes a dict of feature arrays by member name ({', '.join(names)}), "
@@ -322,7 +378,8 @@ class EnsembleModel(LoadedModel):
             self.require_speaker_adaptation()
         parts = [member.predict_proba(X[member.name], speaker=self._member_speaker(member, speaker))
                  for member, _ in self.members]
-        return self._average(parts, speaker=speaker)
+        admitted = self.admitted(X[QUALITY_KEY]) if self.gated else None
+        return self._average(parts, speaker=speaker, admitted=admitted)
 
     def corpus_features(self, data, *, progress=None, label_map=None):
         """A corpus as every member's features: a Dataset whose ``X`` is ``{member name: array}``.
@@ -333,7 +390,17 @@ class EnsembleModel(LoadedModel):
 
         index = data if isinstance(data, CorpusIndex) else index_corpus(data, label_map=label_map)
         parts = [member.corpus_features(index, progress=progress) for member, _ in self.members]
-        return _aligned(parts, names=[member.name for member, _ in self.members])
+        dataset = _aligned(parts, names=[member.name for member, _ in self.members])
+        if self.gated:
+            dataset.X[QUALITY_KEY] = self._corpus_quality(dataset)
+        return dataset
+
+    def _corpus_quality(self, dataset) -> np.ndarray:
+        """The quality estimates of every clip of a dataset, ``(clips, 2)``, decoded side by side."""
+        from ser_core.audio.quality import corpus_qualities
+
+        return corpus_qualities(dataset.paths, sample_rate=self.sample_rate, root=dataset.root or None,
+                                map_=_member_threads().map)
 
     def _adaptive_member(self):
         for member, _ in self.members:

@@ -45,7 +45,6 @@ from ser_core import atomic
 from ser_core.errors import ArtifactError, InputError, ModelError, NotFittedError
 from ser_core.modelfolder.loaded import EnsembleModel, LoadedModel
 from ser_core.modelfolder.results import ModelMetrics
-from ser_core.models.onnx_export import ONNX_FILE
 
 FORMAT_VERSION = 2
 #: Format versions this release reads (1: the first release, without calibration or members).
@@ -183,6 +182,16 @@ def load_ensemble_members(members, *, trust):
     return loaded
 
 
+def _member_domains(folder, entries) -> list:
+    """Each member's :class:`~ser_core.audio.quality.DomainGate` (None without one) from an ensemble's config."""
+    from ser_core.audio.quality import DomainGate
+
+    try:
+        return [DomainGate.from_dict(entry["domain"]) if "domain" in entry else None for entry in entries]
+    except InputError as error:
+        raise ArtifactError(f"{folder}: a member's domain gate is malformed ({error})") from None
+
+
 def _holds_pickle(config: dict) -> bool:
     """True for an earlier release's scikit-learn folder, whose weights are a joblib pickle."""
     from ser_core.models.classical import PICKLE_FILE
@@ -192,7 +201,7 @@ def _holds_pickle(config: dict) -> bool:
 
 def _served_by_onnx(config: dict) -> bool:
     """True when the folder has a checked ONNX graph and onnxruntime is here to serve it."""
-    from ser_core.models.onnx_runtime import onnxruntime_available
+    from ser_core.models.onnx_runtime import ONNX_FILE, onnxruntime_available  # here: it imports scikit-learn
 
     return ONNX_FILE in config["files"] and onnxruntime_available()
 
@@ -228,7 +237,7 @@ def build_loaded_model(folder, config, metrics, *, trust):
         entries = config.get("members") or []
         members = load_ensemble_members([(folder / MEMBERS_FOLDER / entry["name"], entry["weight"]) for entry in entries],
                                         trust=trust)
-        return EnsembleModel(folder, config, metrics, members)
+        return EnsembleModel(folder, config, metrics, members, domains=_member_domains(folder, entries))
     if config["model"] not in MODEL_NAMES:
         raise ArtifactError(f"{folder} holds model {config['model']!r}, which this ser_core does not know "
                             f"({', '.join(MODEL_NAMES)})")

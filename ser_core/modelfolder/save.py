@@ -228,15 +228,19 @@ def _plain_params(estimator) -> dict:
 
 
 def save_ensemble(folder, members, *, metrics=None, training=None, predictions=None, calibration=None,
-                  description="", latency=True):
+                  description="", latency=True, domains=None):
     """Write an ensemble: member model folders copied under ``members/``, averaged with weights.
 
     ``members`` is a list of ``(member folder, weight)``; every member must predict the
     same labels. The ensemble averages its members' calibrated probabilities, then applies
-    its own ``calibration`` temperature.
+    its own ``calibration`` temperature. ``domains``: ``{member name: DomainGate}`` for
+    members that serve only recordings like their training clips (:mod:`ser_core.audio.quality`).
     """
     folder = Path(folder)
     loaded = load_ensemble_members([(Path(path), float(weight)) for path, weight in members], trust=True)
+    unknown = set(domains or {}) - {model.name for model, _ in loaded}
+    if unknown:
+        raise InputError(f"domain gates name no member of the ensemble: {sorted(unknown)}")
     labels = loaded[0][0].labels
     first_training = loaded[0][0].config.get("training") or {}
     training = {**{key: first_training.get(key) for key in ("data", "corpus", "n_clips", "n_speakers")}, **(training or {})}
@@ -251,6 +255,8 @@ def save_ensemble(folder, members, *, metrics=None, training=None, predictions=N
             entries.append({"name": model.name, "weight": weight, "model": model.config["model"],
                             "features": model.spec.name, "preprocess": model.settings.to_dict(),
                             "description": model.config.get("description", "")})
+            if model.name in (domains or {}):
+                entries[-1]["domain"] = domains[model.name].to_dict()
         arrays = _predictions_arrays(predictions)
         if arrays:
             np.savez(staging / PREDICTIONS_FILE, **arrays)

@@ -8,7 +8,8 @@ Every model is a scikit-learn style estimator (``fit`` returns ``self``, ``predi
 with :func:`ser_core.models.registry.make_model`.
 
 Serving the networks without their frameworks: :mod:`ser_core.models.onnx_export` turns
-the log-mel CNN, the Keras networks and the MLP into ONNX graphs,
+the log-mel CNN, the Keras networks and the MLP into ONNX graphs (written as protobuf bytes
+by :mod:`ser_core.models.onnx_proto`, which needs no ``onnx`` package),
 :mod:`ser_core.models.onnx_runtime` serves a graph with onnxruntime alone, and
 :mod:`ser_core.models.isolated` runs a network that has no graph in a child process.
 """

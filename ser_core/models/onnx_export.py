@@ -1,4 +1,4 @@
-"""ONNX graphs of the trained networks, built from their weights with ``onnx.helper``.
+"""ONNX graphs of the trained networks, built from their weights (:mod:`ser_core.models.onnx_proto`).
 
 Serving loads these graphs with onnxruntime alone (:mod:`ser_core.models.onnx_runtime`),
 so a server needs neither torch nor TensorFlow, and a process never holds both (holding
@@ -32,8 +32,9 @@ import json
 
 import numpy as np
 
-from ser_core.models.onnx_runtime import INPUT_NAME, LAYOUTS, ONNX_FILE, OUTPUT_NAME, OnnxClassifier
 from ser_core.errors import InputError, ModelError
+from ser_core.models import onnx_proto
+from ser_core.models.onnx_runtime import INPUT_NAME, LAYOUTS, ONNX_FILE, OUTPUT_NAME, OnnxClassifier
 
 #: Opset and IR version of every graph: old enough for any onnxruntime >= 1.14.
 OPSET = 17
@@ -43,7 +44,11 @@ TOLERANCE = 1e-4
 
 
 class GraphBuilder:
-    """Collects nodes and weights under unique names; :meth:`model` returns the finished ModelProto."""
+    """Collects nodes and weights under unique names as protobuf bytes (:mod:`ser_core.models.onnx_proto`).
+
+    :meth:`serialized` gives the finished model's bytes (no ``onnx`` package needed),
+    :meth:`model` a checked classifier ModelProto (training, where ``onnx`` is installed).
+    """
 
     def __init__(self):
         self.nodes, self.initializers = [], []
@@ -54,34 +59,32 @@ class GraphBuilder:
         return f"{stem}_{self._count}"
 
     def weight(self, stem: str, array, *, dtype=np.float32) -> str:
-        from onnx import numpy_helper
-
         name = self.name(stem)
-        self.initializers.append(numpy_helper.from_array(np.array(array, dtype=dtype, order="C"), name))
+        self.initializers.append(onnx_proto.tensor(name, np.array(array, dtype=dtype, order="C")))
         return name
 
     def op(self, op_type: str, inputs, *, outputs=1, stem=None, **attributes):
         """Add one node; return its output name (or the list of them when ``outputs`` > 1)."""
-        from onnx import helper
-
         names = [self.name(stem or op_type.lower()) for _ in range(outputs)]
-        self.nodes.append(helper.make_node(op_type, list(inputs), names, name=self.name(op_type), **attributes))
+        self.nodes.append(onnx_proto.node(op_type, list(inputs), names, name=self.name(op_type), **attributes))
         return names[0] if outputs == 1 else names
 
-    def model(self, output: str, *, input_shape, n_classes: int, metadata: dict):
-        from onnx import TensorProto, checker, helper
+    def serialized(self, *, graph_name: str, inputs, outputs, metadata=None) -> bytes:
+        """The model's bytes; ``inputs`` and ``outputs`` are :func:`~ser_core.models.onnx_proto.value_info` messages."""
+        return onnx_proto.model(nodes=self.nodes, initializers=self.initializers, inputs=inputs, outputs=outputs,
+                                graph_name=graph_name, opset=OPSET, ir_version=IR_VERSION, metadata=metadata)
 
-        self.nodes.append(helper.make_node("Identity", [output], [OUTPUT_NAME], name="output"))
-        graph = helper.make_graph(
-            self.nodes, "ser_classifier",
-            [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", *input_shape])],
-            [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", int(n_classes)])],
-            initializer=self.initializers,
-        )
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="ser_core")
-        model.ir_version = IR_VERSION
-        helper.set_model_props(model, {key: json.dumps(value) for key, value in metadata.items()})
-        checker.check_model(model)
+    def model(self, output: str, *, input_shape, n_classes: int, metadata: dict):
+        """The classifier graph, ``output`` renamed ``probabilities``, as a ModelProto that ``onnx.checker`` passed."""
+        import onnx
+
+        self.nodes.append(onnx_proto.node("Identity", [output], [OUTPUT_NAME], name="output"))
+        data = self.serialized(graph_name="ser_classifier",
+                               inputs=[onnx_proto.value_info(INPUT_NAME, ["batch", *input_shape])],
+                               outputs=[onnx_proto.value_info(OUTPUT_NAME, ["batch", int(n_classes)])],
+                               metadata={key: json.dumps(value) for key, value in metadata.items()})
+        model = onnx.load_model_from_string(data)
+        onnx.checker.check_model(model)
         return model
 
 

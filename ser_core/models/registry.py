@@ -62,11 +62,25 @@ def missing_training_package(name):
     and trains the scikit-learn families; torch, TensorFlow and transformers come from
     :data:`TRAINING_REQUIREMENTS`.
     """
+    _check_name(name)
+    return missing_package(TRAINING_PACKAGES.get(name))
+
+
+def missing_package(package):
+    """``package`` when it is named but not installed here, else None."""
     from importlib.util import find_spec
 
-    _check_name(name)
-    package = TRAINING_PACKAGES.get(name)
     return package if package and find_spec(package) is None else None
+
+
+def require_training_package(package, *, what: str) -> None:
+    """Raise InputError when ``what`` (e.g. ``"training model 'cnn'"``) needs ``package`` and it is not installed here.
+
+    The message names :data:`TRAINING_REQUIREMENTS`, which installs every such package.
+    """
+    if missing_package(package):
+        raise InputError(f"{what} needs {package}, which is not installed; pip install -r {TRAINING_REQUIREMENTS} "
+                         "adds it")
 
 
 def _check_name(name):
@@ -92,10 +106,8 @@ def make_model(name, **params):
     (``loss``, ``epochs``, ``batch_size``, ``learning_rate``, ``seed``, ...); classical
     models take ``seed`` and any scikit-learn keyword (e.g. ``n_estimators``, ``C``).
     """
-    package = missing_training_package(name)
-    if package:
-        raise InputError(f"model {name!r} trains with {package}, which is not installed; "
-                         f"pip install -r {TRAINING_REQUIREMENTS} adds it")
+    _check_name(name)
+    require_training_package(TRAINING_PACKAGES.get(name), what=f"training model {name!r}")
     if name in KERAS_MODELS:
         try:
             return KerasClassifier(architecture=name, **params)

@@ -22,12 +22,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import plotly.express as px
+import plotly.colors
 import plotly.graph_objects as go
 
 from ser_core.data.labels import ALL_EMOTIONS, FALLBACK_COLORS, label_colors, label_order
 from ser_core.errors import InputError
 
+# plotly.express (about 0.2 s to import) is imported by the builders that use it: Home draws none of them.
 _FALLBACK_COLOR = "#4c5566"
 #: Text, tick and axis-title colour of every chart (12.6:1 on white).
 TEXT_COLOR = "#31333f"
@@ -49,13 +50,11 @@ _PERCENT_TICKS = dict(tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1.0])
 #: Streamlit repaints these "placeholder" colours with its theme's; never use them.
 _PLACEHOLDER = re.compile(r"^#0000(0[1-9]|[1-3][0-9]|40)$", re.IGNORECASE)
 #: 24 distinguishable colours for speakers (Plotly's Dark24), so 20 actors never share one.
-SPEAKER_COLORS = px.colors.qualitative.Dark24
+SPEAKER_COLORS = plotly.colors.qualitative.Dark24
 
 
 def safe_colorscale(name: str) -> list:
     """A named Plotly colorscale as explicit stops, with Streamlit's placeholder colours replaced by black."""
-    import plotly.colors
-
     stops = []
     for position, color in plotly.colors.get_colorscale(name):
         stops.append([position, "#000000" if _PLACEHOLDER.match(str(color).strip()) else color])
@@ -257,7 +256,7 @@ def feature_vector(vector: np.ndarray, *, block_names: Sequence[str],
         raise InputError(f"a vector of {len(vector)} values does not split into "
                          f"{n_blocks} equal blocks {list(block_names)}")
     size = len(vector) // n_blocks
-    colors = px.colors.qualitative.Safe
+    colors = plotly.colors.qualitative.Safe
     fig = go.Figure()
     for i, name in enumerate(block_names):
         fig.add_trace(go.Bar(x=np.arange(i * size, (i + 1) * size), y=vector[i * size:(i + 1) * size], name=name,
@@ -273,6 +272,8 @@ def feature_vector(vector: np.ndarray, *, block_names: Sequence[str],
 def probabilities(probs: Mapping[str, float], *, title: str = "Model score per emotion",
                   axis_title: str = "score") -> go.Figure:
     """Horizontal score bars in the shared emotion order and colours."""
+    import plotly.express as px
+
     order = emotion_order(list(probs))
     frame = pd.DataFrame({"emotion": order, "score": [float(probs[e]) for e in order]})
     fig = px.bar(frame, y="emotion", x="score", color="emotion", orientation="h",
@@ -358,6 +359,8 @@ def confusion(matrix: np.ndarray, *, labels: Sequence[str], title: str = "Confus
 
 def accuracy_vs_latency(table: pd.DataFrame, *, title: str = "Accuracy against latency") -> go.Figure:
     """Scatter of accuracy against latency per 3-s clip; one marker per model on its headline protocol."""
+    import plotly.express as px
+
     frame = table.dropna(subset=["accuracy", "latency_ms"])
     fig = px.scatter(frame, x="latency_ms", y="accuracy", color="name", symbol="protocol_title",
                      color_discrete_map=model_colors(frame["name"]), category_orders={"name": sorted(frame["name"])},
@@ -417,6 +420,8 @@ def contours(frame: pd.DataFrame, *, title: str = "Pitch and energy", pitch_rang
 
 def distribution(frame: pd.DataFrame, *, value: str, by: str = "label", title: str | None = None) -> go.Figure:
     """Box plot of one feature column grouped by label (or any other column)."""
+    import plotly.express as px
+
     order = emotion_order(frame[by]) if by == "label" else sorted(frame[by].astype(str).unique())
     kwargs = dict(color_discrete_map=emotion_palette(order)) if by == "label" else {}
     fig = px.box(frame.assign(**{by: frame[by].astype(str)}), x=by, y=value, color=by,
@@ -433,6 +438,8 @@ def distribution(frame: pd.DataFrame, *, value: str, by: str = "label", title: s
 def embedding(frame: pd.DataFrame, *, color: str = "label", title: str = "Corpus map",
               axis_names: tuple[str, str] = ("component 1", "component 2")) -> go.Figure:
     """2-D scatter of a corpus projection (columns ``x``, ``y``) coloured by label, speaker, corpus or gender."""
+    import plotly.express as px
+
     shown = frame.assign(**{color: frame[color].astype(str)})
     if color == "label":
         order = emotion_order(shown[color])

@@ -31,7 +31,7 @@ def _aligned(members):
         raise InputError("the ensemble's members share no test clips; were they evaluated on the same corpus?")
     paths = [path for path in first["paths"] if path in common]
     labels = list(first["label_order"])
-    out = []
+    out, admitted = [], []
     for predictions, weight in members:
         if list(predictions["label_order"]) != labels:
             raise InputError(f"members disagree on labels: {labels} vs {list(predictions['label_order'])}")
@@ -39,8 +39,20 @@ def _aligned(members):
         rows = [position[path] for path in paths]
         out.append((np.asarray(predictions["probabilities"], dtype=np.float64)[rows],
                     np.asarray(predictions["fold"])[rows], weight))
+        admitted.append(np.asarray(predictions.get("admitted", np.ones(len(position), dtype=bool)), dtype=bool)[rows])
     truth = np.asarray(first["labels"])[[list(first["paths"]).index(path) for path in paths]]
-    return paths, truth, labels, out
+    return paths, truth, labels, out, _clip_weights([weight for *_, weight in out], np.array(admitted))
+
+
+def _clip_weights(weights, admitted) -> np.ndarray:
+    """``(members, clips)`` averaging weights: a member's weight where it admits the clip, normalised per clip.
+
+    A clip no member admits is averaged by all (as :class:`~ser_core.modelfolder.loaded.EnsembleModel` serves it).
+    """
+    admitted = admitted.copy()
+    admitted[:, ~admitted.any(axis=0)] = True
+    weights = np.asarray(weights, dtype=np.float64)[:, None] * admitted
+    return weights / weights.sum(axis=0)
 
 
 def _folds_agree(aligned):
@@ -58,7 +70,9 @@ def combine_protocol(members, *, protocol: str, settings: dict):
     ----------
     members : list of (predictions, weight)
         Each member's out-of-fold predictions of the protocol (``paths``, ``labels``,
-        ``fold``, ``probabilities``, ``label_order``), evaluated on the same folds.
+        ``fold``, ``probabilities``, ``label_order``), evaluated on the same folds; an
+        optional ``admitted`` (one boolean per clip) leaves a gated member out of the
+        clips outside its domain.
     protocol : str
         Name to file the result under (e.g. ``kfold`` or ``kfold_speaker_adapted``).
     settings : dict
@@ -72,14 +86,12 @@ def combine_protocol(members, *, protocol: str, settings: dict):
     """
     from ser_core.scoring.metrics import evaluate_predictions, summarize_folds
 
-    paths, truth, labels, aligned = _aligned(members)
+    paths, truth, labels, aligned, weights = _aligned(members)
     folds = _folds_agree(aligned)
     position = {label: i for i, label in enumerate(labels)}
     codes = np.array([position[label] for label in truth])
-    weights = np.array([weight for *_, weight in aligned], dtype=np.float64)
-    weights /= weights.sum()
     calibrated = [cross_fitted(probabilities, codes, folds)[0] for probabilities, _, _ in aligned]
-    average = np.tensordot(weights, np.stack(calibrated), axes=1)
+    average = np.einsum("mc,mcl->cl", weights, np.stack(calibrated))
     final, _ = cross_fitted(average, codes, folds)
     fold_results = []
     for fold in np.unique(folds):
@@ -92,8 +104,8 @@ def combine_protocol(members, *, protocol: str, settings: dict):
     result = ProtocolResult(protocol=protocol, folds=fold_results, summary=summarize_folds(fold_results),
                             pooled=pooled, settings=settings, calibration=report)
     member_temperatures = [fit_temperature(probabilities, codes) for probabilities, _, _ in aligned]
-    shipped_average = np.tensordot(weights, np.stack([apply_temperature(p, t) for (p, _, _), t
-                                                      in zip(aligned, member_temperatures)]), axes=1)
+    shipped_average = np.einsum("mc,mcl->cl", weights, np.stack([apply_temperature(p, t) for (p, _, _), t
+                                                                 in zip(aligned, member_temperatures)]))
     predictions = {"paths": paths, "labels": truth, "fold": folds, "probabilities": final.astype(np.float32),
                    "label_order": labels}
     return result, predictions, {"members": member_temperatures, "ensemble": fit_temperature(shipped_average, codes)}

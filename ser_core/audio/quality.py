@@ -1,0 +1,147 @@
+"""How clean and how wide-band a recording is, and whether it lies within a model's training domain.
+
+Two estimates of a decoded clip (before trimming, so its pauses and silences count):
+
+* ``snr_db``: the loud frames' power over the quiet frames' (95th over 5th percentile of
+  25-ms frame powers), an estimate of the signal-to-noise ratio. Studio speech with
+  silences scores 40 dB and more; added noise at 20 dB SNR brings it down to about 20 dB.
+* ``high_band_db``: the share of the clip's energy above 4.2 kHz, in dB. Speech recorded at
+  16 kHz or more puts -15..-40 dB there; a telephone line, an 8-kHz recording or a
+  resampling through 8 kHz leaves next to nothing (below -60 dB).
+
+A :class:`DomainGate` holds the lowest values a model was trained on; an ensemble leaves a
+member out of the average for a clip outside its gate (:mod:`ser_core.modelfolder.loaded`).
+
+Examples
+--------
+>>> import numpy as np
+>>> tone = np.sin(np.linspace(0, 2000 * np.pi, 16000)).astype(np.float32)
+>>> round(estimate_quality(tone, sample_rate=16000).high_band_db) < -60
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ser_core.errors import InputError
+
+FRAME_S, HOP_S = 0.025, 0.010
+LOUD_PERCENTILE, QUIET_PERCENTILE = 95, 5
+HIGH_BAND_HZ = 4200.0
+#: Floors that keep digital silence finite (powers and energy shares, in dB).
+POWER_FLOOR_DB, SHARE_FLOOR_DB = -120.0, -120.0
+#: The quantities of :class:`RecordingQuality`, in the order of its array form.
+QUANTITIES = ("snr_db", "high_band_db")
+
+
+@dataclass(frozen=True)
+class RecordingQuality:
+    """Estimated SNR and high-band level of one clip (dB); ``high_band_db`` is NaN below 12 kHz sampling."""
+
+    snr_db: float
+    high_band_db: float
+
+    def as_array(self) -> np.ndarray:
+        """The estimates as a float32 vector in :data:`QUANTITIES` order."""
+        return np.array([self.snr_db, self.high_band_db], dtype=np.float32)
+
+
+def _frames(y: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Non-padded Hann-windowed frames ``(n_frames, frame_length)``; one frame for a clip shorter than a frame."""
+    length, hop = int(FRAME_S * sample_rate), int(HOP_S * sample_rate)
+    if len(y) < length:
+        y = np.pad(y, (0, length - len(y)))
+    starts = np.arange(0, len(y) - length + 1, hop)
+    return y[starts[:, None] + np.arange(length)] * np.hanning(length).astype(np.float32)
+
+
+def estimate_quality(y, *, sample_rate: int) -> RecordingQuality:
+    """The :class:`RecordingQuality` of a mono clip (any length; the clip's mean is removed first)."""
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1 or len(y) == 0:
+        raise InputError(f"quality needs a non-empty mono clip; received shape {y.shape}")
+    frames = _frames(y - y.mean(), sample_rate)
+    power_db = 10 * np.log10(np.maximum(np.mean(frames ** 2, axis=1), 10 ** (POWER_FLOOR_DB / 10)))
+    snr_db = float(np.percentile(power_db, LOUD_PERCENTILE) - np.percentile(power_db, QUIET_PERCENTILE))
+    if sample_rate < 3 * HIGH_BAND_HZ:
+        return RecordingQuality(snr_db=snr_db, high_band_db=float("nan"))
+    spectrum = np.mean(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0)
+    frequencies = np.fft.rfftfreq(frames.shape[1], d=1.0 / sample_rate)
+    share = spectrum[frequencies >= HIGH_BAND_HZ].sum() / max(spectrum.sum(), 1e-30)
+    high_band_db = float(10 * np.log10(max(share, 10 ** (SHARE_FLOOR_DB / 10))))
+    return RecordingQuality(snr_db=snr_db, high_band_db=high_band_db)
+
+
+@dataclass(frozen=True)
+class DomainGate:
+    """The lowest SNR and high-band level (dB) a model was trained on; clips below either are outside."""
+
+    min_snr_db: float
+    min_high_band_db: float
+
+    def __post_init__(self):
+        for name in ("min_snr_db", "min_high_band_db"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+                raise InputError(f"a domain gate's {name} must be a finite number of dB; received {value!r}")
+
+    def admits(self, quality) -> np.ndarray:
+        """True for each row of ``quality`` (``(clips, 2)`` in :data:`QUANTITIES` order) inside the gate.
+
+        A NaN high-band level (a clip sampled below 12 kHz) counts as outside: nothing above
+        4.2 kHz was recorded.
+        """
+        quality = np.atleast_2d(np.asarray(quality, dtype=np.float64))
+        with np.errstate(invalid="ignore"):
+            return (quality[:, 0] >= self.min_snr_db) & (quality[:, 1] >= self.min_high_band_db)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, entry) -> DomainGate:
+        """A gate from a model folder's config; a clear error for anything else."""
+        if not isinstance(entry, dict) or set(entry) != {"min_snr_db", "min_high_band_db"}:
+            raise InputError(f"a domain gate has exactly min_snr_db and min_high_band_db; received {entry!r}")
+        return cls(**entry)
+
+    def describe(self) -> str:
+        """One line for cards and screens."""
+        return (f"estimated SNR at least {self.min_snr_db:.0f} dB and energy above {HIGH_BAND_HZ / 1000:.1f} kHz "
+                f"at least {self.min_high_band_db:.0f} dB of the clip's")
+
+
+def gate_from_clips(qualities, *, percentile: float = 1.0) -> DomainGate:
+    """The gate whose thresholds are the ``percentile``-th percentile of each estimate over a model's training clips."""
+    qualities = np.asarray(qualities, dtype=np.float64)
+    if qualities.ndim != 2 or qualities.shape[1] != len(QUANTITIES) or len(qualities) == 0:
+        raise InputError(f"expected (clips, {len(QUANTITIES)}) quality estimates; received shape {qualities.shape}")
+    low = np.nanpercentile(qualities, percentile, axis=0)
+    return DomainGate(min_snr_db=round(float(low[0]), 2), min_high_band_db=round(float(low[1]), 2))
+
+
+def describe_left_out(members) -> str:
+    """The note a prediction carries when a recording kept ``members`` out of an ensemble's average."""
+    names = ", ".join(f"'{name}'" for name in members)
+    return (f"Noisier or narrower-band than the clean wide-band speech {names} learned from: the ensemble left "
+            f"{'it' if len(members) == 1 else 'them'} out and the other members decided.")
+
+
+def corpus_qualities(paths, *, sample_rate: int, root=None, map_=map) -> np.ndarray:
+    """``(clips, 2)`` quality estimates of audio files (relative paths under ``root``), decoded at ``sample_rate``.
+
+    ``map_``: a map function to decode side by side (e.g. a thread pool's ``map``).
+    """
+    from pathlib import Path
+
+    from ser_core.audio.decode import load_audio
+
+    def one(path):
+        path = Path(path) if root is None or Path(path).is_absolute() else Path(root) / path
+        return estimate_quality(load_audio(path, sample_rate=sample_rate), sample_rate=sample_rate).as_array()
+
+    rows = list(map_(one, paths))
+    return np.stack(rows) if rows else np.zeros((0, len(QUANTITIES)), dtype=np.float32)
