@@ -1,4 +1,4 @@
-"""The shipped default since round three: the RAVDESS log-mel CNN averaged with a Whisper member of four corpora.
+"""The shipped default since round three: the RAVDESS log-mel CNN and two Whisper heads of four corpora, routed by recording quality.
 
 ``python -m ser_core build-default --data /work/corpora/all.csv`` runs :func:`build_default`
 on the corpora ``python -m recipes.corpora.prepare`` lays out (RAVDESS actors 01-20, TESS,
@@ -7,35 +7,39 @@ SAVEE, TurEV-DB). The choice followed the rule written before the numbers in
 leave-one-corpus-out among 14 candidates, and the CNN joined it because the average raised
 the new-speaker RAVDESS figure without lowering leave-one-corpus-out over TESS, SAVEE and
 TurEV-DB (``experiments/multicorpus_ensemble.py``). Since the robustness round
-(``results/robust_default.md``) the Whisper member also trains on noisy copies of every clip,
-and the CNN serves only recordings as clean and wide-band as its training clips.
+(``results/robust_default.md``, three more rules written first) the ensemble is routed by
+recording quality (:mod:`ser_core.audio.quality`): clean wide-band recordings go to the CNN
+and a clean-trained Whisper head, noisy or narrow-band ones to a Whisper head trained also on
+noisy copies.
 
 Members:
 
 * ``logmel-cnn``: the 2-D CNN on log-mel spectrograms, trained on RAVDESS actors 01-20
-  (:mod:`recipes.default`, reused as it is), behind a domain gate
-  (:mod:`ser_core.audio.quality`) fitted on those clips;
-* ``whisper-multicorpus``: Whisper-base encoder layer 3, mean and std over time, standardised
-  logistic regression (C = 0.03) with each corpus and each class within it weighted alike,
-  plus a speaker-adapted head; trained on every clip of the four corpora, and its copies in
-  white and pink noise at 20 dB SNR and through a telephone band, except the
-  speakers of :data:`EXAMPLE_SPEAKERS`, whose clips ship in ``examples/`` so that the
-  dashboard's examples are voices no member heard.
+  (:mod:`recipes.default`, reused as it is), for recordings inside its gate (the 1st
+  percentile of its training clips' estimated SNR and high-band level);
+* ``whisper-multicorpus-clean``: Whisper-base encoder layer 3, mean and std over time,
+  standardised logistic regression (C = 0.03) with each corpus and each class within it
+  weighted alike, plus a speaker-adapted head; trained on every clip of the four corpora
+  except the speakers of :data:`EXAMPLE_SPEAKERS`, whose clips ship in ``examples/`` so that
+  the dashboard's examples are voices no member heard; inside the gate;
+* ``whisper-multicorpus``: the same, trained also on copies of every clip in white and pink
+  noise at 20 dB SNR and through a telephone band; for recordings outside the gate.
 
 The ensemble's figures:
 
 * new speakers: RAVDESS 5-fold by actor on the CNN's own folds (the cards'
-  ``grouped_kfold(seed=42)``), the Whisper member refitted on the other folds plus every other
-  corpus (and their noisy copies), the CNN left out of the clips outside its gate, combined as :mod:`ser_core.training.ensemble` combines members (cross-fitted
+  ``grouped_kfold(seed=42)``), each Whisper head refitted on the other folds plus every other
+  corpus (and their noisy copies), each clip averaged by the members its gate routes it to, combined as :mod:`ser_core.training.ensemble` combines members (cross-fitted
   temperatures);
-* speech it was not trained on: TESS, SAVEE and TurEV-DB each left out, the Whisper member
-  trained on the other three corpora, the CNN as shipped (it never heard them). RAVDESS left
-  out cannot be scored for the ensemble (the CNN was trained on it); the Whisper member's own
-  leave-one-corpus-out over all four corpora is in its folder.
+* speech it was not trained on: TESS, SAVEE and TurEV-DB each left out, the Whisper heads
+  trained on the other three corpora, the CNN as shipped (it never heard them), routed the
+  same way. RAVDESS left out cannot be scored for the ensemble (the CNN was trained on it);
+  each Whisper head's own leave-one-corpus-out over all four corpora is in its folder.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +61,15 @@ WHISPER_MEMBER = Member(
     "Whisper-base encoder layer 3 (mean and std over time) -> standardised logistic regression (C=0.03), "
     "corpora and classes weighted alike, trained on RAVDESS 01-20, TESS, SAVEE and TurEV-DB with copies of "
     "every clip in white and pink noise at 20 dB SNR and through a telephone band; plus a speaker-adapted head")
+#: Step 3 of results/robust_default.md: the same head trained on clean clips only, for clean recordings.
+CLEAN_WHISPER_MEMBER = Member(
+    "whisper-multicorpus-clean",
+    TrainConfig(model="adaptive_linear", data=DataSettings(features="WHISPER-BASE-L3"),
+                protocol=ProtocolSettings("loco"), fit=FitSettings(params={"C": 0.03}, balance=True)),
+    1.0,
+    "Whisper-base encoder layer 3 (mean and std over time) -> standardised logistic regression (C=0.03), "
+    "corpora and classes weighted alike, trained on the clean clips of RAVDESS 01-20, TESS, SAVEE and TurEV-DB; "
+    "plus a speaker-adapted head")
 #: The selection rule, as the card states it (written before the numbers: results/multicorpus.md).
 SELECTION = ("by rules written before the numbers. The Whisper candidate (encoder layer 3, C = 0.03) won nested "
              "leave-one-corpus-out among 14 over RAVDESS, TESS, SAVEE and TurEV-DB (results/multicorpus.md). Its noisy "
@@ -69,10 +82,21 @@ SELECTION = ("by rules written before the numbers. The Whisper candidate (encode
 #: Step 2 of results/robust_default.md: the CNN's gate is the 1st percentile of its training clips' estimates,
 #: adopted unless it lowers the RAVDESS new-speaker accuracy by more than half a point.
 GATE_PERCENTILE, GATE_SLACK = 1.0, 0.005
+#: Step 3: routing replaces the step-2 ensemble if it gains at least half a point of RAVDESS new-speaker
+#: accuracy and loses at most half a point of leave-one-corpus-out UAR.
+ROUTING_GAIN, ROUTING_SLACK = 0.005, 0.005
+ROUTED_SELECTION = ("A third rule, also written first, routes by the same gate: clean wide-band recordings to the CNN "
+                    "and a Whisper head trained on clean clips, the others to the noise-trained head alone, adopted "
+                    "because it gained at least half a point of RAVDESS new-speaker accuracy for at most half a point "
+                    "of leave-one-corpus-out UAR.")
 ENSEMBLE_NAME = "multicorpus-ensemble"
 ENSEMBLE_DESCRIPTION = ("Ensemble of a 2-D CNN on log-mel spectrograms (RAVDESS) and Whisper-base encoder states "
                         "with a logistic regression trained on four corpora (RAVDESS, TESS, SAVEE, TurEV-DB); "
                         "calibrated probabilities, averaged with equal weights")
+ROUTED_DESCRIPTION = ("Ensemble routed by recording quality: clean wide-band recordings to a 2-D CNN on log-mel "
+                      "spectrograms (RAVDESS) and a Whisper-base head trained on four corpora (RAVDESS, TESS, SAVEE, "
+                      "TurEV-DB), noisy or narrow-band recordings to a Whisper-base head also trained on noisy copies; "
+                      "calibrated probabilities averaged with equal weights")
 
 
 def training_manifest(manifest) -> Path:
@@ -113,8 +137,8 @@ def fit_whisper(dataset, rows, copies=WHISPER_COPIES):
                          sample_weight=balance_weights(dataset.labels[rows], dataset.corpora[rows]), **extra)
 
 
-def whisper_on_cnn_folds(dataset, cnn_kfold):
-    """The Whisper member's out-of-fold probabilities on RAVDESS, on the CNN's folds, trained with every other corpus."""
+def whisper_on_cnn_folds(dataset, cnn_kfold, copies=WHISPER_COPIES):
+    """A Whisper head's out-of-fold probabilities on RAVDESS, on the CNN's folds, trained with every other corpus."""
     by_name = {Path(path).name: row for row, path in enumerate(dataset.paths) if dataset.corpora[row] == "ravdess"}
     missing = [path for path in cnn_kfold["paths"] if Path(path).name not in by_name]
     if missing:
@@ -125,7 +149,7 @@ def whisper_on_cnn_folds(dataset, cnn_kfold):
     others = np.flatnonzero(dataset.corpora != "ravdess")
     for fold in np.unique(folds):
         train = np.concatenate([rows[folds != fold], others])
-        estimator = fit_whisper(dataset, train)
+        estimator = fit_whisper(dataset, train, copies)
         probabilities[folds == fold] = _aligned_probabilities(estimator, dataset.X[rows[folds == fold]],
                                                               cnn_kfold["label_order"])
     return {**cnn_kfold, "probabilities": probabilities}
@@ -182,39 +206,57 @@ def combine_members(predictions, settings):
     return combine(predictions, [1.0] * len(predictions), protocol="kfold", settings=settings)
 
 
-def unseen_corpora(dataset, *, manifest, whisper_folder, cnn_folder, temperatures, cnn_admits=None):
+def unseen_corpora(dataset, *, manifest, cnn_folder, whisper, cnn_admits=None):
     """Leave-one-corpus-out of the ensemble over the corpora the CNN never heard (a ``loco`` ProtocolResult).
 
-    ``cnn_admits``: path -> whether the CNN's domain gate admits the clip (None: every clip).
+    ``whisper``: ``[(member folder, temperature, admits)]`` for each Whisper member, whose own
+    leave-one-corpus-out predictions are used; ``admits`` (and ``cnn_admits``) map a clip's
+    path to whether the member's gate admits it (None: every clip).
     """
     from ser_core.modelfolder.results import ProtocolResult
     from ser_core.scoring.crosscorpus import score_shared
     from ser_core.scoring.metrics import summarize_folds
-    from ser_core.scoring.temperature import apply_temperature
 
-    loco = read_predictions(whisper_folder)["loco"]
     corpora = [name for name in dataset.corpus_names if name != "ravdess"]
+    members = [_loco_member(folder, temperature, Path(manifest).parent) + (admits,)
+               for folder, temperature, admits in whisper]
+    order, paths, truth = members[0][0], members[0][1], members[0][3]
     cnn, cnn_by_path = _cnn_probabilities(cnn_folder, manifest, corpora)
-    order = [str(label) for label in loco["label_order"]]
     cnn_columns = [cnn.labels.index(label) for label in order]
+    members.append((order, paths, {path: cnn_by_path[path][cnn_columns] for path in paths if path in cnn_by_path},
+                    truth, cnn_admits))
     corpus_of = dict(zip(dataset.paths, dataset.corpora))
-    root = Path(manifest).parent
-    paths = [str(root / path) if not Path(path).is_absolute() else path for path in loco["paths"]]
-    whisper = apply_temperature(np.asarray(loco["probabilities"], dtype=np.float64), temperatures[1])
     folds = []
     for name in corpora:
-        rows = [i for i, path in enumerate(paths) if corpus_of.get(path) == name]
-        cnn_weight = np.array([1.0 if cnn_admits is None or cnn_admits[paths[i]] else 0.0 for i in rows])[:, None]
-        cnn = np.stack([cnn_by_path[paths[i]][cnn_columns] for i in rows])
-        average = (whisper[rows] + cnn_weight * cnn) / (1.0 + cnn_weight)
-        shared = score_shared(average, model_labels=order, y_true=np.asarray(loco["labels"])[rows])
+        rows = [path for path in paths if corpus_of.get(path) == name]
+        shared = score_shared(_routed_average(members, rows), model_labels=order, y_true=[truth[path] for path in rows])
         folds.append({**shared.metrics, "test_corpus": name, "n_test_clips": int(shared.kept.sum())})
     return ProtocolResult(protocol="loco", folds=folds, summary=summarize_folds(folds),
                           settings={"corpora": corpora,
                                     "note": "RAVDESS left out cannot be scored: the CNN member was trained on it"})
 
 
-def _training_record(whisper_folder, data) -> dict:
+def _loco_member(folder, temperature, root):
+    """``(label order, paths, probabilities by path, true label by path)`` of a member's leave-one-corpus-out."""
+    from ser_core.scoring.temperature import apply_temperature
+
+    loco = read_predictions(folder)["loco"]
+    paths = [str(root / path) if not Path(path).is_absolute() else path for path in loco["paths"]]
+    probabilities = apply_temperature(np.asarray(loco["probabilities"], dtype=np.float64), temperature)
+    return ([str(label) for label in loco["label_order"]], paths, dict(zip(paths, probabilities)),
+            dict(zip(paths, np.asarray(loco["labels"]).astype(str))))
+
+
+def _routed_average(members, rows):
+    """The members' probabilities of clips ``rows`` averaged over the members whose gate admits each clip."""
+    weights = np.array([[1.0 if admits is None or admits[path] else 0.0 for path in rows]
+                        for _, _, _, _, admits in members])
+    weights[:, weights.sum(axis=0) == 0] = 1.0
+    stacked = np.stack([np.stack([probabilities[path] for path in rows]) for _, _, probabilities, _, _ in members])
+    return np.einsum("mc,mcl->cl", weights / weights.sum(axis=0), stacked)
+
+
+def _training_record(whisper_folder, data, members, selection) -> dict:
     """What the ensemble was trained on: the Whisper member's corpora (the CNN's RAVDESS is among them) and their terms."""
     import json
 
@@ -226,15 +268,87 @@ def _training_record(whisper_folder, data) -> dict:
             "licences": {catalogue[name]["name"].split(" (")[0]: catalogue[name]["licence"]
                          for name in corpora if name in catalogue},
             "languages": sorted({catalogue[name]["language"] for name in corpora if name in catalogue}),
-            "members": [CNN_MEMBER, WHISPER_MEMBER.name], "held_out_for_examples": list(EXAMPLE_SPEAKERS),
-            "selection": SELECTION}
+            "members": [Path(folder).name for folder, _ in members], "held_out_for_examples": list(EXAMPLE_SPEAKERS),
+            "selection": selection}
+
+
+@dataclass
+class Choice:
+    """The ensemble the rules chose: members ``[(folder, weight)]``, their gates and its figures."""
+
+    members: list
+    domains: dict | None
+    kfold: object
+    loco: object
+    saved: dict
+    temperatures: dict
+    description: str
+    selection: str
+
+
+def _inside_on_folds(dataset, inside, cnn_kfold) -> np.ndarray:
+    """Whether each clip of the CNN's folds is inside its gate (matched by file name among RAVDESS clips)."""
+    by_name = {Path(path).name: inside[path] for path, corpus in zip(dataset.paths, dataset.corpora)
+               if corpus == "ravdess"}
+    return np.array([by_name.get(Path(path).name, True) for path in cnn_kfold["paths"]])
+
+
+def choose_ensemble(dataset, *, manifest, cnn_folder, folders, log=print) -> Choice:
+    """Steps 2 and 3 of results/robust_default.md on the CNN's folds and the three corpora it never heard."""
+    from ser_core.modelfolder.read import read_metrics
+
+    cnn_kfold = read_predictions(cnn_folder)["kfold"]
+    settings = {**read_metrics(cnn_folder).protocols["kfold"].settings, "corpora": ["ravdess"]}
+    qualities = clip_qualities(dataset)
+    gate = cnn_domain(dataset, qualities)
+    inside = {path: bool(gate.inside(quality)[0]) for path, quality in qualities.items()}
+    on_folds = _inside_on_folds(dataset, inside, cnn_kfold)
+    noisy_kfold = whisper_on_cnn_folds(dataset, cnn_kfold, WHISPER_COPIES)
+    adopted, (kfold, saved, temperatures) = gated_kfold(cnn_kfold, noisy_kfold, on_folds, settings, log=log)
+    loco = unseen_corpora(dataset, manifest=manifest, cnn_folder=cnn_folder,
+                          whisper=[(folders[WHISPER_MEMBER.name], temperatures["members"][1], None)],
+                          cnn_admits=inside if adopted else None)
+    members = [(cnn_folder, 1.0), (folders[WHISPER_MEMBER.name], 1.0)]
+    step2 = Choice(members, {CNN_MEMBER: gate} if adopted else None, kfold, loco, saved, temperatures,
+                   ENSEMBLE_DESCRIPTION, SELECTION)
+    return _routed_if_better(step2, dataset, manifest=manifest, cnn_kfold=cnn_kfold, gate=gate, inside=inside,
+                             on_folds=on_folds, noisy_kfold=noisy_kfold, folders=folders, settings=settings,
+                             log=log) if adopted else step2
+
+
+def _routed_if_better(step2, dataset, *, manifest, cnn_kfold, gate, inside, on_folds, noisy_kfold, folders, settings,
+                      log) -> Choice:
+    """Step 3: clean recordings to the CNN and the clean head, the others to the noisy head, if the rule says so."""
+    from ser_core.audio.quality import DomainGate
+
+    clean_kfold = whisper_on_cnn_folds(dataset, cnn_kfold, ())
+    kfold, saved, temperatures = combine_members([{**cnn_kfold, "admitted": on_folds},
+                                                  {**clean_kfold, "admitted": on_folds},
+                                                  {**noisy_kfold, "admitted": ~on_folds}], settings)
+    outside = {path: not value for path, value in inside.items()}
+    clean_folder, noisy_folder = folders[CLEAN_WHISPER_MEMBER.name], folders[WHISPER_MEMBER.name]
+    loco = unseen_corpora(dataset, manifest=manifest, cnn_folder=step2.members[0][0], cnn_admits=inside,
+                          whisper=[(clean_folder, temperatures["members"][1], inside),
+                                   (noisy_folder, temperatures["members"][2], outside)])
+    gain = kfold.mean("accuracy") - step2.kfold.mean("accuracy")
+    loss = step2.loco.mean("uar") - loco.mean("uar")
+    routed = gain >= ROUTING_GAIN and loss <= ROUTING_SLACK
+    log(f"routing (step 3): RAVDESS new-speaker accuracy {kfold.mean('accuracy'):.4f} vs {step2.kfold.mean('accuracy'):.4f}, "
+        f"leave-one-corpus-out UAR {loco.mean('uar'):.4f} vs {step2.loco.mean('uar'):.4f}: "
+        f"{'adopted' if routed else 'not adopted'}")
+    if not routed:
+        return step2
+    outside_gate = DomainGate(gate.min_snr_db, gate.min_high_band_db, serves="outside")
+    return Choice([step2.members[0], (clean_folder, 1.0), (noisy_folder, 1.0)],
+                  {CNN_MEMBER: gate, CLEAN_WHISPER_MEMBER.name: gate, WHISPER_MEMBER.name: outside_gate},
+                  kfold, loco, saved, temperatures, ROUTED_DESCRIPTION, f"{SELECTION} {ROUTED_SELECTION}")
 
 
 def build_default(data, *, root=None, reuse=True, set_default=True, command="python -m ser_core build-default",
                   log=print) -> Path:
-    """Train (or reuse) the Whisper member, combine it with the CNN, save the ensemble and make it the default."""
+    """Train (or reuse) the Whisper members, choose the ensemble by the rules, save it and make it the default."""
     from ser_core.data.dataset import load_dataset
-    from ser_core.modelfolder.read import artifacts_root, read_metrics, set_default_model
+    from ser_core.modelfolder.read import artifacts_root, set_default_model
     from ser_core.modelfolder.results import ModelMetrics
     from ser_core.modelfolder.save import save_ensemble
 
@@ -244,30 +358,19 @@ def build_default(data, *, root=None, reuse=True, set_default=True, command="pyt
         raise ArtifactError(f"{cnn_folder} is missing: train the CNN member first "
                             "(python -m ser_core build-default --ravdess-only --data ../shared/data/ravdess-16k)")
     manifest = training_manifest(data)
-    whisper_folder = _member_folder(WHISPER_MEMBER, data=manifest, root=root, reuse=reuse, log=log, command=command)
-    dataset = load_dataset(manifest, feature_kind=WHISPER_MEMBER.config.data.features,
-                           augment=WHISPER_MEMBER.config.data.augment)
-    cnn_kfold = read_predictions(cnn_folder)["kfold"]
-    whisper_kfold = whisper_on_cnn_folds(dataset, cnn_kfold)
-    settings = {**read_metrics(cnn_folder).protocols["kfold"].settings, "corpora": ["ravdess"]}
-    qualities = clip_qualities(dataset)
-    gate = cnn_domain(dataset, qualities)
-    cnn_admits = {path: bool(gate.admits(quality)[0]) for path, quality in qualities.items()}
-    by_name = {Path(path).name: cnn_admits[path] for path, corpus in zip(dataset.paths, dataset.corpora)
-               if corpus == "ravdess"}
-    admitted = np.array([by_name.get(Path(path).name, True) for path in cnn_kfold["paths"]])
-    adopted, (kfold, saved, temperatures) = gated_kfold(cnn_kfold, whisper_kfold, admitted, settings, log=log)
-    loco = unseen_corpora(dataset, manifest=manifest, whisper_folder=whisper_folder, cnn_folder=cnn_folder,
-                          temperatures=temperatures["members"], cnn_admits=cnn_admits if adopted else None)
-    for result in (kfold, loco):
+    folders = {member.name: _member_folder(member, data=manifest, root=root, reuse=reuse, log=log, command=command)
+               for member in (WHISPER_MEMBER, CLEAN_WHISPER_MEMBER)}
+    dataset = load_dataset(manifest, feature_kind=WHISPER_MEMBER.config.data.features, augment=WHISPER_COPIES)
+    choice = choose_ensemble(dataset, manifest=manifest, cnn_folder=cnn_folder, folders=folders, log=log)
+    for result in (choice.kfold, choice.loco):
         log(f"ensemble {result.title}: accuracy {result.mean('accuracy'):.4f}, UAR {result.mean('uar'):.4f}")
-    calibration = {"temperature": temperatures["ensemble"],
-                   "temperature_fitted_on": f"out-of-fold test predictions of '{kfold.title}'"}
-    folder = save_ensemble(root / ENSEMBLE_NAME, [(cnn_folder, 1.0), (whisper_folder, 1.0)],
-                           metrics=ModelMetrics(protocols={"kfold": kfold, "loco": loco}),
-                           training={**_training_record(whisper_folder, data), "command": command},
-                           predictions={"kfold": saved}, calibration=calibration, description=ENSEMBLE_DESCRIPTION,
-                           domains={CNN_MEMBER: gate} if adopted else None)
+    calibration = {"temperature": choice.temperatures["ensemble"],
+                   "temperature_fitted_on": f"out-of-fold test predictions of '{choice.kfold.title}'"}
+    training = _training_record(folders[WHISPER_MEMBER.name], data, choice.members, choice.selection)
+    folder = save_ensemble(root / ENSEMBLE_NAME, choice.members,
+                           metrics=ModelMetrics(protocols={"kfold": choice.kfold, "loco": choice.loco}),
+                           training={**training, "command": command}, predictions={"kfold": choice.saved},
+                           calibration=calibration, description=choice.description, domains=choice.domains)
     if set_default:
         set_default_model(folder.name, root=root)
         log(f"default model: {folder.name}")

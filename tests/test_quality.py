@@ -54,7 +54,18 @@ def test_a_gate_admits_clips_at_or_above_both_thresholds():
     assert "40 dB" in gate.describe()
 
 
-@pytest.mark.parametrize("entry", [None, {}, {"min_snr_db": 40}, {"min_snr_db": "40", "min_high_band_db": -30},
+def test_a_gate_for_the_outside_admits_exactly_the_clips_an_inside_gate_refuses():
+    inside = DomainGate(min_snr_db=40.0, min_high_band_db=-30.0)
+    outside = DomainGate(min_snr_db=40.0, min_high_band_db=-30.0, serves="outside")
+    quality = np.array([[45, -20], [39, -20], [45, np.nan]])
+    assert outside.admits(quality).tolist() == [False, True, True]
+    assert (outside.admits(quality) == ~inside.admits(quality)).all()
+    assert DomainGate.from_dict(outside.to_dict()) == outside
+    assert DomainGate.from_dict({"min_snr_db": 40, "min_high_band_db": -30}).serves == "inside"  # as first written
+    assert "failing" in outside.describe()
+
+
+@pytest.mark.parametrize("entry", [None, {}, {"min_snr_db": 40}, {"min_snr_db": 40, "min_high_band_db": -30, "serves": "all"}, {"min_snr_db": "40", "min_high_band_db": -30},
                                    {"min_snr_db": float("nan"), "min_high_band_db": -30},
                                    {"min_snr_db": 40, "min_high_band_db": -30, "extra": 1}])
 def test_a_malformed_gate_is_refused(entry):
@@ -127,6 +138,27 @@ def test_a_gated_ensembles_corpus_features_carry_each_clips_quality(gated, tiny_
     dataset = model.corpus_features(tiny_ravdess)
     assert dataset.X["recording_quality"].shape == (len(dataset.paths), 2)
     assert model.predict_proba(dataset.X).shape == (len(dataset.paths), len(model.labels))
+
+
+def test_clean_and_degraded_recordings_go_to_the_members_that_serve_them(tmp_path, studio_clip):
+    from ser_core.modelfolder.read import load_model
+    from ser_core.modelfolder.save import save_ensemble
+
+    a, b = _members(tmp_path)
+    bounds = {"min_snr_db": 35.0, "min_high_band_db": -45.0}
+    folder = save_ensemble(tmp_path / "routed", [(a, 1.0), (b, 1.0)], latency=False,
+                           domains={"studio": DomainGate(**bounds), "robust": DomainGate(**bounds, serves="outside")})
+    model, studio, robust = (load_model(path, trust=True) for path in (folder, a, b))
+    assert "used only for noisy or narrow-band recordings" in (folder / "MODEL_CARD.md").read_text()
+    clean = model.predict_audio(studio_clip, sample_rate=RATE)
+    np.testing.assert_allclose(clean.to_array(), studio.predict_audio(studio_clip, sample_rate=RATE).to_array(),
+                               atol=1e-9)
+    assert clean.warning is None  # the robust member sat this one out by design: nothing to tell
+    narrow = corrupt.telephone_band(studio_clip, sample_rate=RATE)
+    degraded = model.predict_audio(narrow, sample_rate=RATE)
+    np.testing.assert_allclose(degraded.to_array(), robust.predict_audio(narrow, sample_rate=RATE).to_array(),
+                               atol=1e-9)
+    assert "'studio'" in degraded.warning and "'robust'" not in degraded.warning
 
 
 def test_a_malformed_gate_in_a_folder_is_an_artifact_error(gated):

@@ -65,3 +65,18 @@ def test_the_cnn_gate_is_adopted_only_when_it_keeps_the_new_speaker_accuracy():
     nowhere = np.zeros(80, dtype=bool)  # the good CNN left out of every clip: the accuracy falls, the gate is refused
     adopted, (result, _, _) = gated_kfold(cnn, whisper, nowhere, {}, log=lambda _: None)
     assert not adopted and result.mean("accuracy") == 1.0
+
+
+def test_the_routed_average_takes_each_clip_from_the_members_that_admit_it():
+    from recipes.multicorpus import _routed_average
+
+    rows = ["a.wav", "b.wav", "c.wav"]
+    clean = {path: np.array([0.9, 0.1]) for path in rows}
+    noisy = {path: np.array([0.2, 0.8]) for path in rows}
+    inside = {"a.wav": True, "b.wav": False, "c.wav": True}
+    members = [(None, rows, clean, None, inside), (None, rows, noisy, None, {p: not v for p, v in inside.items()}),
+               (None, rows, clean, None, None)]
+    average = _routed_average(members, rows)
+    np.testing.assert_allclose(average, [[0.9, 0.1], [0.55, 0.45], [0.9, 0.1]])
+    nobody = [(None, rows, clean, None, {p: False for p in rows}), (None, rows, noisy, None, {p: False for p in rows})]
+    np.testing.assert_allclose(_routed_average(nobody, rows[:1]), [[0.55, 0.45]])  # no member admits: all of them

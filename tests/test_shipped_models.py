@@ -39,16 +39,22 @@ def test_the_default_is_the_ensemble_within_its_budget():
 
 
 @pytest.mark.slow
-def test_the_default_averages_its_calibrated_members(ravdess_16k):
+def test_the_default_averages_the_calibrated_members_that_serve_the_recording(ravdess_16k):
+    from ser_core.audio import corrupt
+    from ser_core.audio.preprocess import load_audio
+
     model = load_model(default_model_dir())
-    assert isinstance(model, EnsembleModel) and model.supports_speaker_adaptation
-    clip = ravdess_16k.joinpath(*ANGRY_CLIP)
-    parts = np.stack([member.predict_audio(clip).to_array() for member, _ in model.members])
-    average = parts.mean(axis=0)
-    expected = np.exp(np.log(average) / model.temperature)
-    np.testing.assert_allclose(model.predict_audio(clip).to_array(), expected / expected.sum(), atol=1e-5)
-    X = model.stack_features([model.features(clip)])  # features in: the same figures as audio in
-    np.testing.assert_allclose(model.predict_proba(X)[0], model.predict_audio(clip).to_array(), atol=1e-6)
+    assert isinstance(model, EnsembleModel) and model.supports_speaker_adaptation and model.gated
+    studio = load_audio(ravdess_16k.joinpath(*ANGRY_CLIP), sample_rate=16000)
+    for y, serving in ((studio, "inside"), (corrupt.telephone_band(studio, sample_rate=16000), "outside")):
+        members = [member for (member, _), domain in zip(model.members, model.domains) if domain.serves == serving]
+        average = np.mean([member.predict_audio(y, sample_rate=16000).to_array() for member in members], axis=0)
+        expected = np.exp(np.log(average) / model.temperature)
+        np.testing.assert_allclose(model.predict_audio(y, sample_rate=16000).to_array(), expected / expected.sum(),
+                                   atol=1e-5)
+        X = model.stack_features([model.features(y, sample_rate=16000)])  # features in: the same as audio in
+        np.testing.assert_allclose(model.predict_proba(X)[0], model.predict_audio(y, sample_rate=16000).to_array(),
+                                   atol=1e-6)
 
 
 def test_the_readme_quotes_the_default_figures():

@@ -148,12 +148,14 @@ def test_frames_from_a_webrtc_thread_while_the_page_reads(app_models):
     assert np.allclose(frame[model.labels].sum(axis=1), 1.0, atol=1e-5)
 
 
-def test_tensorflow_after_the_ui_package_does_not_crash_the_live_path():
+def test_tensorflow_after_a_dashboard_model_load_does_not_crash_the_live_path():
+    """The dashboard loads every model through ui.cache, which imports aiortc first (see ui/__init__.py)."""
     import subprocess
     import sys
 
-    code = ("import ui, tensorflow, streamlit_webrtc; from ui.live import audio_sink, LiveEmotionMonitor; "
-            "audio_sink(LiveEmotionMonitor(lambda y: None)); print('ok')")
+    code = ("from ui import cache; cache._load_model('artifacts/logmel-cnn'); import tensorflow, streamlit_webrtc; "
+            "from ui.live import audio_sink, LiveEmotionMonitor; audio_sink(LiveEmotionMonitor(lambda y: None)); "
+            "print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                          cwd=str(__import__("app_support").REPO))
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]

@@ -33,6 +33,8 @@ LOUD_PERCENTILE, QUIET_PERCENTILE = 95, 5
 HIGH_BAND_HZ = 4200.0
 #: Floors that keep digital silence finite (powers and energy shares, in dB).
 POWER_FLOOR_DB, SHARE_FLOOR_DB = -120.0, -120.0
+#: What a gated member serves: the clips inside its gate, or those outside it.
+SERVES = ("inside", "outside")
 #: The quantities of :class:`RecordingQuality`, in the order of its array form.
 QUANTITIES = ("snr_db", "high_band_db")
 
@@ -77,19 +79,26 @@ def estimate_quality(y, *, sample_rate: int) -> RecordingQuality:
 
 @dataclass(frozen=True)
 class DomainGate:
-    """The lowest SNR and high-band level (dB) a model was trained on; clips below either are outside."""
+    """The lowest SNR and high-band level (dB) a model was trained on; clips below either are outside.
+
+    ``serves``: ``"inside"`` (a member for clean wide-band recordings) or ``"outside"`` (one for
+    the recordings the inside members are kept from).
+    """
 
     min_snr_db: float
     min_high_band_db: float
+    serves: str = "inside"
 
     def __post_init__(self):
         for name in ("min_snr_db", "min_high_band_db"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
                 raise InputError(f"a domain gate's {name} must be a finite number of dB; received {value!r}")
+        if self.serves not in SERVES:
+            raise InputError(f"a domain gate serves {' or '.join(SERVES)}; received {self.serves!r}")
 
-    def admits(self, quality) -> np.ndarray:
-        """True for each row of ``quality`` (``(clips, 2)`` in :data:`QUANTITIES` order) inside the gate.
+    def inside(self, quality) -> np.ndarray:
+        """True for each row of ``quality`` (``(clips, 2)`` in :data:`QUANTITIES` order) at or above both thresholds.
 
         A NaN high-band level (a clip sampled below 12 kHz) counts as outside: nothing above
         4.2 kHz was recorded.
@@ -98,20 +107,27 @@ class DomainGate:
         with np.errstate(invalid="ignore"):
             return (quality[:, 0] >= self.min_snr_db) & (quality[:, 1] >= self.min_high_band_db)
 
+    def admits(self, quality) -> np.ndarray:
+        """True for each clip the gated member serves: those inside, or those outside for ``serves="outside"``."""
+        inside = self.inside(quality)
+        return inside if self.serves == "inside" else ~inside
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, entry) -> DomainGate:
-        """A gate from a model folder's config; a clear error for anything else."""
-        if not isinstance(entry, dict) or set(entry) != {"min_snr_db", "min_high_band_db"}:
-            raise InputError(f"a domain gate has exactly min_snr_db and min_high_band_db; received {entry!r}")
+        """A gate from a model folder's config (``serves`` optional, as first written); a clear error for anything else."""
+        required = {"min_snr_db", "min_high_band_db"}
+        if not isinstance(entry, dict) or not required <= set(entry) <= required | {"serves"}:
+            raise InputError(f"a domain gate has min_snr_db, min_high_band_db and optionally serves; received {entry!r}")
         return cls(**entry)
 
     def describe(self) -> str:
         """One line for cards and screens."""
-        return (f"estimated SNR at least {self.min_snr_db:.0f} dB and energy above {HIGH_BAND_HZ / 1000:.1f} kHz "
-                f"at least {self.min_high_band_db:.0f} dB of the clip's")
+        bounds = (f"estimated SNR at least {self.min_snr_db:.0f} dB and energy above {HIGH_BAND_HZ / 1000:.1f} kHz "
+                  f"at least {self.min_high_band_db:.0f} dB of the clip's")
+        return bounds if self.serves == "inside" else f"recordings failing either of: {bounds}"
 
 
 def gate_from_clips(qualities, *, percentile: float = 1.0) -> DomainGate:

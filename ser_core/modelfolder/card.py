@@ -117,6 +117,8 @@ def _domain_clause(member: dict) -> str:
     if "domain" not in member:
         return ""
     gate = DomainGate.from_dict(member["domain"])
+    if gate.serves == "outside":
+        return f"; used only for noisy or narrow-band recordings ({gate.describe()})"
     return (f"; used only for recordings like its training clips ({gate.describe()}), the other members "
             "deciding alone otherwise")
 

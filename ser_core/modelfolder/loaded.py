@@ -270,9 +270,15 @@ class EnsembleModel(LoadedModel):
             return source, sample_rate
         return load_audio(source, sample_rate=self.sample_rate), self.sample_rate
 
-    def _each_member(self, call) -> list:
-        """``call(member)`` for every member, run side by side; results in member order."""
-        return list(_member_threads().map(call, [member for member, _ in self.members]))
+    def _member_features(self, y, rate) -> list:
+        """Each member's features of one decoded clip, side by side, once per distinct feature kind and preprocessing."""
+        keys = [(member.spec.name, member.settings) for member, _ in self.members]
+        first = {}
+        for key, (member, _) in zip(keys, self.members):
+            first.setdefault(key, member)
+        rows = _member_threads().map(lambda member: member.features(y, sample_rate=rate), first.values())
+        by_key = dict(zip(first, rows))
+        return [by_key[key] for key in keys]
 
     @property
     def gated(self) -> bool:
@@ -311,7 +317,8 @@ class EnsembleModel(LoadedModel):
         """Which members a clip's recording kept out of the average, for the prediction's warning."""
         from ser_core.audio.quality import describe_left_out
 
-        left_out = [member.name for (member, _), keep in zip(self.members, admitted) if not keep]
+        left_out = [member.name for (member, _), domain, keep in zip(self.members, self.domains, admitted)
+                    if not keep and domain is not None and domain.serves == "inside"]
         return describe_left_out(left_out) if left_out else None
 
     def _member_speaker(self, member, speaker):
@@ -324,8 +331,7 @@ class EnsembleModel(LoadedModel):
         A gated ensemble adds the clip's :data:`QUALITY_KEY` estimates (before trimming).
         """
         y, rate = self._decoded(source, sample_rate)
-        rows = self._each_member(lambda member: member.features(y, sample_rate=rate))
-        features = {member.name: row for (member, _), row in zip(self.members, rows)}
+        features = {member.name: row for (member, _), row in zip(self.members, self._member_features(y, rate))}
         if self.gated:
             features[QUALITY_KEY] = self._quality(y, rate)
         return features
@@ -339,14 +345,10 @@ class EnsembleModel(LoadedModel):
         if speaker is not None:
             self.require_speaker_adaptation()
         y, rate = self._decoded(source, sample_rate)
-
-        def member_proba(member):
-            X = member.stack_features([member.features(y, sample_rate=rate)])
-            return member.predict_proba(X, speaker=self._member_speaker(member, speaker))[0]
-
+        parts = [member.predict_proba(member.stack_features([row]), speaker=self._member_speaker(member, speaker))
+                 for (member, _), row in zip(self.members, self._member_features(y, rate))]
         admitted = self.admitted(self._quality(y, rate)) if self.gated else None
-        proba = self._average([p[None] for p in self._each_member(member_proba)], speaker=speaker,
-                              admitted=admitted)[0]
+        proba = self._average(parts, speaker=speaker, admitted=admitted)[0]
         note = self._left_out_note(admitted[:, 0]) if admitted is not None else None
         return Prediction.from_proba(proba, labels=self.labels, model=self.name, source=source_name(source),
                                      warning=note)
