@@ -198,3 +198,15 @@ def test_combined_figures_leave_a_member_out_where_it_does_not_admit_a_clip():
     _, ungated, _ = combine_protocol([(a, 1.0), ({**b, "admitted": np.ones(40, dtype=bool)}, 5.0)], protocol="kfold",
                                      settings={})
     assert not np.allclose(ungated["probabilities"], predictions["probabilities"], atol=1e-3)
+
+
+def test_a_routed_ensemble_describes_which_recordings_each_member_serves(tmp_path):
+    from ser_core.modelfolder.read import load_model
+    from ser_core.modelfolder.save import save_ensemble
+
+    a, b = _members(tmp_path)
+    bounds = {"min_snr_db": 35.0, "min_high_band_db": -45.0}
+    folder = save_ensemble(tmp_path / "routed", [(a, 1.0), (b, 1.0)], latency=False,
+                           domains={"studio": DomainGate(**bounds), "robust": DomainGate(**bounds, serves="outside")})
+    described = load_model(folder, trust=True).describe()
+    assert "for clean wide-band recordings and " in described and described.endswith("for noisy or narrow-band ones")

@@ -107,3 +107,11 @@ def test_new_speaker_figures_name_the_corpus_they_were_measured_on():
     assert "right on 73.4% of clips from RAVDESS speakers it never heard" in summary.lead
     assert summary.part("right").text.startswith("On RAVDESS speakers it never heard (5-fold by speaker)")
     assert summary.part("unseen").text.endswith("RAVDESS left out cannot be scored: a member was trained on it.")
+
+
+def test_a_routed_default_says_its_noisy_path_keeps_labels_but_was_not_scored():
+    plain = plain_summary(MULTI).part("untested").text
+    assert "noisy rooms or telephone audio" in plain
+    routed = {**MULTI, "config": {**MULTI["config"], "members": [{"name": "cnn", "domain": {}}, {"name": "head"}]}}
+    text = plain_summary(routed).part("untested").text
+    assert "routes such recordings to a head trained on noisy copies" in text and "clean clips only" in text

@@ -260,7 +260,9 @@ class EnsembleModel(LoadedModel):
 
     def describe(self) -> str:
         """One line: the members and their features."""
-        return "ensemble of " + " and ".join(f"{m.kind} on {m.spec.name}" for m, _ in self.members)
+        serves = {None: "", "inside": " for clean wide-band recordings", "outside": " for noisy or narrow-band ones"}
+        return "ensemble of " + " and ".join(f"{m.kind} on {m.spec.name}{serves[getattr(d, 'serves', None)]}"
+                                             for (m, _), d in zip(self.members, self.domains))
 
     def _decoded(self, source, sample_rate):
         """Decode a file once for every member (mono float32 at the members' rate)."""

@@ -205,8 +205,11 @@ def _weak(headline) -> str | None:
 def _untested(config: dict) -> str:
     languages = training_languages(config)
     other = f"languages other than {_listing(languages)}" if languages else "other languages"
-    return (f"Spontaneous conversation, {other}, noisy rooms or telephone audio, children's voices, "
-            "and mixed or subtle emotions.")
+    routed = any("domain" in member for member in config.get("members") or [])
+    noise = ("how often it is right in noisy rooms or on the telephone (it routes such recordings to a head "
+             "trained on noisy copies and keeps most labels there, but was scored on clean clips only)"
+             if routed else "noisy rooms or telephone audio")
+    return f"Spontaneous conversation, {other}, {noise}, children's voices, and mixed or subtle emotions."
 
 
 def tested_corpora(result, config: dict) -> list[str]:
