@@ -51,13 +51,7 @@ if default and default != (best or {}).get("name"):
         st.caption(f"The default model **{default}**: {percent_spread(row['accuracy'], row['accuracy_std'])} "
                    f"accuracy, {row['protocol_title']}.")
 
-glance = pd.DataFrame({
-    "model": [name + (" ★" if name == default else "") for name in headline["name"]],
-    "accuracy": [percent_spread(a, s) for a, s in zip(headline["accuracy"], headline["accuracy_std"])],
-    "UAR": [percent_spread(a, s) for a, s in zip(headline["uar"], headline["uar_std"])],
-    "tested on": headline["protocol_title"],
-})
-glance, same = tables.phone_friendly(glance, keep=("model", "accuracy", "UAR"))
+glance, same = tables.headline_glance(headline.to_dict("records"), default=default)
 st.dataframe(glance, hide_index=True, width="stretch", column_config=tables.column_config(glance))
 tested = f"All tested on {same['tested on']}. " if "tested on" in same else ""
 st.caption(f"★ the default model. {tested}Each model is shown on the most honest protocol it was tested with; ± is "

@@ -74,9 +74,6 @@ def dataset_status():
 
 def model_status(artifacts) -> None:
     """The models on their most honest figure, the default first."""
-    import pandas as pd
-
-    from ser_core.formatting import percent_spread
     from ser_core.modelfolder.read import artifacts_root
     from ser_core.reporting.comparison import headline_rows
     from ui import tables
@@ -88,13 +85,7 @@ def model_status(artifacts) -> None:
     default = tables.default_name(artifacts_root())
     rows = headline_rows(tables.comparison_table(artifacts.to_dict("records"), default_name=default).to_dict("records"))
     rows.sort(key=lambda row: row["name"] != default)
-    glance = pd.DataFrame({
-        "model": [row["name"] + (" ★" if row["name"] == default else "") for row in rows],
-        "accuracy": [percent_spread(row["accuracy"], row["accuracy_std"]) for row in rows],
-        "UAR": [percent_spread(row["uar"], row["uar_std"]) for row in rows],
-        "tested on": [row["protocol_title"] for row in rows],
-    })
-    glance, same = tables.phone_friendly(glance, keep=("model", "accuracy", "UAR"))
+    glance, same = tables.headline_glance(rows, default=default)
     st.dataframe(glance, hide_index=True, width="stretch", column_config=tables.column_config(glance))
     tested = f"All tested on {same['tested on']}. " if "tested on" in same else ""
     st.caption(f"★ the default. {tested}Each model is shown on its most honest test: new speakers whenever it was "

@@ -48,3 +48,21 @@ def test_cross_corpus_rows_are_kept_apart():
     for column in ("model", "features", "accuracy", "uar", "macro_f1"):
         cross = cross.assign(**{column: None})
     assert list(tables.cross_corpus_view(cross).columns)[3:6] == ["test_corpus", "shared_labels", "n_left_out"]
+
+
+def test_headline_glance_stars_the_default_and_lifts_a_shared_protocol_into_the_caption():
+    rows = [
+        {"name": "a", "accuracy": 0.7311, "accuracy_std": 0.03, "uar": 0.726, "uar_std": 0.034,
+         "protocol_title": "new speakers (5-fold by actor)"},
+        {"name": "b", "accuracy": 0.5, "accuracy_std": None, "uar": 0.48, "uar_std": None,
+         "protocol_title": "new speakers (5-fold by actor)"},
+    ]
+    glance, same = tables.headline_glance(rows, default="a")
+    assert list(glance["model"]) == ["a ★", "b"]
+    assert list(glance.columns) == ["model", "accuracy", "UAR"]
+    assert glance["accuracy"].iloc[0].startswith("73.1%")
+    assert same == {"tested on": "new speakers (5-fold by actor)"}
+    rows[1]["protocol_title"] = "the study's random split"
+    glance, same = tables.headline_glance(rows, default=None)
+    assert "tested on" in glance.columns and same == {}
+    assert "★" not in "".join(glance["model"])

@@ -84,6 +84,23 @@ def model_card(folder: str | Path) -> str | None:
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
+def headline_glance(rows: Iterable[Mapping], *, default: str | None) -> tuple[pd.DataFrame, dict]:
+    """``(glance, same)``: each model on its most honest figure (``headline_rows`` records), the default starred.
+
+    Columns identical in every row are taken out by :func:`phone_friendly`; ``same`` holds them for a caption.
+    """
+    from ser_core.formatting import percent_spread
+
+    rows = list(rows)
+    glance = pd.DataFrame({
+        "model": [row["name"] + (" ★" if row["name"] == default else "") for row in rows],
+        "accuracy": [percent_spread(row["accuracy"], row["accuracy_std"]) for row in rows],
+        "UAR": [percent_spread(row["uar"], row["uar_std"]) for row in rows],
+        "tested on": [row["protocol_title"] for row in rows],
+    })
+    return phone_friendly(glance, keep=("model", "accuracy", "UAR"))
+
+
 def phone_friendly(frame: pd.DataFrame, *, keep: Iterable[str] = ("model",)) -> tuple[pd.DataFrame, dict]:
     """``(frame, same)``: the columns whose value is the same in every row taken out (``keep`` stays), and those values.
 
