@@ -218,3 +218,27 @@ def test_the_shipped_config_reads():
     config = prepare.load_config()
     assert set(config["corpora"]) >= {"ravdess", "savee", "tess", "turev"}
     assert set(config["corpora"]["ravdess"]["held_back_speakers"]) == {"21", "22", "23", "24"}
+
+
+def test_a_corpus_at_the_repository_root_is_read_from_folder_dot(sources):
+    git_dir = sources["mirror"] / REPO.replace("/", "+") / "repo"
+    listed = [source.relative for source in prepare.read_snapshot(git_dir, commit=sources["commit"], folder=".",
+                                                                  repo=REPO)]
+    assert "data/A_angry/A_one_angry.wav" in listed and "data/README.md" not in listed
+
+
+@pytest.mark.parametrize("key, name, expected", [
+    ("nemo", "EB0_anger_1.wav", ("angry", "EB0")),
+    ("nemo", "WR0_surprised_90.wav", ("surprised", "WR0")),
+    ("nemo", "KS0_happiness_12.wav", ("happy", "KS0")),
+    ("nemo", "XX0_anger_1.wav", (None, None)),                       # not one of the nine speakers
+    ("ased", "05Angry/a5-03-01-02-50.wav", ("angry", "50")),
+    ("ased", "04Sad/S4-04-02-01-29.wav", ("sad", "29")),             # the one upper-case name in the release
+    ("ased", "04Sad/h3-04-02-01-29.wav", (None, None)),              # folder and name disagree
+    ("ased", "01Neutral/n1-01-01-01-66.wav", (None, None)),          # speaker 66 does not exist
+])
+def test_the_shipped_patterns_read_the_new_corpora(key, name, expected):
+    corpus = prepare.load_config()["corpora"][key]
+    label, speaker, reason = prepare.parse_name(name, corpus)
+    assert (label, speaker) == expected
+    assert (reason is None) == (expected[0] is not None)

@@ -146,9 +146,9 @@ def read_snapshot(directory: Path, *, commit: str, folder: str, repo: str):
     if found != commit:
         raise PrepareError(f"the snapshot of {repo} at {directory} lacks commit {commit} named in corpora.json; "
                            "fetch it again or correct corpora.json")
-    prefix = folder.rstrip("/") + "/"
+    prefix = "" if folder.strip("/") in ("", ".") else folder.rstrip("/") + "/"  # "." : the repository's root
     entries = []
-    for record in _git(directory, "ls-tree", "-r", "-z", commit, "--", prefix).split(b"\0"):
+    for record in _git(directory, "ls-tree", "-r", "-z", commit, *(("--", prefix) if prefix else ())).split(b"\0"):
         if not record:
             continue
         meta, path = record.split(b"\t", 1)
