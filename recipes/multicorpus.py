@@ -59,7 +59,7 @@ WHISPER_MEMBER = Member(
                 protocol=ProtocolSettings("loco"), fit=FitSettings(params={"C": 0.03}, balance=True)),
     1.0,
     "Whisper-base encoder layer 3 (mean and std over time) -> standardised logistic regression (C=0.03), "
-    "corpora and classes weighted alike, trained on RAVDESS 01-20, TESS, SAVEE and TurEV-DB with copies of "
+    "corpora and classes weighted alike, trained on {corpora} with copies of "
     "every clip in white and pink noise at 20 dB SNR and through a telephone band; plus a speaker-adapted head")
 #: Step 3 of results/robust_default.md: the same head trained on clean clips only, for clean recordings.
 CLEAN_WHISPER_MEMBER = Member(
@@ -68,7 +68,7 @@ CLEAN_WHISPER_MEMBER = Member(
                 protocol=ProtocolSettings("loco"), fit=FitSettings(params={"C": 0.03}, balance=True)),
     1.0,
     "Whisper-base encoder layer 3 (mean and std over time) -> standardised logistic regression (C=0.03), "
-    "corpora and classes weighted alike, trained on the clean clips of RAVDESS 01-20, TESS, SAVEE and TurEV-DB; "
+    "corpora and classes weighted alike, trained on the clean clips of {corpora}; "
     "plus a speaker-adapted head")
 #: The selection rule, as the card states it (written before the numbers: results/multicorpus.md).
 SELECTION = ("by rules written before the numbers. The Whisper candidate (encoder layer 3, C = 0.03) won nested "
@@ -91,11 +91,11 @@ ROUTED_SELECTION = ("A third rule, also written first, routes by the same gate: 
                     "of leave-one-corpus-out UAR.")
 ENSEMBLE_NAME = "multicorpus-ensemble"
 ENSEMBLE_DESCRIPTION = ("Ensemble of a 2-D CNN on log-mel spectrograms (RAVDESS) and Whisper-base encoder states "
-                        "with a logistic regression trained on four corpora (RAVDESS, TESS, SAVEE, TurEV-DB); "
+                        "with a logistic regression trained on {corpora}; "
                         "calibrated probabilities, averaged with equal weights")
 ROUTED_DESCRIPTION = ("Ensemble routed by recording quality: clean wide-band recordings to a 2-D CNN on log-mel "
-                      "spectrograms (RAVDESS) and a Whisper-base head trained on four corpora (RAVDESS, TESS, SAVEE, "
-                      "TurEV-DB), noisy or narrow-band recordings to a Whisper-base head also trained on noisy copies; "
+                      "spectrograms (RAVDESS) and a Whisper-base head trained on {corpora}, "
+                      "noisy or narrow-band recordings to a Whisper-base head also trained on noisy copies; "
                       "calibrated probabilities averaged with equal weights")
 
 
@@ -113,6 +113,31 @@ def training_manifest(manifest) -> Path:
     out = manifest.with_name(f"{manifest.stem}-without-examples.csv")
     table[~table["speaker"].isin(EXAMPLE_SPEAKERS)].to_csv(out, index=False)
     return out
+
+
+_COUNTS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
+
+
+def corpora_phrase(manifest) -> str:
+    """The corpora a manifest holds, in words for a card: e.g. ``four corpora (RAVDESS 01-20, TESS, SAVEE, TurEV-DB)``."""
+    import json
+
+    import pandas as pd
+
+    names = sorted(pd.read_csv(manifest, dtype=str, keep_default_na=False, usecols=["corpus"])["corpus"].unique())
+    catalogue = json.loads((Path(__file__).parent / "corpora" / "corpora.json").read_text())["corpora"]
+    short = {"ravdess": "RAVDESS 01-20", "turev": "TurEV-DB"}
+    titles = [short.get(name) or catalogue.get(name, {}).get("name", name).split(" (")[0] for name in names]
+    if len(names) == 1:
+        return f"one corpus ({titles[0]})"
+    return f"{_COUNTS.get(len(names), len(names))} corpora ({', '.join(titles)})"
+
+
+def with_corpora(member: Member, manifest) -> Member:
+    """``member`` with the corpora of ``manifest`` written into its description."""
+    from dataclasses import replace
+
+    return replace(member, description=member.description.format(corpora=corpora_phrase(manifest)))
 
 
 def _aligned_probabilities(estimator, X, label_order):
@@ -358,7 +383,8 @@ def build_default(data, *, root=None, reuse=True, set_default=True, command="pyt
         raise ArtifactError(f"{cnn_folder} is missing: train the CNN member first "
                             "(python -m ser_core build-default --ravdess-only --data ../shared/data/ravdess-16k)")
     manifest = training_manifest(data)
-    folders = {member.name: _member_folder(member, data=manifest, root=root, reuse=reuse, log=log, command=command)
+    folders = {member.name: _member_folder(with_corpora(member, manifest), data=manifest, root=root, reuse=reuse,
+                                           log=log, command=command)
                for member in (WHISPER_MEMBER, CLEAN_WHISPER_MEMBER)}
     dataset = load_dataset(manifest, feature_kind=WHISPER_MEMBER.config.data.features, augment=WHISPER_COPIES)
     choice = choose_ensemble(dataset, manifest=manifest, cnn_folder=cnn_folder, folders=folders, log=log)
@@ -370,7 +396,8 @@ def build_default(data, *, root=None, reuse=True, set_default=True, command="pyt
     folder = save_ensemble(root / ENSEMBLE_NAME, choice.members,
                            metrics=ModelMetrics(protocols={"kfold": choice.kfold, "loco": choice.loco}),
                            training={**training, "command": command}, predictions={"kfold": choice.saved},
-                           calibration=calibration, description=choice.description, domains=choice.domains)
+                           calibration=calibration, description=choice.description.format(corpora=corpora_phrase(manifest)),
+                           domains=choice.domains)
     if set_default:
         set_default_model(folder.name, root=root)
         log(f"default model: {folder.name}")

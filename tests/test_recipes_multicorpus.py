@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from recipes.multicorpus import EXAMPLE_SPEAKERS, training_manifest
+from recipes.multicorpus import EXAMPLE_SPEAKERS, WHISPER_MEMBER, corpora_phrase, training_manifest, with_corpora
 from ser_core.errors import InputError
 
 
@@ -80,3 +80,14 @@ def test_the_routed_average_takes_each_clip_from_the_members_that_admit_it():
     np.testing.assert_allclose(average, [[0.9, 0.1], [0.55, 0.45], [0.9, 0.1]])
     nobody = [(None, rows, clean, None, {p: False for p in rows}), (None, rows, noisy, None, {p: False for p in rows})]
     np.testing.assert_allclose(_routed_average(nobody, rows[:1]), [[0.55, 0.45]])  # no member admits: all of them
+
+
+def test_the_cards_name_the_corpora_the_manifest_holds(tmp_path):
+    manifest = tmp_path / "all.csv"
+    manifest.write_text("path,label,speaker,corpus\na.wav,sad,ravdess:01,ravdess\nb.wav,sad,nemo:EB0,nemo\n"
+                        "c.wav,sad,ased:01,ased\nd.wav,calm,turev:1157,turev\n")
+    assert corpora_phrase(manifest) == "four corpora (ASED v1, nEMO, RAVDESS 01-20, TurEV-DB)"
+    assert "trained on four corpora (ASED v1, nEMO, RAVDESS 01-20, TurEV-DB) with copies" in \
+        with_corpora(WHISPER_MEMBER, manifest).description
+    manifest.write_text("path,label,speaker,corpus\na.wav,sad,tess:OAF,tess\n")
+    assert corpora_phrase(manifest) == "one corpus (TESS)"

@@ -25,8 +25,9 @@ from ser_core.errors import CorpusError
 #: The known corpora, named by their file-name conventions.
 CORPORA = ("ravdess", "crema-d", "tess", "savee", "emodb")
 #: The language each known corpus is spoken in (ISO 639-1).
-#: (TurEV-DB has no file-name convention of its own; it comes as a folder per label or a manifest.)
-LANGUAGES = {"ravdess": "en", "crema-d": "en", "tess": "en", "savee": "en", "emodb": "de", "turev": "tr"}
+#: (TurEV-DB, nEMO and ASED have no file-name convention here; they come as a folder per label or a manifest.)
+LANGUAGES = {"ravdess": "en", "crema-d": "en", "tess": "en", "savee": "en", "emodb": "de", "turev": "tr", "nemo": "pl",
+             "ased": "am"}
 
 
 class Excluded(Exception):

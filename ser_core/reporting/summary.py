@@ -28,11 +28,13 @@ KNOWN_CORPORA = {
     "tess": ("TESS", "two Canadian actresses saying single words in a fixed carrier phrase"),
     "savee": ("SAVEE", "four British male actors reading sentences"),
     "turev": ("TurEV-DB", "actors saying single words"),
+    "nemo": ("nEMO", "nine Polish actors reading sentences"),
+    "ased": ("ASED", "65 Amharic speakers reading sentences, each clip accepted by judges"),
     "crema-d": ("CREMA-D", "91 actors reading twelve sentences"),
     "emodb": ("EmoDB", "ten actors reading ten sentences"),
 }
 #: Language names for the ISO 639-1 codes of :data:`ser_core.data.naming.LANGUAGES`.
-LANGUAGE_NAMES = {"en": "English", "tr": "Turkish", "de": "German", "it": "Italian", "ur": "Urdu", "fr": "French",
+LANGUAGE_NAMES = {"en": "English", "tr": "Turkish", "pl": "Polish", "am": "Amharic", "de": "German", "it": "Italian", "ur": "Urdu", "fr": "French",
                   "es": "Spanish", "zh": "Chinese"}
 #: How many of the least-recalled emotions the summary names.
 N_WEAKEST = 2
