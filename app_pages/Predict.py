@@ -22,13 +22,16 @@ with st.expander("What it was tested on, where it is weak, and what not"):
     st.markdown(prediction.track_record_details(model))
 
 index = widgets.load_current_corpus()
-clip_tab, live_tab, adapt_tab = st.tabs([":material/upload_file: Upload or record",
-                                         ":material/settings_voice: Live",
-                                         ":material/record_voice_over: Adapt to a voice"])
+# Only the open tab runs (and is drawn): the microphone's WebRTC component and the adaptation form cost a first
+# visit nothing until a visitor opens them, and leaving the Live tab ends the stream.
+clip_tab, live_tab, adapt_tab = st.tabs(list(predict_tabs.TABS), key=predict_tabs.TAB_KEY, on_change="rerun")
 
-with clip_tab:
-    predict_tabs.clip_tab(model, index)
-with live_tab:
-    predict_tabs.live_tab(model)
-with adapt_tab:
-    predict_tabs.adapt_tab(model, index)
+if clip_tab.open:
+    with clip_tab:
+        predict_tabs.clip_tab(model, index)
+if live_tab.open:
+    with live_tab:
+        predict_tabs.live_tab(model)
+if adapt_tab.open:
+    with adapt_tab:
+        predict_tabs.adapt_tab(model, index)

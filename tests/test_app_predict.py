@@ -7,8 +7,15 @@ from app_support import TINY_MODEL, open_page, problems, wav_bytes
 from conftest import SAMPLE_RATE, speechlike
 
 
-def _page():
-    return open_page("predict")
+def _page(tab: str | None = None):
+    """Predict opened, then the tab whose label ends with ``tab`` (only the open tab runs)."""
+    from ui.predict_tabs import TAB_KEY, TABS
+
+    at = open_page("predict")
+    if tab is not None:
+        at.session_state[TAB_KEY] = next(label for label in TABS if label.endswith(tab))
+        at.run()
+    return at
 
 
 def _prediction(at) -> str | None:
@@ -45,7 +52,7 @@ def test_live_tab_streams_locally_or_through_turn_and_explains_itself_otherwise(
         live_env.setenv("SER_TURN_URLS", "turn:turn.example.org:3478")
         live_env.setenv("SER_TURN_USERNAME", "visitor")
         live_env.setenv("SER_TURN_CREDENTIAL", "hunter2")
-    at = _page()
+    at = _page("Live")
     assert problems(at) == [] and at.warning == []
     toggles = [t for t in at.toggle if t.key == "live_enabled"]
     assert [t.value for t in toggles] == ([False] if streams else [])
@@ -171,7 +178,7 @@ def _enrolment_files(corpus, n):
 
 
 def test_adaptation_tab_explains_a_model_without_an_adapted_head(app_env):
-    at = _page()
+    at = _page("Adapt to a voice")
     assert problems(at) == []
     assert any("cannot be adapted to a voice" in i.value for i in at.info)
     assert "adapt_button" not in [b.key for b in at.button]
@@ -179,7 +186,7 @@ def test_adaptation_tab_explains_a_model_without_an_adapted_head(app_env):
 
 
 def test_adapt_with_uploads_then_compare_both_heads(adaptive_env):
-    at = _page()
+    at = _page("Adapt to a voice")
     assert problems(at) == []
     assert at.button(key="adapt_button").disabled  # no enrolment clips yet
     at.file_uploader(key="adapt_enrol_upload").set_value(_enrolment_files(adaptive_env["data"], 3))
@@ -201,7 +208,7 @@ def test_adapt_with_uploads_then_compare_both_heads(adaptive_env):
 
 
 def test_recordings_accumulate_and_can_be_forgotten(adaptive_env):
-    at = _page()
+    at = _page("Adapt to a voice")
     for seed in range(2):
         recorder = [a for a in at.audio_input if a.key.startswith("adapt_enrol_record_")][0]
         recorder.upload(f"r{seed}.wav", wav_bytes(speechlike(duration_s=2.0, seed=seed, pitch_hz=120 + 30 * seed)))
@@ -216,7 +223,7 @@ def test_recordings_accumulate_and_can_be_forgotten(adaptive_env):
 
 
 def test_a_bad_enrolment_clip_is_named_in_an_error(adaptive_env):
-    at = _page()
+    at = _page("Adapt to a voice")
     silence = wav_bytes(np.zeros(SAMPLE_RATE, dtype=np.float32))
     files = _enrolment_files(adaptive_env["data"], 2) + [("silence.wav", silence, "audio/wav")]
     at.file_uploader(key="adapt_enrol_upload").set_value(files).run()
@@ -224,6 +231,17 @@ def test_a_bad_enrolment_clip_is_named_in_an_error(adaptive_env):
     assert [e.value for e in at.exception] == []
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "silence.wav" in errors[0] and "silent" in errors[0].lower()
+
+
+def test_only_the_open_tab_runs(live_env):
+    live_env.setenv("SER_MODE", "local")
+    at = _page()
+    assert problems(at) == []
+    assert at.file_uploader and not [t for t in at.toggle if t.key == "live_enabled"]
+    assert "adapt_button" not in [b.key for b in at.button]
+    at = _page("Live")
+    assert [t.key for t in at.toggle if t.key == "live_enabled"] == ["live_enabled"]
+    assert not [u for u in at.file_uploader if u.key and u.key.startswith("predict")]
 
 
 # ---------------------------------------------------------------- CSV downloads

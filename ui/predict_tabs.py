@@ -19,6 +19,11 @@ LONG_UPLOAD_BYTES = 2 * 2**20
 LIVE_CHART_S = 120.0
 
 
+#: Predict's tabs, in order; the page runs only the open one (its label is in ``st.session_state[TAB_KEY]``).
+TABS = (":material/upload_file: Upload or record", ":material/settings_voice: Live",
+        ":material/record_voice_over: Adapt to a voice")
+TAB_KEY = "predict_tab"
+
 def clip_tab(model, index) -> None:
     """Classify one uploaded or recorded clip; a long one is told as a timeline."""
     choice = widgets.audio_picker(key="predict", clips=index.clips if index is not None else None,
