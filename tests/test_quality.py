@@ -210,3 +210,25 @@ def test_a_routed_ensemble_describes_which_recordings_each_member_serves(tmp_pat
                            domains={"studio": DomainGate(**bounds), "robust": DomainGate(**bounds, serves="outside")})
     described = load_model(folder, trust=True).describe()
     assert "for clean wide-band recordings and " in described and described.endswith("for noisy or narrow-band ones")
+
+
+def test_blocks_of_frames_give_the_same_estimates_in_bounded_memory(monkeypatch):
+    import tracemalloc
+
+    from ser_core.audio import quality
+
+    y = (np.random.default_rng(1).standard_normal(16000 * 5) * 0.1).astype(np.float32)
+    y[:8000] *= 0.01  # a quiet stretch, so the SNR estimate is not trivial
+    whole = quality.estimate_quality(y, sample_rate=16000).as_array()
+    monkeypatch.setattr(quality, "BLOCK_FRAMES", 7)
+    assert np.allclose(quality.estimate_quality(y, sample_rate=16000).as_array(), whole, atol=1e-4)
+    monkeypatch.undo()
+    ten_minutes = np.zeros(16000 * 600, dtype=np.float32)
+    ten_minutes[::97] = 0.5
+    tracemalloc.start()
+    try:
+        quality.estimate_quality(ten_minutes, sample_rate=16000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100e6  # the clip itself is 38 MB; analysing every frame at once took about 300 MB

@@ -51,13 +51,28 @@ class RecordingQuality:
         return np.array([self.snr_db, self.high_band_db], dtype=np.float32)
 
 
-def _frames(y: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Non-padded Hann-windowed frames ``(n_frames, frame_length)``; one frame for a clip shorter than a frame."""
+#: Frames analysed at once: a 10-minute clip's 60,000 frames would take about 300 MB in one go.
+BLOCK_FRAMES = 2048
+
+
+def _frame_statistics(y: np.ndarray, sample_rate: int, *, spectrum: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each non-padded Hann-windowed frame's mean power, and (``spectrum``) their power spectra summed.
+
+    Frames are taken :data:`BLOCK_FRAMES` at a time, so memory stays bounded for any length;
+    a clip shorter than one frame is padded to one.
+    """
     length, hop = int(FRAME_S * sample_rate), int(HOP_S * sample_rate)
     if len(y) < length:
         y = np.pad(y, (0, length - len(y)))
+    window = np.hanning(length).astype(np.float32)
     starts = np.arange(0, len(y) - length + 1, hop)
-    return y[starts[:, None] + np.arange(length)] * np.hanning(length).astype(np.float32)
+    powers, summed = [], np.zeros(length // 2 + 1) if spectrum else None
+    for block in range(0, len(starts), BLOCK_FRAMES):
+        frames = y[starts[block:block + BLOCK_FRAMES, None] + np.arange(length)] * window
+        powers.append(np.mean(frames ** 2, axis=1))
+        if spectrum:
+            summed += np.sum(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0)
+    return np.concatenate(powers), summed
 
 
 def estimate_quality(y, *, sample_rate: int) -> RecordingQuality:
@@ -65,13 +80,13 @@ def estimate_quality(y, *, sample_rate: int) -> RecordingQuality:
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1 or len(y) == 0:
         raise InputError(f"quality needs a non-empty mono clip; received shape {y.shape}")
-    frames = _frames(y - y.mean(), sample_rate)
-    power_db = 10 * np.log10(np.maximum(np.mean(frames ** 2, axis=1), 10 ** (POWER_FLOOR_DB / 10)))
+    wide_band = sample_rate >= 3 * HIGH_BAND_HZ
+    powers, spectrum = _frame_statistics(y - y.mean(), sample_rate, spectrum=wide_band)
+    power_db = 10 * np.log10(np.maximum(powers, 10 ** (POWER_FLOOR_DB / 10)))
     snr_db = float(np.percentile(power_db, LOUD_PERCENTILE) - np.percentile(power_db, QUIET_PERCENTILE))
-    if sample_rate < 3 * HIGH_BAND_HZ:
+    if not wide_band:
         return RecordingQuality(snr_db=snr_db, high_band_db=float("nan"))
-    spectrum = np.mean(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0)
-    frequencies = np.fft.rfftfreq(frames.shape[1], d=1.0 / sample_rate)
+    frequencies = np.fft.rfftfreq(int(FRAME_S * sample_rate), d=1.0 / sample_rate)
     share = spectrum[frequencies >= HIGH_BAND_HZ].sum() / max(spectrum.sum(), 1e-30)
     high_band_db = float(10 * np.log10(max(share, 10 ** (SHARE_FLOOR_DB / 10))))
     return RecordingQuality(snr_db=snr_db, high_band_db=high_band_db)
