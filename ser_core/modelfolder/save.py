@@ -207,7 +207,7 @@ def _write_weights(staging, estimator, *, spec, preprocess, predictions, corpus_
     export = export_checked(estimator, staging, spec=spec, preprocess=preprocess, clips=clips)
     arrays = _predictions_arrays(predictions)
     if arrays:
-        np.savez(staging / PREDICTIONS_FILE, **arrays)
+        np.savez_compressed(staging / PREDICTIONS_FILE, **arrays)
     atomic.checkpoint("after-weights")
     return export
 
@@ -259,7 +259,7 @@ def save_ensemble(folder, members, *, metrics=None, training=None, predictions=N
                 entries[-1]["domain"] = domains[model.name].to_dict()
         arrays = _predictions_arrays(predictions)
         if arrays:
-            np.savez(staging / PREDICTIONS_FILE, **arrays)
+            np.savez_compressed(staging / PREDICTIONS_FILE, **arrays)
         atomic.checkpoint("after-weights")
         config = _base_config(folder, model_name="ensemble", family="ensemble", description=description,
                               labels=labels, preprocess=loaded[0][0].settings, seed=loaded[0][0].config.get("seed"),
