@@ -34,7 +34,7 @@ div[data-testid="stMetric"] {
            font-weight:600; margin:0 0.2rem 0.2rem 0;}
 @media (max-width: 640px) {h1 {font-size: 1.9rem !important;}}
 .block-container {max-width: 100%; overflow-x: hidden;}
-[data-testid="stMarkdownContainer"] table {display: block; max-width: 100%; overflow-x: auto;}
+[data-testid="stMarkdownContainer"] table {display: block; max-width: min(100%, calc(100vw - 2.5rem)); overflow-x: auto;}
 [data-testid="stMarkdownContainer"] :is(th, td) {overflow-wrap: anywhere;}
 </style>
 """
