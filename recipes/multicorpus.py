@@ -125,14 +125,19 @@ def training_manifest(manifest) -> Path:
 _COUNTS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
 
 
-def corpora_phrase(manifest) -> str:
-    """The corpora a manifest holds, in words for a card: e.g. ``four corpora (RAVDESS 01-20, TESS, SAVEE, TurEV-DB)``."""
+def _catalogue() -> dict:
+    """The corpora's entries in ``recipes/corpora/corpora.json`` (sources, licences, languages), by key."""
     import json
 
+    return json.loads((Path(__file__).parent / "corpora" / "corpora.json").read_text())["corpora"]
+
+
+def corpora_phrase(manifest) -> str:
+    """The corpora a manifest holds, in words for a card: e.g. ``four corpora (RAVDESS 01-20, TESS, SAVEE, TurEV-DB)``."""
     import pandas as pd
 
     names = sorted(pd.read_csv(manifest, dtype=str, keep_default_na=False, usecols=["corpus"])["corpus"].unique())
-    catalogue = json.loads((Path(__file__).parent / "corpora" / "corpora.json").read_text())["corpora"]
+    catalogue = _catalogue()
     short = {"ravdess": "RAVDESS 01-20", "turev": "TurEV-DB"}
     titles = [short.get(name) or catalogue.get(name, {}).get("name", name).split(" (")[0] for name in names]
     if len(names) == 1:
@@ -140,11 +145,11 @@ def corpora_phrase(manifest) -> str:
     return f"{_COUNTS.get(len(names), len(names))} corpora ({', '.join(titles)})"
 
 
-def with_corpora(member: Member, manifest) -> Member:
-    """``member`` with the corpora of ``manifest`` written into its description."""
+def with_corpora(member: Member, corpora: str) -> Member:
+    """``member`` with ``corpora`` (:func:`corpora_phrase`) written into its description."""
     from dataclasses import replace
 
-    return replace(member, description=member.description.format(corpora=corpora_phrase(manifest)))
+    return replace(member, description=member.description.format(corpora=corpora))
 
 
 def _aligned_probabilities(estimator, X, label_order):
@@ -294,7 +299,7 @@ def _training_record(whisper_folder, data, members, selection) -> dict:
 
     member = json.loads((Path(whisper_folder) / "config.json").read_text()).get("training") or {}
     corpora = member.get("corpora") or {}
-    catalogue = json.loads((Path(__file__).parent / "corpora" / "corpora.json").read_text())["corpora"]
+    catalogue = _catalogue()
     return {"data": Path(data).name, "corpus": ", ".join(corpora), "corpora": corpora,
             "n_clips": member.get("n_clips"), "n_speakers": member.get("n_speakers"),
             "licences": {catalogue[name]["name"].split(" (")[0]: catalogue[name]["licence"]
@@ -390,7 +395,8 @@ def build_default(data, *, root=None, reuse=True, set_default=True, command="pyt
         raise ArtifactError(f"{cnn_folder} is missing: train the CNN member first "
                             "(python -m ser_core build-default --ravdess-only --data ../shared/data/ravdess-16k)")
     manifest = training_manifest(data)
-    folders = {member.name: _member_folder(with_corpora(member, manifest), data=manifest, root=root, reuse=reuse,
+    corpora = corpora_phrase(manifest)
+    folders = {member.name: _member_folder(with_corpora(member, corpora), data=manifest, root=root, reuse=reuse,
                                            log=log, command=command)
                for member in (WHISPER_MEMBER, CLEAN_WHISPER_MEMBER)}
     dataset = load_dataset(manifest, feature_kind=WHISPER_MEMBER.config.data.features, augment=WHISPER_COPIES)
@@ -404,7 +410,7 @@ def build_default(data, *, root=None, reuse=True, set_default=True, command="pyt
     folder = save_ensemble(root / ENSEMBLE_NAME, choice.members,
                            metrics=ModelMetrics(protocols={"kfold": choice.kfold, "loco": choice.loco}),
                            training={**training, "command": command}, predictions={"kfold": choice.saved},
-                           calibration=calibration, description=choice.description.format(corpora=corpora_phrase(manifest)),
+                           calibration=calibration, description=choice.description.format(corpora=corpora),
                            domains=choice.domains)
     if set_default:
         set_default_model(folder.name, root=root)

@@ -88,6 +88,6 @@ def test_the_cards_name_the_corpora_the_manifest_holds(tmp_path):
                         "c.wav,sad,ased:01,ased\nd.wav,calm,turev:1157,turev\n")
     assert corpora_phrase(manifest) == "four corpora (ASED v1, nEMO, RAVDESS 01-20, TurEV-DB)"
     assert "trained on four corpora (ASED v1, nEMO, RAVDESS 01-20, TurEV-DB) with copies" in \
-        with_corpora(WHISPER_MEMBER, manifest).description
+        with_corpora(WHISPER_MEMBER, corpora_phrase(manifest)).description
     manifest.write_text("path,label,speaker,corpus\na.wav,sad,tess:OAF,tess\n")
     assert corpora_phrase(manifest) == "one corpus (TESS)"

@@ -50,6 +50,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import shutil
 import struct
 import uuid
@@ -320,8 +321,6 @@ def _content_digest(arrays: dict) -> str:
 
 def _front_or_block_below(key: str, layers: int) -> bool:
     """True for the front end's variables and those of blocks ``0 .. layers - 1`` (not the final LayerNorm)."""
-    import re
-
     block = re.match(r"layer_(\d+)/", key)
     return int(block[1]) < layers if block else key.startswith(("conv", "position_encodings/"))
 

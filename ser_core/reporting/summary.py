@@ -34,8 +34,8 @@ KNOWN_CORPORA = {
     "emodb": ("EmoDB", "ten actors reading ten sentences"),
 }
 #: Language names for the ISO 639-1 codes of :data:`ser_core.data.naming.LANGUAGES`.
-LANGUAGE_NAMES = {"en": "English", "tr": "Turkish", "pl": "Polish", "am": "Amharic", "de": "German", "it": "Italian", "ur": "Urdu", "fr": "French",
-                  "es": "Spanish", "zh": "Chinese"}
+LANGUAGE_NAMES = {"en": "English", "tr": "Turkish", "pl": "Polish", "am": "Amharic", "de": "German", "it": "Italian",
+                  "ur": "Urdu", "fr": "French", "es": "Spanish", "zh": "Chinese"}
 #: How many of the least-recalled emotions the summary names.
 N_WEAKEST = 2
 
