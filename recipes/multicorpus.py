@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recipes.default import Member, _member_folder, read_predictions
+from recipes.default import Member, _member_folder, combine, read_predictions
 from ser_core.errors import ArtifactError, InputError
 from ser_core.training.config import DataSettings, FitSettings, ProtocolSettings, TrainConfig
 
@@ -86,10 +86,20 @@ GATE_PERCENTILE, GATE_SLACK = 1.0, 0.005
 #: Step 3: routing replaces the step-2 ensemble if it gains at least half a point of RAVDESS new-speaker
 #: accuracy and loses at most half a point of leave-one-corpus-out UAR.
 ROUTING_GAIN, ROUTING_SLACK = 0.005, 0.005
+#: The clean route's shares (CNN, clean head, noise-trained head): "C" is step 3 of results/robust_default.md
+#: (the noise-trained head serves only recordings outside the gate), "E1" and "E2" the fifth rule's candidates
+#: (results/shared_route.md: the noise-trained head in both routes).
+ROUTES = {"C": (1.0, 1.0, 0.0), "E1": (1.0, 1.0, 1.0), "E2": (2.0, 1.0, 1.0)}
+#: The route the fifth rule chose (experiments/shared_route.py).
+SHIPPED_ROUTE = "C"
 ROUTED_SELECTION = ("A third rule, also written first, routes by the same gate: clean wide-band recordings to the CNN "
                     "and a Whisper head trained on clean clips, the others to the noise-trained head alone, adopted "
                     "because it gained at least half a point of RAVDESS new-speaker accuracy for at most half a point "
                     "of leave-one-corpus-out UAR.")
+SHARED_ROUTE_SELECTION = ("A fifth rule, also written first (results/shared_route.md), let the noise-trained head "
+                          "serve clean recordings too, adopted because it kept RAVDESS new-speaker accuracy and "
+                          "leave-one-corpus-out UAR within half a point and raised the share of labels unchanged "
+                          "under 20 dB noise and narrow bands by at least two points.")
 #: The corpora the first three rules chose on; a manifest holding more follows results/more_corpora.md.
 FIRST_CORPORA = frozenset({"ravdess", "tess", "savee", "turev"})
 MORE_CORPORA_SELECTION = ("A fourth rule, also written first (results/more_corpora.md), trained both Whisper heads on six "
@@ -104,6 +114,12 @@ ROUTED_DESCRIPTION = ("Ensemble routed by recording quality: clean wide-band rec
                       "spectrograms (RAVDESS) and a Whisper-base head trained on {corpora}, "
                       "noisy or narrow-band recordings to a Whisper-base head also trained on noisy copies; "
                       "calibrated probabilities averaged with equal weights")
+SHARED_DESCRIPTION = ("Ensemble routed by recording quality: clean wide-band recordings to a 2-D CNN on log-mel "
+                      "spectrograms (RAVDESS) and two Whisper-base heads trained on {corpora}, one of them also on "
+                      "noisy copies; noisy or narrow-band recordings to that noise-trained head alone; calibrated "
+                      "probabilities, weighted averages")
+#: The ensemble's description by whether the noise-trained head also serves clean recordings.
+ROUTE_DESCRIPTIONS = {False: ROUTED_DESCRIPTION, True: SHARED_DESCRIPTION}
 
 
 def training_manifest(manifest) -> Path:
@@ -243,25 +259,26 @@ def combine_members(predictions, settings):
     return combine(predictions, [1.0] * len(predictions), protocol="kfold", settings=settings)
 
 
-def unseen_corpora(dataset, *, manifest, cnn_folder, whisper, cnn_admits=None):
+def unseen_corpora(evidence, *, whisper, cnn_admits=None, cnn_weight=1.0):
     """Leave-one-corpus-out of the ensemble over the corpora the CNN never heard (a ``loco`` ProtocolResult).
 
-    ``whisper``: ``[(member folder, temperature, admits)]`` for each Whisper member, whose own
-    leave-one-corpus-out predictions are used; ``admits`` (and ``cnn_admits``) map a clip's
+    ``whisper``: ``[(member folder, temperature, admits, weight)]`` for each Whisper member, whose
+    own leave-one-corpus-out predictions are used; ``admits`` (and ``cnn_admits``) map a clip's
     path to whether the member's gate admits it (None: every clip).
     """
     from ser_core.modelfolder.results import ProtocolResult
     from ser_core.scoring.crosscorpus import score_shared
     from ser_core.scoring.metrics import summarize_folds
 
-    corpora = [name for name in dataset.corpus_names if name != "ravdess"]
-    members = [_loco_member(folder, temperature, Path(manifest).parent) + (admits,)
-               for folder, temperature, admits in whisper]
+    dataset = evidence.dataset
+    corpora = evidence.unseen
+    members = [_loco_member(folder, temperature, Path(evidence.manifest).parent) + (admits, weight)
+               for folder, temperature, admits, weight in whisper]
     order, paths, truth = members[0][0], members[0][1], members[0][3]
-    cnn, cnn_by_path = _cnn_probabilities(cnn_folder, manifest, corpora)
+    cnn, cnn_by_path = evidence.cnn_probabilities()
     cnn_columns = [cnn.labels.index(label) for label in order]
     members.append((order, paths, {path: cnn_by_path[path][cnn_columns] for path in paths if path in cnn_by_path},
-                    truth, cnn_admits))
+                    truth, cnn_admits, cnn_weight))
     corpus_of = dict(zip(dataset.paths, dataset.corpora))
     folds = []
     for name in corpora:
@@ -285,11 +302,15 @@ def _loco_member(folder, temperature, root):
 
 
 def _routed_average(members, rows):
-    """The members' probabilities of clips ``rows`` averaged over the members whose gate admits each clip."""
+    """The members' probabilities of clips ``rows``, weighted, averaged over the members whose gate admits each clip.
+
+    ``members``: ``(label order, paths, probabilities by path, truth by path, admits, weight)``.
+    """
     weights = np.array([[1.0 if admits is None or admits[path] else 0.0 for path in rows]
-                        for _, _, _, _, admits in members])
+                        for _, _, _, _, admits, _ in members])
     weights[:, weights.sum(axis=0) == 0] = 1.0
-    stacked = np.stack([np.stack([probabilities[path] for path in rows]) for _, _, probabilities, _, _ in members])
+    weights *= np.array([weight for *_, weight in members])[:, None]
+    stacked = np.stack([np.stack([probabilities[path] for path in rows]) for _, _, probabilities, _, _, _ in members])
     return np.einsum("mc,mcl->cl", weights / weights.sum(axis=0), stacked)
 
 
@@ -321,6 +342,55 @@ class Choice:
     temperatures: dict
     description: str
     selection: str
+    later_rule: str = ""  # the fifth rule's sentence, after the fourth's (save_choice)
+
+
+@dataclass
+class Evidence:
+    """What every rule measures on: the corpora's Whisper features, the CNN's folds and gate, the heads' folds."""
+
+    dataset: object
+    manifest: Path
+    cnn_folder: Path
+    folders: dict
+    settings: dict
+    cnn_kfold: dict
+    gate: object
+    inside: dict
+    on_folds: np.ndarray
+    noisy_kfold: dict
+    _clean_kfold: dict | None = None
+    _cnn: tuple | None = None
+
+    @property
+    def unseen(self) -> list:
+        """The corpora the CNN never heard: the leave-one-corpus-out of every rule."""
+        return [name for name in self.dataset.corpus_names if name != "ravdess"]
+
+    def clean_kfold(self) -> dict:
+        """The clean head's out-of-fold probabilities on the CNN's folds (fitted once)."""
+        if self._clean_kfold is None:
+            self._clean_kfold = whisper_on_cnn_folds(self.dataset, self.cnn_kfold, ())
+        return self._clean_kfold
+
+    def cnn_probabilities(self) -> tuple:
+        """The shipped CNN and its probabilities on every clip of the unseen corpora (computed once)."""
+        if self._cnn is None:
+            self._cnn = _cnn_probabilities(self.cnn_folder, self.manifest, self.unseen)
+        return self._cnn
+
+
+def gather_evidence(dataset, *, manifest, cnn_folder, folders) -> Evidence:
+    """The CNN's folds and gate and the noise-trained head on those folds: the ground every rule stands on."""
+    from ser_core.modelfolder.read import read_metrics
+
+    cnn_kfold = read_predictions(cnn_folder)["kfold"]
+    settings = {**read_metrics(cnn_folder).protocols["kfold"].settings, "corpora": ["ravdess"]}
+    qualities = clip_qualities(dataset)
+    gate = cnn_domain(dataset, qualities)
+    inside = {path: bool(gate.inside(quality)[0]) for path, quality in qualities.items()}
+    return Evidence(dataset, Path(manifest), Path(cnn_folder), folders, settings, cnn_kfold, gate, inside,
+                    _inside_on_folds(dataset, inside, cnn_kfold), whisper_on_cnn_folds(dataset, cnn_kfold, WHISPER_COPIES))
 
 
 def _inside_on_folds(dataset, inside, cnn_kfold) -> np.ndarray:
@@ -330,55 +400,63 @@ def _inside_on_folds(dataset, inside, cnn_kfold) -> np.ndarray:
     return np.array([by_name.get(Path(path).name, True) for path in cnn_kfold["paths"]])
 
 
-def choose_ensemble(dataset, *, manifest, cnn_folder, folders, log=print) -> Choice:
-    """Steps 2 and 3 of results/robust_default.md on the CNN's folds and the three corpora it never heard."""
-    from ser_core.modelfolder.read import read_metrics
-
-    cnn_kfold = read_predictions(cnn_folder)["kfold"]
-    settings = {**read_metrics(cnn_folder).protocols["kfold"].settings, "corpora": ["ravdess"]}
-    qualities = clip_qualities(dataset)
-    gate = cnn_domain(dataset, qualities)
-    inside = {path: bool(gate.inside(quality)[0]) for path, quality in qualities.items()}
-    on_folds = _inside_on_folds(dataset, inside, cnn_kfold)
-    noisy_kfold = whisper_on_cnn_folds(dataset, cnn_kfold, WHISPER_COPIES)
-    adopted, (kfold, saved, temperatures) = gated_kfold(cnn_kfold, noisy_kfold, on_folds, settings, log=log)
-    loco = unseen_corpora(dataset, manifest=manifest, cnn_folder=cnn_folder,
-                          whisper=[(folders[WHISPER_MEMBER.name], temperatures["members"][1], None)],
-                          cnn_admits=inside if adopted else None)
-    members = [(cnn_folder, 1.0), (folders[WHISPER_MEMBER.name], 1.0)]
-    step2 = Choice(members, {CNN_MEMBER: gate} if adopted else None, kfold, loco, saved, temperatures,
-                   ENSEMBLE_DESCRIPTION, SELECTION)
-    return _routed_if_better(step2, dataset, manifest=manifest, cnn_kfold=cnn_kfold, gate=gate, inside=inside,
-                             on_folds=on_folds, noisy_kfold=noisy_kfold, folders=folders, settings=settings,
-                             log=log) if adopted else step2
+def gated_choice(evidence, log=print) -> tuple[bool, Choice]:
+    """Step 2 of results/robust_default.md: the CNN and the noise-trained head, the CNN behind its gate if adopted."""
+    adopted, (kfold, saved, temperatures) = gated_kfold(evidence.cnn_kfold, evidence.noisy_kfold, evidence.on_folds,
+                                                        evidence.settings, log=log)
+    loco = unseen_corpora(evidence, whisper=[(evidence.folders[WHISPER_MEMBER.name], temperatures["members"][1], None,
+                                              1.0)],
+                          cnn_admits=evidence.inside if adopted else None)
+    members = [(evidence.cnn_folder, 1.0), (evidence.folders[WHISPER_MEMBER.name], 1.0)]
+    return adopted, Choice(members, {CNN_MEMBER: evidence.gate} if adopted else None, kfold, loco, saved, temperatures,
+                           ENSEMBLE_DESCRIPTION, SELECTION)
 
 
-def _routed_if_better(step2, dataset, *, manifest, cnn_kfold, gate, inside, on_folds, noisy_kfold, folders, settings,
-                      log) -> Choice:
-    """Step 3: clean recordings to the CNN and the clean head, the others to the noisy head, if the rule says so."""
+def routed_choice(evidence, route: str) -> Choice:
+    """The ensemble routed by the CNN's gate, its clean route shared as :data:`ROUTES` ``[route]`` says.
+
+    Recordings outside the gate always go to the noise-trained head alone.
+    """
     from ser_core.audio.quality import DomainGate
 
-    clean_kfold = whisper_on_cnn_folds(dataset, cnn_kfold, ())
-    kfold, saved, temperatures = combine_members([{**cnn_kfold, "admitted": on_folds},
-                                                  {**clean_kfold, "admitted": on_folds},
-                                                  {**noisy_kfold, "admitted": ~on_folds}], settings)
-    outside = {path: not value for path, value in inside.items()}
-    clean_folder, noisy_folder = folders[CLEAN_WHISPER_MEMBER.name], folders[WHISPER_MEMBER.name]
-    loco = unseen_corpora(dataset, manifest=manifest, cnn_folder=step2.members[0][0], cnn_admits=inside,
-                          whisper=[(clean_folder, temperatures["members"][1], inside),
-                                   (noisy_folder, temperatures["members"][2], outside)])
-    gain = kfold.mean("accuracy") - step2.kfold.mean("accuracy")
-    loss = step2.loco.mean("uar") - loco.mean("uar")
-    routed = gain >= ROUTING_GAIN and loss <= ROUTING_SLACK
-    log(f"routing (step 3): RAVDESS new-speaker accuracy {kfold.mean('accuracy'):.4f} vs {step2.kfold.mean('accuracy'):.4f}, "
-        f"leave-one-corpus-out UAR {loco.mean('uar'):.4f} vs {step2.loco.mean('uar'):.4f}: "
-        f"{'adopted' if routed else 'not adopted'}")
-    if not routed:
+    cnn_share, clean_share, noisy_share = ROUTES[route]
+    on_folds = evidence.on_folds
+    noisy_kfold = {**evidence.noisy_kfold, "admitted": ~on_folds} if not noisy_share else evidence.noisy_kfold
+    weights = [cnn_share, clean_share, noisy_share or 1.0]
+    kfold, saved, temperatures = combine([{**evidence.cnn_kfold, "admitted": on_folds},
+                                          {**evidence.clean_kfold(), "admitted": on_folds}, noisy_kfold],
+                                         weights, protocol="kfold", settings=evidence.settings)
+    outside = {path: not value for path, value in evidence.inside.items()}
+    clean_folder, noisy_folder = evidence.folders[CLEAN_WHISPER_MEMBER.name], evidence.folders[WHISPER_MEMBER.name]
+    loco = unseen_corpora(evidence, cnn_admits=evidence.inside, cnn_weight=cnn_share,
+                          whisper=[(clean_folder, temperatures["members"][1], evidence.inside, clean_share),
+                                   (noisy_folder, temperatures["members"][2], None if noisy_share else outside,
+                                    weights[2])])
+    gate = evidence.gate
+    domains = {CNN_MEMBER: gate, CLEAN_WHISPER_MEMBER.name: gate}
+    if not noisy_share:
+        domains[WHISPER_MEMBER.name] = DomainGate(gate.min_snr_db, gate.min_high_band_db, serves="outside")
+    return Choice([(evidence.cnn_folder, cnn_share), (clean_folder, clean_share), (noisy_folder, weights[2])], domains,
+                  kfold, loco, saved, temperatures, ROUTE_DESCRIPTIONS[bool(noisy_share)],
+                  f"{SELECTION} {ROUTED_SELECTION}", SHARED_ROUTE_SELECTION if noisy_share else "")
+
+
+def choose_ensemble(dataset, *, manifest, cnn_folder, folders, log=print) -> Choice:
+    """Steps 2 and 3 of results/robust_default.md, then the fifth rule's route (results/shared_route.md)."""
+    evidence = gather_evidence(dataset, manifest=manifest, cnn_folder=cnn_folder, folders=folders)
+    adopted, step2 = gated_choice(evidence, log=log)
+    if not adopted:
         return step2
-    outside_gate = DomainGate(gate.min_snr_db, gate.min_high_band_db, serves="outside")
-    return Choice([step2.members[0], (clean_folder, 1.0), (noisy_folder, 1.0)],
-                  {CNN_MEMBER: gate, CLEAN_WHISPER_MEMBER.name: gate, WHISPER_MEMBER.name: outside_gate},
-                  kfold, loco, saved, temperatures, ROUTED_DESCRIPTION, f"{SELECTION} {ROUTED_SELECTION}")
+    routed = routed_choice(evidence, "C")
+    gain = routed.kfold.mean("accuracy") - step2.kfold.mean("accuracy")
+    loss = step2.loco.mean("uar") - routed.loco.mean("uar")
+    adopted = gain >= ROUTING_GAIN and loss <= ROUTING_SLACK
+    log(f"routing (step 3): RAVDESS new-speaker accuracy {routed.kfold.mean('accuracy'):.4f} vs "
+        f"{step2.kfold.mean('accuracy'):.4f}, leave-one-corpus-out UAR {routed.loco.mean('uar'):.4f} vs "
+        f"{step2.loco.mean('uar'):.4f}: {'adopted' if adopted else 'not adopted'}")
+    if not adopted:
+        return step2
+    return routed if SHIPPED_ROUTE == "C" else routed_choice(evidence, SHIPPED_ROUTE)
 
 
 def build_default(data, *, root=None, reuse=True, set_default=True, command="python -m ser_core build-default",
@@ -386,8 +464,6 @@ def build_default(data, *, root=None, reuse=True, set_default=True, command="pyt
     """Train (or reuse) the Whisper members, choose the ensemble by the rules, save it and make it the default."""
     from ser_core.data.dataset import load_dataset
     from ser_core.modelfolder.read import artifacts_root, set_default_model
-    from ser_core.modelfolder.results import ModelMetrics
-    from ser_core.modelfolder.save import save_ensemble
 
     root = Path(root) if root is not None else artifacts_root()
     cnn_folder = root / CNN_MEMBER
@@ -403,16 +479,26 @@ def build_default(data, *, root=None, reuse=True, set_default=True, command="pyt
     choice = choose_ensemble(dataset, manifest=manifest, cnn_folder=cnn_folder, folders=folders, log=log)
     for result in (choice.kfold, choice.loco):
         log(f"ensemble {result.title}: accuracy {result.mean('accuracy'):.4f}, UAR {result.mean('uar'):.4f}")
-    calibration = {"temperature": choice.temperatures["ensemble"],
-                   "temperature_fitted_on": f"out-of-fold test predictions of '{choice.kfold.title}'"}
-    selection = choice.selection + (f" {MORE_CORPORA_SELECTION}" if set(dataset.corpus_names) > FIRST_CORPORA else "")
-    training = _training_record(folders[WHISPER_MEMBER.name], data, choice.members, selection)
-    folder = save_ensemble(root / ENSEMBLE_NAME, choice.members,
-                           metrics=ModelMetrics(protocols={"kfold": choice.kfold, "loco": choice.loco}),
-                           training={**training, "command": command}, predictions={"kfold": choice.saved},
-                           calibration=calibration, description=choice.description.format(corpora=corpora),
-                           domains=choice.domains)
+    folder = save_choice(choice, root / ENSEMBLE_NAME, dataset=dataset, data=data,
+                         whisper_folder=folders[WHISPER_MEMBER.name], corpora=corpora, command=command)
     if set_default:
         set_default_model(folder.name, root=root)
         log(f"default model: {folder.name}")
     return folder
+
+
+def save_choice(choice, folder, *, dataset, data, whisper_folder, corpora, command) -> Path:
+    """The chosen ensemble saved as a model folder, its card naming the corpora, their terms and the rules."""
+    from ser_core.modelfolder.results import ModelMetrics
+    from ser_core.modelfolder.save import save_ensemble
+
+    calibration = {"temperature": choice.temperatures["ensemble"],
+                   "temperature_fitted_on": f"out-of-fold test predictions of '{choice.kfold.title}'"}
+    selection = choice.selection + (f" {MORE_CORPORA_SELECTION}" if set(dataset.corpus_names) > FIRST_CORPORA else "")
+    selection += f" {choice.later_rule}" if choice.later_rule else ""
+    training = _training_record(whisper_folder, data, choice.members, selection)
+    return save_ensemble(folder, choice.members,
+                         metrics=ModelMetrics(protocols={"kfold": choice.kfold, "loco": choice.loco}),
+                         training={**training, "command": command}, predictions={"kfold": choice.saved},
+                         calibration=calibration, description=choice.description.format(corpora=corpora),
+                         domains=choice.domains)

@@ -1,5 +1,7 @@
 """The multi-corpus default's recipe: what it trains on and what it refuses."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -74,12 +76,26 @@ def test_the_routed_average_takes_each_clip_from_the_members_that_admit_it():
     clean = {path: np.array([0.9, 0.1]) for path in rows}
     noisy = {path: np.array([0.2, 0.8]) for path in rows}
     inside = {"a.wav": True, "b.wav": False, "c.wav": True}
-    members = [(None, rows, clean, None, inside), (None, rows, noisy, None, {p: not v for p, v in inside.items()}),
-               (None, rows, clean, None, None)]
+    members = [(None, rows, clean, None, inside, 1.0),
+               (None, rows, noisy, None, {p: not v for p, v in inside.items()}, 1.0),
+               (None, rows, clean, None, None, 1.0)]
     average = _routed_average(members, rows)
     np.testing.assert_allclose(average, [[0.9, 0.1], [0.55, 0.45], [0.9, 0.1]])
-    nobody = [(None, rows, clean, None, {p: False for p in rows}), (None, rows, noisy, None, {p: False for p in rows})]
+    nobody = [(None, rows, clean, None, {p: False for p in rows}, 1.0),
+              (None, rows, noisy, None, {p: False for p in rows}, 1.0)]
     np.testing.assert_allclose(_routed_average(nobody, rows[:1]), [[0.55, 0.45]])  # no member admits: all of them
+
+
+def test_the_routed_average_weighs_the_members_that_admit_a_clip():
+    from recipes.multicorpus import _routed_average
+
+    rows = ["a.wav", "b.wav"]
+    cnn = {path: np.array([1.0, 0.0]) for path in rows}
+    head = {path: np.array([0.0, 1.0]) for path in rows}
+    inside = {"a.wav": True, "b.wav": False}
+    members = [(None, rows, cnn, None, inside, 2.0), (None, rows, head, None, None, 1.0)]
+    # a.wav: both, the CNN counting twice; b.wav: outside the CNN's gate, the head alone whatever its weight
+    np.testing.assert_allclose(_routed_average(members, rows), [[2 / 3, 1 / 3], [0.0, 1.0]])
 
 
 def test_the_cards_name_the_corpora_the_manifest_holds(tmp_path):
@@ -91,3 +107,57 @@ def test_the_cards_name_the_corpora_the_manifest_holds(tmp_path):
         with_corpora(WHISPER_MEMBER, corpora_phrase(manifest)).description
     manifest.write_text("path,label,speaker,corpus\na.wav,sad,tess:OAF,tess\n")
     assert corpora_phrase(manifest) == "one corpus (TESS)"
+
+
+def _evidence(monkeypatch):
+    """A small Evidence: four RAVDESS clips on two folds (one outside the CNN's gate), two unseen TESS clips."""
+    from types import SimpleNamespace
+
+    import recipes.multicorpus as mc
+    from ser_core.audio.quality import DomainGate
+
+    labels = ["angry", "sad"]
+    truth = np.array(["angry", "sad", "angry", "sad"])
+    right = np.eye(2)[(truth == "sad").astype(int)] * 0.8 + 0.1
+
+    def kfold(probabilities):
+        return {"paths": [f"ravdess/{i}.wav" for i in range(4)], "labels": truth, "fold": np.array([0, 0, 1, 1]),
+                "probabilities": probabilities, "label_order": labels}
+
+    unseen = ["tess/a.wav", "tess/b.wav"]
+    dataset = SimpleNamespace(paths=[*kfold(right)["paths"], *unseen], corpora=["ravdess"] * 4 + ["tess"] * 2,
+                              corpus_names=["ravdess", "tess"])
+    heads = {"clean": np.array([0.9, 0.1]), "noisy": np.array([0.2, 0.8])}
+
+    def loco_member(folder, temperature, root):
+        probabilities = heads["noisy" if folder.name == mc.WHISPER_MEMBER.name else "clean"]
+        return labels, unseen, {path: probabilities for path in unseen}, {"tess/a.wav": "angry", "tess/b.wav": "sad"}
+
+    monkeypatch.setattr(mc, "_loco_member", loco_member)
+    inside = {**{path: True for path in dataset.paths}, "tess/b.wav": False}
+    evidence = mc.Evidence(dataset, Path("all.csv"), Path("logmel-cnn"),
+                           {name: Path(name) for name in (mc.WHISPER_MEMBER.name, mc.CLEAN_WHISPER_MEMBER.name)},
+                           {"n_folds": 2}, kfold(right), DomainGate(10.0, -40.0), inside,
+                           np.array([True, True, True, False]), kfold(right[:, ::-1].copy()),
+                           _clean_kfold=kfold(right))
+    evidence._cnn = (SimpleNamespace(labels=labels), {path: np.array([1.0, 0.0]) for path in unseen})
+    return evidence
+
+
+@pytest.mark.parametrize("route, weights, noisy_gated", [("C", [1.0, 1.0, 1.0], True), ("E1", [1.0, 1.0, 1.0], False),
+                                                          ("E2", [2.0, 1.0, 1.0], False)])
+def test_each_route_gives_the_noise_trained_head_its_share_and_its_gate(monkeypatch, route, weights, noisy_gated):
+    import recipes.multicorpus as mc
+
+    choice = mc.routed_choice(_evidence(monkeypatch), route)
+    assert [weight for _, weight in choice.members] == weights
+    gates = choice.domains
+    assert gates[mc.CNN_MEMBER].serves == gates[mc.CLEAN_WHISPER_MEMBER.name].serves == "inside"
+    assert (mc.WHISPER_MEMBER.name in gates) == noisy_gated
+    assert bool(choice.later_rule) == (not noisy_gated)
+    # tess/b.wav is outside the gate: the noise-trained head alone calls it sad (the CNN would say angry);
+    # tess/a.wav is inside: the CNN and the clean head (angry) outweigh the noise-trained head on every route
+    loco = choice.loco.folds[0]
+    assert loco["test_corpus"] == "tess" and loco["n_test_clips"] == 2
+    assert loco["accuracy"] == 1.0
+    assert choice.kfold.mean("accuracy") is not None
