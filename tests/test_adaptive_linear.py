@@ -33,7 +33,8 @@ def test_fit_returns_self_and_sets_classes():
 
 def test_init_only_stores_settings():
     model = AdaptiveLinearClassifier(C=0.5, max_iter=10, prior_clips=2.0, class_weight="balanced")
-    assert model.get_params() == {"C": 0.5, "max_iter": 10, "prior_clips": 2.0, "class_weight": "balanced"}
+    assert model.get_params() == {"C": 0.5, "max_iter": 10, "prior_clips": 2.0, "class_weight": "balanced",
+                                  "nuisance_dims": 0}
     assert not hasattr(model, "classes_")
 
 
@@ -297,3 +298,57 @@ def test_sample_weights_shift_the_decision_toward_heavy_clips():
     assert heavy_b.predict_proba(middle)[0, 1] > plain.predict_proba(middle)[0, 1]
     with pytest.raises(InputError, match="sample_weight"):
         AdaptiveLinearClassifier().fit(X, y, sample_weight=np.ones(3))
+
+
+def _speaker_shifted(seed=0, n_speakers=12, per_class=8):
+    """Emotion in values 0-1; each speaker shifted along one direction that also leans on value 0."""
+    rng = np.random.default_rng(seed)
+    direction = np.array([0.5, 0, 1.0, 1.0, -1.0, 0.5])
+    X, y, speakers = [], [], []
+    for s in range(n_speakers):
+        shift = rng.normal(0, 3) * direction
+        for k, label in enumerate(LABELS):
+            rows = rng.normal(0, 0.4, (per_class, 6))
+            rows[:, k % 2] += 2.0 * (k - 1)
+            X.append(rows + shift)
+            y += [label] * per_class
+            speakers += [f"spk{s}"] * per_class
+    return np.vstack(X), np.array(y), np.array(speakers), direction
+
+
+def test_projected_speaker_directions_leave_a_new_voice_its_label():
+    X, y, speakers, direction = _speaker_shifted()
+    moved = X + 25.0 * direction  # voices far along the speakers' direction, beyond every training speaker
+    plain = AdaptiveLinearClassifier(C=1.0).fit(X, y, speakers=speakers)
+    assert (plain.predict(moved) != plain.predict(X)).any()  # without the projection the shift changes labels
+    model = AdaptiveLinearClassifier(C=1.0, nuisance_dims=1).fit(X, y, speakers=speakers)
+    _, scale, coef, _ = model.single_
+    standardised = direction / scale
+    # the weights all but ignore the speakers' direction (estimated from 12 speakers' means)
+    assert np.abs(coef @ standardised).max() < 0.01 * np.abs(coef).max() * np.linalg.norm(standardised)
+    np.testing.assert_array_equal(model.predict(moved), model.predict(X))
+    assert (model.predict(X) == y).mean() > 0.9
+
+
+def test_projection_needs_the_speakers_and_takes_at_most_what_their_means_span():
+    X, y, speakers, _ = _speaker_shifted(n_speakers=3)
+    with pytest.raises(InputError, match="needs the speaker of every training clip"):
+        AdaptiveLinearClassifier(nuisance_dims=1).fit(X, y)
+    with pytest.raises(InputError, match="at least 2 training speakers"):
+        AdaptiveLinearClassifier(nuisance_dims=1).fit(X, y, speakers=np.full(len(y), "one"))
+    with pytest.raises(InputError, match="whole number"):
+        AdaptiveLinearClassifier(nuisance_dims=-1).fit(X, y, speakers=speakers)
+    # three speakers' means span two directions: asking for five projects out those two
+    many = AdaptiveLinearClassifier(nuisance_dims=5).fit(X, y, speakers=speakers)
+    two = AdaptiveLinearClassifier(nuisance_dims=2).fit(X, y, speakers=speakers)
+    np.testing.assert_allclose(many.predict_proba(X), two.predict_proba(X))
+
+
+def test_projected_weights_survive_saving(tmp_path):
+    X, y, speakers, _ = _speaker_shifted()
+    X_aug = X + 0.01
+    model = AdaptiveLinearClassifier(nuisance_dims=2).fit(X, y, speakers=speakers, X_augmented=X_aug, y_augmented=y)
+    model.save(tmp_path)
+    loaded = AdaptiveLinearClassifier.load(tmp_path)
+    assert loaded.nuisance_dims == 2
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-5)

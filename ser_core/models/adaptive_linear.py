@@ -4,7 +4,9 @@ The issue-5 default model (see ``results/accuracy.md``): ComParE_2016 functional
 z-scoring -> L2 logistic regression. Two heads are learned:
 
 * the *single-clip* head uses population statistics from the training clips, so one
-  clip of an unknown speaker can be classified;
+  clip of an unknown speaker can be classified; with ``nuisance_dims`` it first projects out
+  the directions along which the training speakers' mean features differ most (nuisance
+  attribute projection), folded into its weights;
 * the *speaker-adapted* head (learned when ``fit`` gets ``speakers``) is trained on
   features z-scored per training speaker; at prediction time the test speaker's
   statistics come from that speaker's own unlabelled clips
@@ -43,7 +45,25 @@ def _softmax(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _fit_head(X, y, *, C, max_iter, class_weight=None, sample_weight=None, X_extra=None, y_extra=None):
+def _nuisance_basis(Z, speakers, dims):
+    """``(values, d)``: the top principal directions of the speakers' mean rows of ``Z``.
+
+    ``d`` is ``dims``, or one fewer than the speakers where they are not more than ``dims``:
+    n speakers' means span at most n - 1 directions.
+    """
+    names, codes = np.unique(np.asarray(speakers), return_inverse=True)
+    if len(names) < 2:
+        raise InputError(f"projecting out speaker directions needs at least 2 training speakers; received {len(names)}")
+    dims = min(dims, len(names) - 1)
+    means = np.zeros((len(names), Z.shape[1]))
+    np.add.at(means, codes, Z)
+    means /= np.bincount(codes)[:, None]
+    _, _, vt = np.linalg.svd(means - means.mean(axis=0), full_matrices=False)
+    return vt[:dims].T
+
+
+def _fit_head(X, y, *, C, max_iter, class_weight=None, sample_weight=None, X_extra=None, y_extra=None,
+              speakers=None, nuisance_dims=0):
     """Fit standardisation + logistic regression; return (mean, scale, coef, intercept).
 
     The standardisation comes from ``X`` alone; ``X_extra`` / ``y_extra`` (augmented copies)
@@ -51,7 +71,9 @@ def _fit_head(X, y, *, C, max_iter, class_weight=None, sample_weight=None, X_ext
     regression is solved in the rows' SVD coordinates: an L2-penalised linear model's
     weights lie in the row space, so this is the same optimum, reached several times faster.
     ``sample_weight`` (one per row of ``X``) is repeated for the extra rows, which are
-    copies of ``X``'s rows in the same order.
+    copies of ``X``'s rows in the same order. ``nuisance_dims`` > 0: the standardised rows (and
+    the extra rows) lose their components along :func:`_nuisance_basis` of ``speakers`` (one per
+    row of ``X``) before the fit; the returned weights include that projection.
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -59,10 +81,15 @@ def _fit_head(X, y, *, C, max_iter, class_weight=None, sample_weight=None, X_ext
     scale = X.std(axis=0)
     scale[scale < 1e-12] = 1.0
     Z = (X - mean) / scale
-    if X_extra is not None:
+    Z_extra = None if X_extra is None else (X_extra - mean) / scale
+    nuisance = _nuisance_basis(Z, speakers, nuisance_dims) if nuisance_dims else None
+    if nuisance is not None:
+        Z = Z - (Z @ nuisance) @ nuisance.T
+        Z_extra = None if Z_extra is None else Z_extra - (Z_extra @ nuisance) @ nuisance.T
+    if Z_extra is not None:
         if sample_weight is not None:
-            sample_weight = np.resize(sample_weight, len(X) + len(X_extra))
-        Z, y = np.vstack([Z, (X_extra - mean) / scale]), np.concatenate([y, y_extra])
+            sample_weight = np.resize(sample_weight, len(Z) + len(Z_extra))
+        Z, y = np.vstack([Z, Z_extra]), np.concatenate([y, y_extra])
     basis = None
     if 2 * Z.shape[0] <= Z.shape[1]:
         _, singular, vt = np.linalg.svd(Z, full_matrices=False)
@@ -73,6 +100,8 @@ def _fit_head(X, y, *, C, max_iter, class_weight=None, sample_weight=None, X_ext
     coef, intercept = clf.coef_, clf.intercept_
     if basis is not None:
         coef = coef @ basis.T
+    if nuisance is not None:  # logits of projected rows: (Z P) coef' = Z (coef P)', P = I - U U'
+        coef = coef - (coef @ nuisance) @ nuisance.T
     if coef.shape[0] == 1:  # two classes: sklearn keeps one logit z; softmax([-z/2, z/2]) = sigmoid(z)
         coef, intercept = np.vstack([-coef / 2, coef / 2]), np.concatenate([-intercept / 2, intercept / 2])
     return mean, scale, coef, intercept
@@ -93,13 +122,19 @@ class AdaptiveLinearClassifier(SERClassifier):
     class_weight : None or "balanced"
         None weighs every clip equally; "balanced" weighs each class inversely to its
         number of training clips (RAVDESS has half as many neutral clips), for both heads.
+    nuisance_dims : int
+        Directions of the training speakers' mean features (their top principal components)
+        projected out of the single-clip head's input, at most one fewer than the training
+        speakers; 0 keeps every direction. Needs ``speakers`` in :meth:`fit`
+        (results/speaker_nuisance.md).
     """
 
-    def __init__(self, *, C=0.1, max_iter=3000, prior_clips=0.0, class_weight=None):
+    def __init__(self, *, C=0.1, max_iter=3000, prior_clips=0.0, class_weight=None, nuisance_dims=0):
         self.C = C
         self.max_iter = max_iter
         self.prior_clips = prior_clips
         self.class_weight = class_weight
+        self.nuisance_dims = nuisance_dims
 
     @property
     def n_parameters_(self):
@@ -134,9 +169,11 @@ class AdaptiveLinearClassifier(SERClassifier):
             raise InputError(f"need at least 2 classes to train; received {len(classes)}")
         X_augmented, y_augmented = self._check_augmented(X_augmented, y_augmented, X.shape[1], classes)
         sample_weight = self._check_weights(sample_weight, len(y))
+        nuisance_dims = self._check_nuisance(speakers, len(y))
         self._stop_if_asked(should_stop)
         single = _fit_head(X, y, C=self.C, max_iter=self.max_iter, class_weight=self.class_weight,
-                           sample_weight=sample_weight, X_extra=X_augmented, y_extra=y_augmented)
+                           sample_weight=sample_weight, X_extra=X_augmented, y_extra=y_augmented,
+                           speakers=speakers, nuisance_dims=nuisance_dims)
         adapted = None
         if speakers is not None:
             self._stop_if_asked(should_stop)
@@ -168,6 +205,15 @@ class AdaptiveLinearClassifier(SERClassifier):
         if unknown:
             raise InputError(f"y_augmented has labels {unknown} that are not among the original clips' labels")
         return X_augmented, y_augmented
+
+    def _check_nuisance(self, speakers, n_clips) -> int:
+        """The number of speaker directions to project out, checked against the speakers given."""
+        dims = self.nuisance_dims
+        if isinstance(dims, bool) or not isinstance(dims, (int, np.integer)) or dims < 0:
+            raise InputError(f"nuisance_dims must be a whole number >= 0; received {dims!r}")
+        if dims and (speakers is None or np.shape(speakers) != (n_clips,)):
+            raise InputError(f"nuisance_dims={dims} needs the speaker of every training clip (speakers=...)")
+        return int(dims)
 
     @staticmethod
     def _check_weights(sample_weight, n_clips):
