@@ -179,6 +179,7 @@ def fit_whisper(dataset, rows, copies=WHISPER_COPIES):
 
     ``dataset`` holds the copies' features (``load_dataset(..., augment=copies)``).
     """
+    from ser_core.data.splits import speaker_keys
     from ser_core.training.train import balance_weights
 
     extra = {}
@@ -186,6 +187,8 @@ def fit_whisper(dataset, rows, copies=WHISPER_COPIES):
         extra = {"X_augmented": np.concatenate([dataset.augmented[key][rows] for key in copies]),
                  "y_augmented": np.concatenate([dataset.labels[rows]] * len(copies))}
     estimator = WHISPER_MEMBER.config.make_estimator()
+    if estimator.get_params().get("nuisance_dims"):  # the speakers' directions to project out
+        extra["speakers"] = speaker_keys(dataset.speakers, dataset.corpora)[rows]
     return estimator.fit(dataset.X[rows], dataset.labels[rows],
                          sample_weight=balance_weights(dataset.labels[rows], dataset.corpora[rows]), **extra)
 
