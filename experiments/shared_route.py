@@ -11,6 +11,8 @@ printed; ``--out`` keeps every figure.
 Usage::
 
     nice -n 10 python experiments/shared_route.py --data /work/corpora/all.csv --out results/shared_route.json
+    nice -n 10 python experiments/shared_route.py --data /work/corpora/all.csv --routes C F \
+        --out results/shared_route_f.json
 """
 
 import argparse
@@ -32,7 +34,7 @@ from recipes.default import _member_folder  # noqa: E402
 
 ELIGIBLE_SLACK = 0.005  # (1) and (2) at most half a point below the shipped route
 REQUIRED_GAIN = 0.02  # (3) at least two points above it
-TIE_BREAK = "E2"
+TIE_BREAK = "E2"  # the first rule's tie: the candidate that changes the CNN's share least
 
 
 def unchanged(model, clips) -> dict:
@@ -75,6 +77,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="the corpora's manifest (recipes.corpora.prepare)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--scratch", type=Path, default=None, help="where candidates are saved (default: a temp folder)")
+    parser.add_argument("--routes", nargs="+", choices=list(mc.ROUTES), default=["C", "E1", "E2"],
+                        help="C (shipped) and the candidates to score (the first rule: E1 E2; the second: F)")
     args = parser.parse_args()
     root = artifacts_root()
     manifest = mc.training_manifest(args.data)
@@ -87,7 +91,7 @@ def main() -> None:
     print("evidence gathered", flush=True)
     scratch = args.scratch or Path(tempfile.mkdtemp(prefix="shared-route-"))
     rows, clip_sets = {}, None
-    for route in mc.ROUTES:
+    for route in dict.fromkeys(["C", *args.routes]):
         choice = mc.routed_choice(evidence, route)
         folder = mc.save_choice(choice, scratch / route / mc.ENSEMBLE_NAME, dataset=dataset, data=args.data,
                                 whisper_folder=folders[mc.WHISPER_MEMBER.name], corpora=corpora,
@@ -100,8 +104,8 @@ def main() -> None:
     chosen, reason = verdict(rows)
     print(f"rule: {reason}")
     args.out.write_text(json.dumps({"experiment": "the fifth rule (results/shared_route.md)",
-                                    "command": "python experiments/shared_route.py --data " + str(args.data)
-                                    + f" --out {args.out}", "candidates": rows, "chosen": chosen,
+                                    "command": f"python experiments/shared_route.py --data {args.data} --routes "
+                                    + " ".join(rows) + f" --out {args.out}", "candidates": rows, "chosen": chosen,
                                     "verdict": reason}, indent=1) + "\n")
 
 

@@ -86,20 +86,20 @@ GATE_PERCENTILE, GATE_SLACK = 1.0, 0.005
 #: Step 3: routing replaces the step-2 ensemble if it gains at least half a point of RAVDESS new-speaker
 #: accuracy and loses at most half a point of leave-one-corpus-out UAR.
 ROUTING_GAIN, ROUTING_SLACK = 0.005, 0.005
-#: The clean route's shares (CNN, clean head, noise-trained head): "C" is step 3 of results/robust_default.md
-#: (the noise-trained head serves only recordings outside the gate), "E1" and "E2" the fifth rule's candidates
-#: (results/shared_route.md: the noise-trained head in both routes).
-ROUTES = {"C": (1.0, 1.0, 0.0), "E1": (1.0, 1.0, 1.0), "E2": (2.0, 1.0, 1.0)}
-#: The route the fifth rule chose (experiments/shared_route.py).
+#: Each route: ``(weight, serves)`` of the CNN, the clean head and the noise-trained head, where
+#: ``serves`` is "inside" the CNN's gate, "outside" it, or "all". "C" is step 3 of
+#: results/robust_default.md; "E1", "E2" (the noise-trained head also inside) and "F" (the clean
+#: head also outside) are the candidates of results/shared_route.md.
+ROUTES = {"C": ((1.0, "inside"), (1.0, "inside"), (1.0, "outside")),
+          "E1": ((1.0, "inside"), (1.0, "inside"), (1.0, "all")),
+          "E2": ((2.0, "inside"), (1.0, "inside"), (1.0, "all")),
+          "F": ((1.0, "inside"), (1.0, "all"), (1.0, "outside"))}
+#: The route the rules of results/shared_route.md chose (experiments/shared_route.py).
 SHIPPED_ROUTE = "C"
 ROUTED_SELECTION = ("A third rule, also written first, routes by the same gate: clean wide-band recordings to the CNN "
                     "and a Whisper head trained on clean clips, the others to the noise-trained head alone, adopted "
                     "because it gained at least half a point of RAVDESS new-speaker accuracy for at most half a point "
                     "of leave-one-corpus-out UAR.")
-SHARED_ROUTE_SELECTION = ("A fifth rule, also written first (results/shared_route.md), let the noise-trained head "
-                          "serve clean recordings too, adopted because it kept RAVDESS new-speaker accuracy and "
-                          "leave-one-corpus-out UAR within half a point and raised the share of labels unchanged "
-                          "under 20 dB noise and narrow bands by at least two points.")
 #: The corpora the first three rules chose on; a manifest holding more follows results/more_corpora.md.
 FIRST_CORPORA = frozenset({"ravdess", "tess", "savee", "turev"})
 MORE_CORPORA_SELECTION = ("A fourth rule, also written first (results/more_corpora.md), trained both Whisper heads on six "
@@ -114,12 +114,28 @@ ROUTED_DESCRIPTION = ("Ensemble routed by recording quality: clean wide-band rec
                       "spectrograms (RAVDESS) and a Whisper-base head trained on {corpora}, "
                       "noisy or narrow-band recordings to a Whisper-base head also trained on noisy copies; "
                       "calibrated probabilities averaged with equal weights")
-SHARED_DESCRIPTION = ("Ensemble routed by recording quality: clean wide-band recordings to a 2-D CNN on log-mel "
-                      "spectrograms (RAVDESS) and two Whisper-base heads trained on {corpora}, one of them also on "
-                      "noisy copies; noisy or narrow-band recordings to that noise-trained head alone; calibrated "
-                      "probabilities, weighted averages")
-#: The ensemble's description by whether the noise-trained head also serves clean recordings.
-ROUTE_DESCRIPTIONS = {False: ROUTED_DESCRIPTION, True: SHARED_DESCRIPTION}
+#: The ensemble's description for each route of :data:`ROUTES`.
+ROUTE_DESCRIPTIONS = {
+    "C": ROUTED_DESCRIPTION,
+    **{name: ("Ensemble routed by recording quality: clean wide-band recordings to a 2-D CNN on log-mel spectrograms "
+              "(RAVDESS) and two Whisper-base heads trained on {corpora}, one of them also on noisy copies; noisy "
+              "or narrow-band recordings to that noise-trained head alone; calibrated probabilities, weighted "
+              "averages") for name in ("E1", "E2")},
+    "F": ("Ensemble routed by recording quality: clean wide-band recordings to a 2-D CNN on log-mel spectrograms "
+          "(RAVDESS) and a Whisper-base head trained on {corpora}, noisy or narrow-band recordings to that head and "
+          "one also trained on noisy copies; calibrated probabilities averaged with equal weights"),
+}
+#: The card's sentence for a route the rules of results/shared_route.md adopted.
+ROUTE_SELECTIONS = {
+    **{name: ("A fifth rule, also written first (results/shared_route.md), let the noise-trained head serve clean "
+              "recordings too, adopted because it kept RAVDESS new-speaker accuracy and leave-one-corpus-out UAR "
+              "within half a point and raised the share of labels unchanged under 20 dB noise and narrow bands by "
+              "at least two points.") for name in ("E1", "E2")},
+    "F": ("A fifth rule, also written first (results/shared_route.md), let the clean Whisper head serve noisy and "
+          "narrow-band recordings too, beside the noise-trained head, adopted because it kept RAVDESS new-speaker "
+          "accuracy and leave-one-corpus-out UAR within half a point and raised the share of labels unchanged under "
+          "20 dB noise and narrow bands by at least two points."),
+}
 
 
 def training_manifest(manifest) -> Path:
@@ -257,8 +273,6 @@ def gated_kfold(cnn_kfold, whisper_kfold, admitted, settings, log=print):
 
 def combine_members(predictions, settings):
     """The members' k-fold predictions combined with equal weights (:func:`recipes.default.combine`)."""
-    from recipes.default import combine
-
     return combine(predictions, [1.0] * len(predictions), protocol="kfold", settings=settings)
 
 
@@ -416,32 +430,31 @@ def gated_choice(evidence, log=print) -> tuple[bool, Choice]:
 
 
 def routed_choice(evidence, route: str) -> Choice:
-    """The ensemble routed by the CNN's gate, its clean route shared as :data:`ROUTES` ``[route]`` says.
-
-    Recordings outside the gate always go to the noise-trained head alone.
-    """
+    """The ensemble routed by the CNN's gate as :data:`ROUTES` ``[route]`` says (members' weights and gates)."""
     from ser_core.audio.quality import DomainGate
 
-    cnn_share, clean_share, noisy_share = ROUTES[route]
-    on_folds = evidence.on_folds
-    noisy_kfold = {**evidence.noisy_kfold, "admitted": ~on_folds} if not noisy_share else evidence.noisy_kfold
-    weights = [cnn_share, clean_share, noisy_share or 1.0]
-    kfold, saved, temperatures = combine([{**evidence.cnn_kfold, "admitted": on_folds},
-                                          {**evidence.clean_kfold(), "admitted": on_folds}, noisy_kfold],
-                                         weights, protocol="kfold", settings=evidence.settings)
-    outside = {path: not value for path, value in evidence.inside.items()}
-    clean_folder, noisy_folder = evidence.folders[CLEAN_WHISPER_MEMBER.name], evidence.folders[WHISPER_MEMBER.name]
-    loco = unseen_corpora(evidence, cnn_admits=evidence.inside, cnn_weight=cnn_share,
-                          whisper=[(clean_folder, temperatures["members"][1], evidence.inside, clean_share),
-                                   (noisy_folder, temperatures["members"][2], None if noisy_share else outside,
-                                    weights[2])])
-    gate = evidence.gate
-    domains = {CNN_MEMBER: gate, CLEAN_WHISPER_MEMBER.name: gate}
-    if not noisy_share:
-        domains[WHISPER_MEMBER.name] = DomainGate(gate.min_snr_db, gate.min_high_band_db, serves="outside")
-    return Choice([(evidence.cnn_folder, cnn_share), (clean_folder, clean_share), (noisy_folder, weights[2])], domains,
-                  kfold, loco, saved, temperatures, ROUTE_DESCRIPTIONS[bool(noisy_share)],
-                  f"{SELECTION} {ROUTED_SELECTION}", SHARED_ROUTE_SELECTION if noisy_share else "")
+    gate, on_folds, inside = evidence.gate, evidence.on_folds, evidence.inside
+    outside = {path: not value for path, value in inside.items()}
+    gates = {"inside": gate, "outside": DomainGate(gate.min_snr_db, gate.min_high_band_db, serves="outside"),
+             "all": None}
+    on_folds_by = {"inside": on_folds, "outside": ~on_folds, "all": None}
+    admits_by = {"inside": inside, "outside": outside, "all": None}
+    names = (CNN_MEMBER, CLEAN_WHISPER_MEMBER.name, WHISPER_MEMBER.name)
+    folders = (evidence.cnn_folder, evidence.folders[names[1]], evidence.folders[names[2]])
+    kfolds = (evidence.cnn_kfold, evidence.clean_kfold(), evidence.noisy_kfold)
+    spec = ROUTES[route]
+    kfold, saved, temperatures = combine(
+        [kfold if on_folds_by[serves] is None else {**kfold, "admitted": on_folds_by[serves]}
+         for kfold, (_, serves) in zip(kfolds, spec)],
+        [weight for weight, _ in spec], protocol="kfold", settings=evidence.settings)
+    (cnn_weight, cnn_serves), *heads = spec
+    loco = unseen_corpora(evidence, cnn_admits=admits_by[cnn_serves], cnn_weight=cnn_weight,
+                          whisper=[(folder, temperature, admits_by[serves], weight) for folder, temperature,
+                                   (weight, serves) in zip(folders[1:], temperatures["members"][1:], heads)])
+    domains = {name: gates[serves] for name, (_, serves) in zip(names, spec) if gates[serves] is not None}
+    return Choice([(folder, weight) for folder, (weight, _) in zip(folders, spec)], domains, kfold, loco, saved,
+                  temperatures, ROUTE_DESCRIPTIONS[route], f"{SELECTION} {ROUTED_SELECTION}",
+                  ROUTE_SELECTIONS.get(route, ""))
 
 
 def choose_ensemble(dataset, *, manifest, cnn_folder, folders, log=print) -> Choice:
