@@ -21,6 +21,9 @@ AUDIO_TYPES = ("wav", "mp3", "flac", "ogg", "m4a", "webm")
 #: Session-state key of the corpus the user chose (shared by every page).
 DATA_KEY = "ser_data_path"
 
+#: The studio's styling. The empty element keeps it in the page's own elements: HTML of style tags
+#: alone goes to Streamlit's event container, where it was missing at times (a card's table then
+#: overflowed a phone's width); the element's container is hidden, so it takes no space.
 _CSS = """
 <style>
 div[data-testid="stMetric"] {
@@ -36,7 +39,9 @@ div[data-testid="stMetric"] {
 .block-container {max-width: 100%; overflow-x: hidden;}
 [data-testid="stMarkdownContainer"] table {display: block; max-width: min(100%, calc(100vw - 2.5rem)); overflow-x: auto;}
 [data-testid="stMarkdownContainer"] :is(th, td) {overflow-wrap: anywhere;}
+[data-testid="stElementContainer"]:has(.ser-style) {display: none;}
 </style>
+<div class="ser-style"></div>
 """
 
 #: The browser-tab icon, a local file so the favicon needs no font CDN.
