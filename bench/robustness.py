@@ -21,6 +21,7 @@ Usage:
     python bench/robustness.py                        # the default model, 120 RAVDESS clips
     python bench/robustness.py --model artifacts/compare-adaptive-lr --clips 200 --json
     python bench/robustness.py --manifest /work/corpora/all.csv --clips 120
+    python bench/robustness.py --manifest /work/corpora/all.csv --speakers turev:6783 --clips 120  # a voice no member heard
 """
 
 import argparse
@@ -97,14 +98,19 @@ def target_of(name):
     return None, None
 
 
-def pick_clips(*, data=None, manifest=None, n, labels):
+def pick_clips(*, data=None, manifest=None, n, labels, speakers=None):
     """``n`` clips as a table (path, label, speaker, corpus), spread evenly over each corpus's sorted clips.
 
-    Corpora share ``n`` as evenly as they can; clips whose label is not in ``labels`` are left out.
+    Corpora share ``n`` as evenly as they can; clips whose label is not in ``labels`` are left
+    out, and with ``speakers`` so are clips of every other speaker.
     """
     from ser_core.data.index import index_corpus
 
     clips = index_corpus(manifest if manifest is not None else data).clips
+    if speakers:
+        clips = clips[clips["speaker"].astype(str).isin(speakers)]
+        if clips.empty:
+            raise SystemExit(f"no clips of {', '.join(speakers)} in {manifest if manifest is not None else data}")
     clips = clips[clips["label"].astype(str).isin(labels)].sort_values(["corpus", "path"]).reset_index(drop=True)
     corpora = sorted(clips["corpus"].astype(str).unique())
     if not corpora:
@@ -190,13 +196,16 @@ def main():
                         help="a RAVDESS folder (default: ../shared/data/ravdess-16k)")
     parser.add_argument("--manifest", type=Path, default=None,
                         help="a multi-corpus manifest (path,label,speaker,corpus), e.g. /work/corpora/all.csv")
+    parser.add_argument("--speakers", nargs="+", default=None,
+                        help="only these speakers' clips (as the manifest names them), e.g. turev:6783, the voice "
+                             "the default's members never heard (its clips are the dashboard's examples)")
     parser.add_argument("--clips", type=int, default=120)
     parser.add_argument("--quick", action="store_true", help="only the conditions with the issue-19 targets")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     args = parser.parse_args()
     folder = args.model or default_model_dir()
     model = load_model(folder)
-    clips = pick_clips(data=args.data, manifest=args.manifest, n=args.clips, labels=model.labels)
+    clips = pick_clips(data=args.data, manifest=args.manifest, n=args.clips, labels=model.labels, speakers=args.speakers)
     conditions = {name: CONDITIONS[name] for name in ("clean", *TARGET_90)} if args.quick else CONDITIONS
     started = time.perf_counter()
     results = run(model, clips, conditions=conditions,
