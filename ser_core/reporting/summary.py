@@ -209,7 +209,8 @@ def _untested(config: dict) -> str:
     other = f"languages other than {_listing(languages)}" if languages else "other languages"
     routed = any("domain" in member for member in config.get("members") or [])
     noise = ("how often it is right in noisy rooms or on the telephone (it routes such recordings to a head "
-             "trained on noisy copies and keeps most labels there, but was scored on clean clips only)"
+             "trained on noisy copies, but was scored on clean clips only, and on a voice it never heard a "
+             "little noise can move its answer between close emotions)"
              if routed else "noisy rooms or telephone audio")
     return f"Spontaneous conversation, {other}, {noise}, children's voices, and mixed or subtle emotions."
 
