@@ -14,6 +14,7 @@ Usage:
 
 import argparse
 import os
+import re
 import statistics
 import tempfile
 from pathlib import Path
@@ -24,6 +25,10 @@ def start_training(browser, url: str):
     page = browser.new_page()
     page.goto(f"{url}/Training")
     page.get_by_role("button", name="Start training").wait_for(timeout=120_000)
+    # The page preselects the best shipped model that trains in minutes: choose the study's CNN.
+    page.locator('[data-testid="stSelectbox"]', has=page.get_by_text("Model", exact=True)).first.click()
+    page.get_by_role("option", name=re.compile(r"^cnn: ")).first.click()
+    page.get_by_text("Loss (the study's networks)").first.wait_for(timeout=60_000)  # the form redrawn for it
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("fold 1 of 5").first.wait_for(timeout=600_000)  # features done, epochs under way
     return page
