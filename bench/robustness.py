@@ -21,7 +21,7 @@ Usage:
     python bench/robustness.py                        # the default model, 120 RAVDESS clips
     python bench/robustness.py --model artifacts/compare-adaptive-lr --clips 200 --json
     python bench/robustness.py --manifest /work/corpora/all.csv --clips 120
-    python bench/robustness.py --manifest /work/corpora/all.csv --speakers turev:6783 --clips 120  # a voice no member heard
+    python bench/robustness.py --manifest /work/corpora/all.csv --speakers turev:6783  # a voice no member heard
 """
 
 import argparse
@@ -205,7 +205,8 @@ def main():
     args = parser.parse_args()
     folder = args.model or default_model_dir()
     model = load_model(folder)
-    clips = pick_clips(data=args.data, manifest=args.manifest, n=args.clips, labels=model.labels, speakers=args.speakers)
+    clips = pick_clips(data=args.data, manifest=args.manifest, n=args.clips, labels=model.labels,
+                       speakers=args.speakers)
     conditions = {name: CONDITIONS[name] for name in ("clean", *TARGET_90)} if args.quick else CONDITIONS
     started = time.perf_counter()
     results = run(model, clips, conditions=conditions,

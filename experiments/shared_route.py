@@ -66,7 +66,8 @@ def verdict(rows) -> tuple[str, str]:
     gain = rows[best]["unchanged_choice"]["mean"] - shipped["unchanged_choice"]["mean"]
     if gain >= REQUIRED_GAIN:
         return best, f"{best} gains {gain:+.1%} of unchanged labels on the choice set: adopted"
-    return "C", f"{best} gains {gain:+.1%} of unchanged labels on the choice set, under 2 points: the shipped route stays"
+    return "C", (f"{best} gains {gain:+.1%} of unchanged labels on the choice set, under 2 points: "
+                 "the shipped route stays")
 
 
 def main() -> None:
@@ -76,7 +77,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="the corpora's manifest (recipes.corpora.prepare)")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--scratch", type=Path, default=None, help="where candidates are saved (default: a temp folder)")
+    parser.add_argument("--scratch", type=Path, default=None,
+                        help="where candidates are saved (default: a temp folder)")
     parser.add_argument("--routes", nargs="+", choices=list(mc.ROUTES), default=["C", "E1", "E2"],
                         help="C (shipped) and the candidates to score (the first rule: E1 E2; the second: F)")
     args = parser.parse_args()

@@ -164,7 +164,8 @@ def main() -> None:
         "command": f"python experiments/speaker_nuisance.py --data {args.data} --out {args.out}",
         "dims": list(DIMS), "loco_uar": {str(k): outer[k] for k in DIMS},
         "loco_mean_uar": {str(k): plain[k] for k in DIMS}, "nested": per_corpus, "nested_mean_uar": nested_mean,
-        "k_to_ship": ship, "ravdess_accuracy": {str(k): {"mean": acc, "folds": folds} for k, (acc, folds) in ravdess.items()},
+        "k_to_ship": ship,
+        "ravdess_accuracy": {str(k): {"mean": acc, "folds": folds} for k, (acc, folds) in ravdess.items()},
         "adopted": adopted, "verdict": verdict}, indent=1) + "\n")
 
 

@@ -407,7 +407,8 @@ def gather_evidence(dataset, *, manifest, cnn_folder, folders) -> Evidence:
     gate = cnn_domain(dataset, qualities)
     inside = {path: bool(gate.inside(quality)[0]) for path, quality in qualities.items()}
     return Evidence(dataset, Path(manifest), Path(cnn_folder), folders, settings, cnn_kfold, gate, inside,
-                    _inside_on_folds(dataset, inside, cnn_kfold), whisper_on_cnn_folds(dataset, cnn_kfold, WHISPER_COPIES))
+                    _inside_on_folds(dataset, inside, cnn_kfold),
+                    whisper_on_cnn_folds(dataset, cnn_kfold, WHISPER_COPIES))
 
 
 def _inside_on_folds(dataset, inside, cnn_kfold) -> np.ndarray:
@@ -441,11 +442,11 @@ def routed_choice(evidence, route: str) -> Choice:
     admits_by = {"inside": inside, "outside": outside, "all": None}
     names = (CNN_MEMBER, CLEAN_WHISPER_MEMBER.name, WHISPER_MEMBER.name)
     folders = (evidence.cnn_folder, evidence.folders[names[1]], evidence.folders[names[2]])
-    kfolds = (evidence.cnn_kfold, evidence.clean_kfold(), evidence.noisy_kfold)
+    member_kfolds = (evidence.cnn_kfold, evidence.clean_kfold(), evidence.noisy_kfold)
     spec = ROUTES[route]
     kfold, saved, temperatures = combine(
-        [kfold if on_folds_by[serves] is None else {**kfold, "admitted": on_folds_by[serves]}
-         for kfold, (_, serves) in zip(kfolds, spec)],
+        [member if on_folds_by[serves] is None else {**member, "admitted": on_folds_by[serves]}
+         for member, (_, serves) in zip(member_kfolds, spec)],
         [weight for weight, _ in spec], protocol="kfold", settings=evidence.settings)
     (cnn_weight, cnn_serves), *heads = spec
     loco = unseen_corpora(evidence, cnn_admits=admits_by[cnn_serves], cnn_weight=cnn_weight,
