@@ -54,23 +54,33 @@ EXAMPLE_SPEAKERS = ("turev:6783",)
 CNN_MEMBER = "logmel-cnn"
 #: The noisy copies the Whisper member also trains on (step 1 of results/robust_default.md chose A1).
 WHISPER_COPIES = ("whitenoise20", "noise20", "telephone")
-WHISPER_MEMBER = Member(
-    "whisper-multicorpus",
-    TrainConfig(model="adaptive_linear", data=DataSettings(features="WHISPER-BASE-L3", augment=WHISPER_COPIES),
-                protocol=ProtocolSettings("loco"), fit=FitSettings(params={"C": 0.03}, balance=True)),
-    1.0,
-    "Whisper-base encoder layer 3 (mean and std over time) -> standardised logistic regression (C=0.03), "
-    "corpora and classes weighted alike, trained on {corpora} with copies of "
-    "every clip in white and pink noise at 20 dB SNR and through a telephone band; plus a speaker-adapted head")
-#: Step 3 of results/robust_default.md: the same head trained on clean clips only, for clean recordings.
-CLEAN_WHISPER_MEMBER = Member(
-    "whisper-multicorpus-clean",
-    TrainConfig(model="adaptive_linear", data=DataSettings(features="WHISPER-BASE-L3"),
-                protocol=ProtocolSettings("loco"), fit=FitSettings(params={"C": 0.03}, balance=True)),
-    1.0,
-    "Whisper-base encoder layer 3 (mean and std over time) -> standardised logistic regression (C=0.03), "
-    "corpora and classes weighted alike, trained on the clean clips of {corpora}; "
-    "plus a speaker-adapted head")
+#: Copies played 0.9 and 1.1 times as fast: the seventh rule's candidate (results/speed_copies.md) for both heads.
+SPEED_COPIES = ("speed0.9", "speed1.1")
+_HEAD = ("Whisper-base encoder layer 3 (mean and std over time) -> standardised logistic regression (C=0.03), "
+         "corpora and classes weighted alike, ")
+_COPY_PHRASES = {WHISPER_COPIES: "in white and pink noise at 20 dB SNR and through a telephone band",
+                 SPEED_COPIES: "played 0.9 and 1.1 times as fast"}
+
+
+def whisper_members(extra_copies: tuple = ()) -> tuple[Member, Member]:
+    """The noise-trained and the clean Whisper heads, each also trained on ``extra_copies`` (e.g. :data:`SPEED_COPIES`)."""
+    def member(name, copies, trained_on):
+        config = TrainConfig(model="adaptive_linear", data=DataSettings(features="WHISPER-BASE-L3", augment=copies),
+                             protocol=ProtocolSettings("loco"), fit=FitSettings(params={"C": 0.03}, balance=True))
+        return Member(name, config, 1.0, f"{_HEAD}trained on {trained_on}; plus a speaker-adapted head")
+
+    noisy_sets, clean_sets = (WHISPER_COPIES, extra_copies), (extra_copies,)
+    phrase = " and ".join(_COPY_PHRASES[keys] for keys in noisy_sets if keys)
+    noisy = member("whisper-multicorpus", WHISPER_COPIES + tuple(extra_copies),
+                   f"{{corpora}} with copies of every clip {phrase}")
+    clean = member("whisper-multicorpus-clean", tuple(extra_copies),
+                   "the clean clips of {corpora}" + "".join(f" and their copies {_COPY_PHRASES[keys]}"
+                                                            for keys in clean_sets if keys))
+    return noisy, clean
+
+
+#: The heads the default ships: the noise-trained one (steps 1-3 of results/robust_default.md) and the clean one.
+WHISPER_MEMBER, CLEAN_WHISPER_MEMBER = SHIPPED_MEMBERS = whisper_members()
 #: The selection rule, as the card states it (written before the numbers: results/multicorpus.md).
 SELECTION = ("by rules written before the numbers. The Whisper candidate (encoder layer 3, C = 0.03) won nested "
              "leave-one-corpus-out among 14 over RAVDESS, TESS, SAVEE and TurEV-DB (results/multicorpus.md). Its noisy "
@@ -378,6 +388,7 @@ class Evidence:
     noisy_kfold: dict
     _clean_kfold: dict | None = None
     _cnn: tuple | None = None
+    members: tuple = SHIPPED_MEMBERS  # the noise-trained and the clean head, as whisper_members() makes them
 
     @property
     def unseen(self) -> list:
@@ -387,7 +398,7 @@ class Evidence:
     def clean_kfold(self) -> dict:
         """The clean head's out-of-fold probabilities on the CNN's folds (fitted once)."""
         if self._clean_kfold is None:
-            self._clean_kfold = whisper_on_cnn_folds(self.dataset, self.cnn_kfold, ())
+            self._clean_kfold = whisper_on_cnn_folds(self.dataset, self.cnn_kfold, self.members[1].config.data.augment)
         return self._clean_kfold
 
     def cnn_probabilities(self) -> tuple:
@@ -397,8 +408,11 @@ class Evidence:
         return self._cnn
 
 
-def gather_evidence(dataset, *, manifest, cnn_folder, folders) -> Evidence:
-    """The CNN's folds and gate and the noise-trained head on those folds: the ground every rule stands on."""
+def gather_evidence(dataset, *, manifest, cnn_folder, folders, members=SHIPPED_MEMBERS) -> Evidence:
+    """The CNN's folds and gate and the noise-trained head on those folds: the ground every rule stands on.
+
+    ``members``: the noise-trained and the clean head (:func:`whisper_members`), whose copies ``dataset`` holds.
+    """
     from ser_core.modelfolder.read import read_metrics
 
     cnn_kfold = read_predictions(cnn_folder)["kfold"]
@@ -408,7 +422,7 @@ def gather_evidence(dataset, *, manifest, cnn_folder, folders) -> Evidence:
     inside = {path: bool(gate.inside(quality)[0]) for path, quality in qualities.items()}
     return Evidence(dataset, Path(manifest), Path(cnn_folder), folders, settings, cnn_kfold, gate, inside,
                     _inside_on_folds(dataset, inside, cnn_kfold),
-                    whisper_on_cnn_folds(dataset, cnn_kfold, WHISPER_COPIES))
+                    whisper_on_cnn_folds(dataset, cnn_kfold, members[0].config.data.augment), members=members)
 
 
 def _inside_on_folds(dataset, inside, cnn_kfold) -> np.ndarray:
@@ -458,9 +472,9 @@ def routed_choice(evidence, route: str) -> Choice:
                   ROUTE_SELECTIONS.get(route, ""))
 
 
-def choose_ensemble(dataset, *, manifest, cnn_folder, folders, log=print) -> Choice:
+def choose_ensemble(dataset, *, manifest, cnn_folder, folders, members=SHIPPED_MEMBERS, log=print) -> Choice:
     """Steps 2 and 3 of results/robust_default.md, then the fifth rule's route (results/shared_route.md)."""
-    evidence = gather_evidence(dataset, manifest=manifest, cnn_folder=cnn_folder, folders=folders)
+    evidence = gather_evidence(dataset, manifest=manifest, cnn_folder=cnn_folder, folders=folders, members=members)
     adopted, step2 = gated_choice(evidence, log=log)
     if not adopted:
         return step2
@@ -477,8 +491,11 @@ def choose_ensemble(dataset, *, manifest, cnn_folder, folders, log=print) -> Cho
 
 
 def build_default(data, *, root=None, reuse=True, set_default=True, command="python -m ser_core build-default",
-                  log=print) -> Path:
-    """Train (or reuse) the Whisper members, choose the ensemble by the rules, save it and make it the default."""
+                  members=SHIPPED_MEMBERS, log=print) -> Path:
+    """Train (or reuse) the Whisper members, choose the ensemble by the rules, save it and make it the default.
+
+    ``members``: the noise-trained and the clean head (:func:`whisper_members`); a rule's candidate passes its own.
+    """
     from ser_core.data.dataset import load_dataset
     from ser_core.modelfolder.read import artifacts_root, set_default_model
 
@@ -491,13 +508,15 @@ def build_default(data, *, root=None, reuse=True, set_default=True, command="pyt
     corpora = corpora_phrase(manifest)
     folders = {member.name: _member_folder(with_corpora(member, corpora), data=manifest, root=root, reuse=reuse,
                                            log=log, command=command)
-               for member in (WHISPER_MEMBER, CLEAN_WHISPER_MEMBER)}
-    dataset = load_dataset(manifest, feature_kind=WHISPER_MEMBER.config.data.features, augment=WHISPER_COPIES)
-    choice = choose_ensemble(dataset, manifest=manifest, cnn_folder=cnn_folder, folders=folders, log=log)
+               for member in members}
+    copies = tuple(dict.fromkeys(key for member in members for key in member.config.data.augment))
+    dataset = load_dataset(manifest, feature_kind=members[0].config.data.features, augment=copies)
+    choice = choose_ensemble(dataset, manifest=manifest, cnn_folder=cnn_folder, folders=folders, members=members,
+                             log=log)
     for result in (choice.kfold, choice.loco):
         log(f"ensemble {result.title}: accuracy {result.mean('accuracy'):.4f}, UAR {result.mean('uar'):.4f}")
     folder = save_choice(choice, root / ENSEMBLE_NAME, dataset=dataset, data=data,
-                         whisper_folder=folders[WHISPER_MEMBER.name], corpora=corpora, command=command)
+                         whisper_folder=folders[members[0].name], corpora=corpora, command=command)
     if set_default:
         set_default_model(folder.name, root=root)
         log(f"default model: {folder.name}")

@@ -164,3 +164,28 @@ def test_each_route_gives_every_member_its_weight_and_its_gate(monkeypatch, rout
     assert loco["test_corpus"] == "tess" and loco["n_test_clips"] == 2
     assert loco["accuracy"] == accuracy
     assert choice.kfold.mean("accuracy") is not None
+
+
+def test_speed_copies_extend_both_heads_and_leave_the_shipped_recipe_as_it_was():
+    import recipes.multicorpus as mc
+
+    noisy, clean = mc.whisper_members(mc.SPEED_COPIES)
+    assert (noisy.name, clean.name) == (mc.WHISPER_MEMBER.name, mc.CLEAN_WHISPER_MEMBER.name)
+    assert noisy.config.data.augment == mc.WHISPER_COPIES + mc.SPEED_COPIES
+    assert clean.config.data.augment == mc.SPEED_COPIES
+    assert "played 0.9 and 1.1 times as fast" in noisy.description and "20 dB SNR" in noisy.description
+    assert "their copies played 0.9 and 1.1 times as fast" in clean.description
+    assert mc.CLEAN_WHISPER_MEMBER.config.data.augment == () and "copies" not in mc.CLEAN_WHISPER_MEMBER.description
+    assert noisy.config.fit == clean.config.fit == mc.WHISPER_MEMBER.config.fit  # nothing else changes
+
+
+def test_each_head_trains_on_its_own_members_copies_on_the_cnns_folds(monkeypatch):
+    import recipes.multicorpus as mc
+
+    members = mc.whisper_members(mc.SPEED_COPIES)
+    evidence = _evidence(monkeypatch)
+    evidence._clean_kfold, evidence.members = None, members
+    seen = []
+    monkeypatch.setattr(mc, "whisper_on_cnn_folds", lambda dataset, kfold, copies: seen.append(copies) or kfold)
+    evidence.clean_kfold()
+    assert seen == [mc.SPEED_COPIES]
