@@ -63,7 +63,7 @@ _COPY_PHRASES = {WHISPER_COPIES: "in white and pink noise at 20 dB SNR and throu
 
 
 def whisper_members(extra_copies: tuple = ()) -> tuple[Member, Member]:
-    """The noise-trained and the clean Whisper heads, each also trained on ``extra_copies`` (e.g. :data:`SPEED_COPIES`)."""
+    """The noise-trained and the clean Whisper heads, each also trained on ``extra_copies`` (:data:`SPEED_COPIES`)."""
     def member(name, copies, trained_on):
         config = TrainConfig(model="adaptive_linear", data=DataSettings(features="WHISPER-BASE-L3", augment=copies),
                              protocol=ProtocolSettings("loco"), fit=FitSettings(params={"C": 0.03}, balance=True))
@@ -398,7 +398,8 @@ class Evidence:
     def clean_kfold(self) -> dict:
         """The clean head's out-of-fold probabilities on the CNN's folds (fitted once)."""
         if self._clean_kfold is None:
-            self._clean_kfold = whisper_on_cnn_folds(self.dataset, self.cnn_kfold, self.members[1].config.data.augment)
+            copies = self.members[1].config.data.augment
+            self._clean_kfold = whisper_on_cnn_folds(self.dataset, self.cnn_kfold, copies)
         return self._clean_kfold
 
     def cnn_probabilities(self) -> tuple:
