@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -131,3 +132,21 @@ def log_result(script, fold_metrics, *, log=RESULTS_LOG, **fields):
     with open(log, "a") as handle:
         handle.write(json.dumps(record, default=float) + "\n")
     return record
+
+
+def corpora_parser(doc) -> argparse.ArgumentParser:
+    """The parser of a multi-corpus rule's script: ``--data`` (the corpora's manifest) and ``--out`` (its JSON)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="the corpora's manifest (recipes.corpora.prepare)")
+    parser.add_argument("--out", type=Path, required=True)
+    return parser
+
+
+def stopwatch_log():
+    """A ``log(message)`` that prints each message after the seconds since this call, flushed."""
+    started = time.perf_counter()
+
+    def log(message):
+        print(f"[{time.perf_counter() - started:6.0f} s] {message}", flush=True)
+
+    return log

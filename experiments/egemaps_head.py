@@ -11,10 +11,8 @@ Usage::
     nice -n 10 python experiments/egemaps_head.py --data /work/corpora/all.csv --out results/egemaps_head.json
 """
 
-import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,6 +21,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import corpora_parser, stopwatch_log  # noqa: E402
 from recipes import multicorpus as mc  # noqa: E402
 from recipes.default import read_predictions  # noqa: E402
 
@@ -79,14 +78,8 @@ def ravdess_figures(dataset) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="the corpora's manifest (recipes.corpora.prepare)")
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
-    started = time.perf_counter()
-
-    def log(message):
-        print(f"[{time.perf_counter() - started:6.0f} s] {message}", flush=True)
+    args = corpora_parser(__doc__).parse_args()
+    log = stopwatch_log()
 
     heads = dict(zip(("W", "H"), aligned_features(mc.training_manifest(args.data))))
     log(f"{len(heads['W'].labels)} clips with both features; H has {heads['H'].X.shape[1]} columns")

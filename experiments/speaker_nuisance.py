@@ -20,11 +20,9 @@ Usage::
     nice -n 10 python experiments/speaker_nuisance.py --data /work/corpora/all.csv --out results/speaker_nuisance.json
 """
 
-import argparse
 import itertools
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import corpora_parser, stopwatch_log  # noqa: E402
 from recipes import multicorpus as mc  # noqa: E402
 from recipes.default import read_predictions  # noqa: E402
 
@@ -133,14 +132,8 @@ def ravdess_accuracy(corpora, dims):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="the corpora's manifest (recipes.corpora.prepare)")
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
-    started = time.perf_counter()
-
-    def log(message):
-        print(f"[{time.perf_counter() - started:6.0f} s] {message}", flush=True)
+    args = corpora_parser(__doc__).parse_args()
+    log = stopwatch_log()
 
     corpora = Corpora(mc.training_manifest(args.data))
     log(f"{len(corpora.dataset.labels)} clips of {', '.join(corpora.names)}")

@@ -16,11 +16,9 @@ Usage::
         --out results/speed_copies.json
 """
 
-import argparse
 import json
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import corpora_parser, stopwatch_log  # noqa: E402
 from recipes import multicorpus as mc  # noqa: E402
 
 CHOICE_CORPORA = ("tess", "savee", "turev")
@@ -52,15 +51,10 @@ def mean_over(loco: dict, corpora) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="the corpora's manifest (recipes.corpora.prepare)")
+    parser = corpora_parser(__doc__)
     parser.add_argument("--scratch", type=Path, required=True, help="where candidate G's folders are built")
-    parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    started = time.perf_counter()
-
-    def log(message):
-        print(f"[{time.perf_counter() - started:6.0f} s] {message}", flush=True)
+    log = stopwatch_log()
 
     artifacts = ROOT / "artifacts"
     args.scratch.mkdir(parents=True, exist_ok=True)
