@@ -69,13 +69,14 @@ def whisper_members(extra_copies: tuple = ()) -> tuple[Member, Member]:
                              protocol=ProtocolSettings("loco"), fit=FitSettings(params={"C": 0.03}, balance=True))
         return Member(name, config, 1.0, f"{_HEAD}trained on {trained_on}; plus a speaker-adapted head")
 
-    noisy_sets, clean_sets = (WHISPER_COPIES, extra_copies), (extra_copies,)
-    phrase = " and ".join(_COPY_PHRASES[keys] for keys in noisy_sets if keys)
-    noisy = member("whisper-multicorpus", WHISPER_COPIES + tuple(extra_copies),
-                   f"{{corpora}} with copies of every clip {phrase}")
-    clean = member("whisper-multicorpus-clean", tuple(extra_copies),
-                   "the clean clips of {corpora}" + "".join(f" and their copies {_COPY_PHRASES[keys]}"
-                                                            for keys in clean_sets if keys))
+    def made(copy_sets):
+        return " and ".join(_COPY_PHRASES.get(keys, f"made by {', '.join(keys)}") for keys in copy_sets if keys)
+
+    extra = tuple(extra_copies)
+    noisy = member("whisper-multicorpus", WHISPER_COPIES + extra,
+                   f"{{corpora}} with copies of every clip {made((WHISPER_COPIES, extra))}")
+    clean = member("whisper-multicorpus-clean", extra,
+                   "the clean clips of {corpora}" + (f" and their copies {made((extra,))}" if extra else ""))
     return noisy, clean
 
 
