@@ -201,10 +201,11 @@ def _aligned_probabilities(estimator, X, label_order):
     return estimator.predict_proba(X)[:, [classes.index(label) for label in label_order]]
 
 
-def fit_whisper(dataset, rows, copies=WHISPER_COPIES):
+def fit_whisper(dataset, rows, copies=WHISPER_COPIES, params=None):
     """The Whisper member's estimator fitted on ``rows`` of ``dataset`` and their ``copies``, weighted as the member is.
 
-    ``dataset`` holds the copies' features (``load_dataset(..., augment=copies)``).
+    ``dataset`` holds the copies' features (``load_dataset(..., augment=copies)``); ``params``
+    change the estimator's settings (a rule's candidate, e.g. ``{"copy_dims": 16}``).
     """
     from ser_core.data.splits import speaker_keys
     from ser_core.training.train import balance_weights
@@ -213,7 +214,7 @@ def fit_whisper(dataset, rows, copies=WHISPER_COPIES):
     if copies:
         extra = {"X_augmented": np.concatenate([dataset.augmented[key][rows] for key in copies]),
                  "y_augmented": np.concatenate([dataset.labels[rows]] * len(copies))}
-    estimator = WHISPER_MEMBER.config.make_estimator()
+    estimator = WHISPER_MEMBER.config.make_estimator().set_params(**(params or {}))
     if estimator.get_params().get("nuisance_dims"):  # the speakers' directions to project out
         extra["speakers"] = speaker_keys(dataset.speakers, dataset.corpora)[rows]
     return estimator.fit(dataset.X[rows], dataset.labels[rows],

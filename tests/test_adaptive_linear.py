@@ -34,7 +34,7 @@ def test_fit_returns_self_and_sets_classes():
 def test_init_only_stores_settings():
     model = AdaptiveLinearClassifier(C=0.5, max_iter=10, prior_clips=2.0, class_weight="balanced")
     assert model.get_params() == {"C": 0.5, "max_iter": 10, "prior_clips": 2.0, "class_weight": "balanced",
-                                  "nuisance_dims": 0}
+                                  "nuisance_dims": 0, "copy_dims": 0}
     assert not hasattr(model, "classes_")
 
 
@@ -351,4 +351,44 @@ def test_projected_weights_survive_saving(tmp_path):
     model.save(tmp_path)
     loaded = AdaptiveLinearClassifier.load(tmp_path)
     assert loaded.nuisance_dims == 2
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-5)
+
+
+def _noisy_copies(seed=0, per_class=30):
+    """Clips whose emotion is in values 0-1, and two copies each shifted along one 'noise' direction that leans on value 0."""
+    rng = np.random.default_rng(seed)
+    noise = np.array([1.0, 0, 0.5, -1.0, 0.5, 1.0])
+    X = np.vstack([rng.normal(0, 0.4, (per_class, 6)) + np.eye(6)[k % 2] * 2.0 * (k - 1) for k in range(len(LABELS))])
+    y = np.repeat(LABELS, per_class)
+    copies = np.vstack([X + rng.normal(1.5, 0.3, (len(X), 1)) * noise, X + rng.normal(3.0, 0.3, (len(X), 1)) * noise])
+    return X, y, copies, noise
+
+
+def test_projected_copy_directions_keep_labels_under_the_corruption():
+    X, y, copies, noise = _noisy_copies()
+    corrupted = X + 6.0 * noise  # stronger than any training copy
+    plain = AdaptiveLinearClassifier(C=1.0).fit(X, y, X_augmented=copies, y_augmented=np.tile(y, 2))
+    assert (plain.predict(corrupted) != plain.predict(X)).any()
+    model = AdaptiveLinearClassifier(C=1.0, copy_dims=1).fit(X, y, X_augmented=copies, y_augmented=np.tile(y, 2))
+    _, scale, coef, _ = model.single_
+    standardised = noise / scale
+    assert np.abs(coef @ standardised).max() < 0.01 * np.abs(coef).max() * np.linalg.norm(standardised)
+    np.testing.assert_array_equal(model.predict(corrupted), model.predict(X))
+    assert (model.predict(X) == y).mean() > 0.9
+
+
+def test_copy_directions_need_copies_of_every_clip_and_survive_saving(tmp_path):
+    X, y, copies, _ = _noisy_copies()
+    with pytest.raises(InputError, match="needs augmented copies of every training clip"):
+        AdaptiveLinearClassifier(copy_dims=1).fit(X, y)
+    with pytest.raises(InputError, match="needs augmented copies of every training clip"):
+        AdaptiveLinearClassifier(copy_dims=1).fit(X, y, X_augmented=copies[:-1], y_augmented=np.tile(y, 2)[:-1])
+    with pytest.raises(InputError, match="whole number"):
+        AdaptiveLinearClassifier(copy_dims=True).fit(X, y, X_augmented=copies, y_augmented=np.tile(y, 2))
+    speakers = np.tile(np.array(["a", "b", "c"]), len(y) // 3)
+    model = AdaptiveLinearClassifier(copy_dims=1, nuisance_dims=1).fit(X, y, speakers=speakers, X_augmented=copies,
+                                                                      y_augmented=np.tile(y, 2))
+    model.save(tmp_path)
+    loaded = AdaptiveLinearClassifier.load(tmp_path)
+    assert (loaded.copy_dims, loaded.nuisance_dims) == (1, 1)
     np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-5)

@@ -6,7 +6,8 @@ z-scoring -> L2 logistic regression. Two heads are learned:
 * the *single-clip* head uses population statistics from the training clips, so one
   clip of an unknown speaker can be classified; with ``nuisance_dims`` it first projects out
   the directions along which the training speakers' mean features differ most (nuisance
-  attribute projection), folded into its weights;
+  attribute projection), and with ``copy_dims`` those along which augmented copies move
+  from their clips (what noise does to the features), both folded into its weights;
 * the *speaker-adapted* head (learned when ``fit`` gets ``speakers``) is trained on
   features z-scored per training speaker; at prediction time the test speaker's
   statistics come from that speaker's own unlabelled clips
@@ -62,8 +63,31 @@ def _nuisance_basis(Z, speakers, dims):
     return vt[:dims].T
 
 
+def _copy_basis(Z, Z_extra, dims):
+    """``(values, dims)``: the top principal directions (uncentred) of the copies' differences from their rows.
+
+    ``Z_extra`` holds whole blocks of copies of ``Z``'s rows, in the same order
+    (:meth:`AdaptiveLinearClassifier._check_copy_dims`).
+    """
+    differences = Z_extra - np.tile(Z, (len(Z_extra) // len(Z), 1))
+    values, vectors = np.linalg.eigh(differences.T @ differences)
+    return vectors[:, np.argsort(values)[::-1][:min(dims, Z.shape[1])]]
+
+
+def _projection(Z, Z_extra, *, speakers, nuisance_dims, copy_dims):
+    """An orthonormal basis of every direction to project out (speakers' and copies'), or None."""
+    parts = ([_nuisance_basis(Z, speakers, nuisance_dims)] if nuisance_dims else []) + \
+        ([_copy_basis(Z, Z_extra, copy_dims)] if copy_dims else [])
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    u, singular, _ = np.linalg.svd(np.hstack(parts), full_matrices=False)
+    return u[:, singular > singular[0] * 1e-10]
+
+
 def _fit_head(X, y, *, C, max_iter, class_weight=None, sample_weight=None, X_extra=None, y_extra=None,
-              speakers=None, nuisance_dims=0):
+              speakers=None, nuisance_dims=0, copy_dims=0):
     """Fit standardisation + logistic regression; return (mean, scale, coef, intercept).
 
     The standardisation comes from ``X`` alone; ``X_extra`` / ``y_extra`` (augmented copies)
@@ -73,7 +97,8 @@ def _fit_head(X, y, *, C, max_iter, class_weight=None, sample_weight=None, X_ext
     ``sample_weight`` (one per row of ``X``) is repeated for the extra rows, which are
     copies of ``X``'s rows in the same order. ``nuisance_dims`` > 0: the standardised rows (and
     the extra rows) lose their components along :func:`_nuisance_basis` of ``speakers`` (one per
-    row of ``X``) before the fit; the returned weights include that projection.
+    row of ``X``) before the fit; ``copy_dims`` > 0: likewise along :func:`_copy_basis` of the
+    extra rows. The returned weights include that projection.
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -82,7 +107,7 @@ def _fit_head(X, y, *, C, max_iter, class_weight=None, sample_weight=None, X_ext
     scale[scale < 1e-12] = 1.0
     Z = (X - mean) / scale
     Z_extra = None if X_extra is None else (X_extra - mean) / scale
-    nuisance = _nuisance_basis(Z, speakers, nuisance_dims) if nuisance_dims else None
+    nuisance = _projection(Z, Z_extra, speakers=speakers, nuisance_dims=nuisance_dims, copy_dims=copy_dims)
     if nuisance is not None:
         Z = Z - (Z @ nuisance) @ nuisance.T
         Z_extra = None if Z_extra is None else Z_extra - (Z_extra @ nuisance) @ nuisance.T
@@ -127,14 +152,20 @@ class AdaptiveLinearClassifier(SERClassifier):
         projected out of the single-clip head's input, at most one fewer than the training
         speakers; 0 keeps every direction. Needs ``speakers`` in :meth:`fit`
         (results/speaker_nuisance.md).
+    copy_dims : int
+        Directions along which the augmented copies' features move from their clips' (the top
+        principal directions of the differences) projected out of the single-clip head's input,
+        so that it cannot use what the corruption changes; 0 keeps every direction. Needs
+        ``X_augmented`` holding copies of every clip in :meth:`fit` (results/noise_directions.md).
     """
 
-    def __init__(self, *, C=0.1, max_iter=3000, prior_clips=0.0, class_weight=None, nuisance_dims=0):
+    def __init__(self, *, C=0.1, max_iter=3000, prior_clips=0.0, class_weight=None, nuisance_dims=0, copy_dims=0):
         self.C = C
         self.max_iter = max_iter
         self.prior_clips = prior_clips
         self.class_weight = class_weight
         self.nuisance_dims = nuisance_dims
+        self.copy_dims = copy_dims
 
     @property
     def n_parameters_(self):
@@ -170,10 +201,11 @@ class AdaptiveLinearClassifier(SERClassifier):
         X_augmented, y_augmented = self._check_augmented(X_augmented, y_augmented, X.shape[1], classes)
         sample_weight = self._check_weights(sample_weight, len(y))
         nuisance_dims = self._check_nuisance(speakers, len(y))
+        copy_dims = self._check_copy_dims(X_augmented, len(y))
         self._stop_if_asked(should_stop)
         single = _fit_head(X, y, C=self.C, max_iter=self.max_iter, class_weight=self.class_weight,
                            sample_weight=sample_weight, X_extra=X_augmented, y_extra=y_augmented,
-                           speakers=speakers, nuisance_dims=nuisance_dims)
+                           speakers=speakers, nuisance_dims=nuisance_dims, copy_dims=copy_dims)
         adapted = None
         if speakers is not None:
             self._stop_if_asked(should_stop)
@@ -213,6 +245,16 @@ class AdaptiveLinearClassifier(SERClassifier):
             raise InputError(f"nuisance_dims must be a whole number >= 0; received {dims!r}")
         if dims and (speakers is None or np.shape(speakers) != (n_clips,)):
             raise InputError(f"nuisance_dims={dims} needs the speaker of every training clip (speakers=...)")
+        return int(dims)
+
+    def _check_copy_dims(self, X_augmented, n_clips) -> int:
+        """The number of the copies' directions to project out, checked against the copies given."""
+        dims = self.copy_dims
+        if isinstance(dims, bool) or not isinstance(dims, (int, np.integer)) or dims < 0:
+            raise InputError(f"copy_dims must be a whole number >= 0; received {dims!r}")
+        if dims and (X_augmented is None or len(X_augmented) % n_clips):
+            raise InputError(f"copy_dims={dims} needs augmented copies of every training clip (X_augmented: whole "
+                             f"blocks of copies of X's {n_clips} rows, in the same order)")
         return int(dims)
 
     @staticmethod
