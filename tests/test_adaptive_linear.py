@@ -355,7 +355,7 @@ def test_projected_weights_survive_saving(tmp_path):
 
 
 def _noisy_copies(seed=0, per_class=30):
-    """Clips whose emotion is in values 0-1, and two copies each shifted along one 'noise' direction that leans on value 0."""
+    """Clips with the emotion in values 0-1, and two copies each, shifted along a 'noise' direction leaning on value 0."""
     rng = np.random.default_rng(seed)
     noise = np.array([1.0, 0, 0.5, -1.0, 0.5, 1.0])
     X = np.vstack([rng.normal(0, 0.4, (per_class, 6)) + np.eye(6)[k % 2] * 2.0 * (k - 1) for k in range(len(LABELS))])

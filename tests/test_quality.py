@@ -232,3 +232,39 @@ def test_blocks_of_frames_give_the_same_estimates_in_bounded_memory(monkeypatch)
     finally:
         tracemalloc.stop()
     assert peak < 100e6  # the clip itself is 38 MB; analysing every frame at once took about 300 MB
+
+
+def _adaptive_members(tmp_path):
+    """Two adaptive_linear members on the same features, both with a speaker-adapted head."""
+    from ser_core.audio.preprocess import preprocess
+    from ser_core.features import extract
+    from ser_core.modelfolder.save import save_artifact
+    from ser_core.models.adaptive_linear import AdaptiveLinearClassifier
+
+    clips = [preprocess(speechlike(seed=s, pitch_hz=110 + 15 * s), sample_rate=RATE) for s in range(12)]
+    X = np.stack([extract(y, spec="MFCC-16000-13", sample_rate=RATE) for y in clips])
+    y, speakers = np.array(["happy", "sad"] * 6), np.repeat(["a", "b", "c"], 4)
+    return [save_artifact(tmp_path / name, AdaptiveLinearClassifier(C=C).fit(X, y, speakers=speakers),
+                          model_name="adaptive_linear", feature_kind="MFCC-16000-13", latency=False)
+            for name, C in (("studio", 1.0), ("robust", 0.1))]
+
+
+def test_a_voice_is_adapted_whichever_member_its_recording_is_routed_to(tmp_path, studio_clip):
+    from ser_core.modelfolder.read import load_model
+    from ser_core.modelfolder.save import save_ensemble
+    from ser_core.serving.speakers import adapt_to_speaker
+
+    a, b = _adaptive_members(tmp_path)
+    bounds = {"min_snr_db": 35.0, "min_high_band_db": -45.0}
+    folder = save_ensemble(tmp_path / "routed", [(a, 1.0), (b, 1.0)], latency=False,
+                           domains={"studio": DomainGate(**bounds), "robust": DomainGate(**bounds, serves="outside")})
+    model, robust = load_model(folder, trust=True), load_model(b, trust=True)
+    narrow = [corrupt.telephone_band(studio_clip * gain, sample_rate=RATE) for gain in (1.0, 0.5, 0.25)]
+    voice = adapt_to_speaker(model, narrow, sample_rate=RATE)
+    adapted = voice.predict_audio(narrow[0], sample_rate=RATE)
+    single = model.predict_audio(narrow[0], sample_rate=RATE)
+    X = robust.stack_features([robust.features(y, sample_rate=RATE) for y in narrow])
+    robust_adapted = robust.predict_proba(X, speaker=robust.speaker_stats(X, prior_clips=voice.prior_clips))[0]
+    expected = np.exp(np.log(robust_adapted) / model.temperature_adapted)
+    np.testing.assert_allclose(adapted.to_array(), expected / expected.sum(), atol=1e-6)
+    assert adapted.adapted and not np.allclose(adapted.to_array(), single.to_array(), atol=1e-3)

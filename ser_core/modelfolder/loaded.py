@@ -324,8 +324,16 @@ class EnsembleModel(LoadedModel):
         return describe_left_out(left_out) if left_out else None
 
     def _member_speaker(self, member, speaker):
-        """The statistics a member is given: the speaker's for the adaptive member, none for the others."""
-        return speaker if speaker is not None and member is self._adaptive_member() else None
+        """The statistics a member is given: the speaker's for each member they were read for, none for the others.
+
+        They are read from the adaptive member's features; another member with a speaker-adapted
+        head on the same features and preprocessing (the shipped default's noise-trained head)
+        takes them too, so a recording its gate routes there is adapted as well.
+        """
+        if speaker is None or not member.supports_speaker_adaptation:
+            return None
+        adaptive = self._adaptive_member()
+        return speaker if (member.spec.name, member.settings) == (adaptive.spec.name, adaptive.settings) else None
 
     def features(self, source, *, sample_rate=None) -> dict:
         """Each member's features of one clip, by member name (the file decoded once).
@@ -374,8 +382,9 @@ class EnsembleModel(LoadedModel):
     def predict_proba(self, X, *, speaker=None) -> np.ndarray:
         """Probabilities ``(clips, labels)`` for member features ``{member name: batch}``: the weighted mean, scaled again.
 
-        ``speaker``: statistics for the adaptive member, whose speaker-adapted head is
-        averaged with the other members' single-clip probabilities.
+        ``speaker``: one speaker's statistics (:meth:`speaker_stats`): the members they were
+        read for (:meth:`_member_speaker`) use their speaker-adapted heads, averaged with the
+        other members' single-clip probabilities.
         """
         X = self._by_member(X)
         if speaker is not None:
