@@ -343,6 +343,90 @@ def _routed_average(members, rows):
     return np.einsum("mc,mcl->cl", weights / weights.sum(axis=0), stacked)
 
 
+def _adapted_head(dataset, corpus):
+    """The clean head's recipe fitted with speakers (both its heads) on every corpus but ``corpus``."""
+    from ser_core.data.splits import speaker_keys
+    from ser_core.training.train import balance_weights
+
+    rows = np.flatnonzero(dataset.corpora != corpus)
+    speakers = speaker_keys(dataset.speakers, dataset.corpora)
+    return CLEAN_WHISPER_MEMBER.config.make_estimator().fit(
+        dataset.X[rows], dataset.labels[rows], speakers=speakers[rows],
+        sample_weight=balance_weights(dataset.labels[rows], dataset.corpora[rows]))
+
+
+def _evenly_spaced(rows, n):
+    """``n`` of ``rows``, evenly spaced from the first to the last."""
+    return rows[np.linspace(0, len(rows) - 1, min(n, len(rows))).round().astype(int)]
+
+
+def adapted_probabilities(dataset, estimator, corpus, label_order, temperature, enrolment=None) -> dict:
+    """Each clip of ``corpus`` adapted to its speaker: probabilities (columns in ``label_order``) by path.
+
+    A speaker's statistics come from ``enrolment`` of their clips (evenly spaced in file order)
+    or from all of them (None), shrunk toward the training population as the app shrinks them.
+    """
+    from ser_core.data.splits import speaker_keys
+    from ser_core.scoring.temperature import apply_temperature
+    from ser_core.serving.speakers import DEFAULT_PRIOR_CLIPS
+
+    speakers = speaker_keys(dataset.speakers, dataset.corpora)
+    classes = [str(label) for label in estimator.classes_]
+    columns = [classes.index(label) for label in label_order]
+    paths = np.asarray(dataset.paths)
+    out = {}
+    for speaker in np.unique(speakers[dataset.corpora == corpus]):
+        rows = np.flatnonzero(speakers == speaker)
+        enrolled = rows if enrolment is None else _evenly_spaced(rows[np.argsort(paths[rows])], enrolment)
+        stats = estimator.speaker_stats(dataset.X[enrolled], prior_clips=DEFAULT_PRIOR_CLIPS)
+        probabilities = estimator.predict_proba_for_speaker(dataset.X[rows], stats)[:, columns]
+        out.update(zip(paths[rows], apply_temperature(probabilities, temperature)))
+    return out
+
+
+def adapted_unseen_corpora(evidence, temperatures, *, enrolment=None, adapted_outside=True, log=print):
+    """Leave-one-corpus-out of the routed ensemble adapted to each voice: a ``loco_speaker_adapted`` ProtocolResult.
+
+    Each corpus the CNN never heard is left out in turn and classified as Predict's "Adapt to a
+    voice" classifies it (:func:`adapted_probabilities`, the clean head's recipe trained with
+    speakers without the corpus): inside the CNN's gate the CNN and the adapted head, outside it
+    the adapted head alone (the noise-trained head's speaker-adapted head is the same head: same
+    clean clips, same settings). ``adapted_outside=False``: outside the gate the noise-trained
+    head's single-clip head, as the ensemble served before results/adapted_loco.md's fix.
+    ``temperatures``: the routed choice's member temperatures (CNN, clean head, noise-trained head).
+    """
+    from ser_core.modelfolder.read import read_config
+    from ser_core.modelfolder.results import ProtocolResult
+    from ser_core.scoring.crosscorpus import score_shared
+    from ser_core.scoring.metrics import summarize_folds
+
+    dataset, inside = evidence.dataset, evidence.inside
+    outside = {path: not value for path, value in inside.items()}
+    clean_folder = evidence.folders[CLEAN_WHISPER_MEMBER.name]
+    adapted_temperature = float(read_config(clean_folder)["calibration"]["temperature_adapted"])
+    noisy = _loco_member(evidence.folders[WHISPER_MEMBER.name], temperatures[2], Path(evidence.manifest).parent)
+    order, paths, truth = noisy[0], noisy[1], noisy[3]
+    cnn, cnn_by_path = evidence.cnn_probabilities()
+    columns = [cnn.labels.index(label) for label in order]
+    cnn_member = (order, paths, {path: cnn_by_path[path][columns] for path in paths if path in cnn_by_path}, truth,
+                  inside, 1.0)
+    corpus_of = dict(zip(dataset.paths, dataset.corpora))
+    folds = []
+    for name in evidence.unseen:
+        adapted = adapted_probabilities(dataset, _adapted_head(dataset, name), name, order, adapted_temperature,
+                                        enrolment)
+        members = [cnn_member, (order, paths, adapted, truth, None if adapted_outside else inside, 1.0)]
+        members += [] if adapted_outside else [noisy + (outside, 1.0)]
+        rows = [path for path in paths if corpus_of.get(path) == name]
+        shared = score_shared(_routed_average(members, rows), model_labels=order, y_true=[truth[path] for path in rows])
+        folds.append({**shared.metrics, "test_corpus": name, "n_test_clips": int(shared.kept.sum())})
+        log(f"  adapted to each voice, {name} left out: UAR {shared.metrics['uar']:.4f}")
+    enrolled = "all of each speaker's clips" if enrolment is None else f"{enrolment} of each speaker's clips"
+    return ProtocolResult(protocol="loco_speaker_adapted", folds=folds, summary=summarize_folds(folds),
+                          settings={"corpora": list(evidence.unseen), "enrolment": enrolled,
+                                    "note": "RAVDESS left out cannot be scored: the CNN member was trained on it"})
+
+
 def _training_record(whisper_folder, data, members, selection) -> dict:
     """What the ensemble was trained on: the Whisper member's corpora (the CNN's RAVDESS is among them) and their terms."""
     import json
@@ -372,6 +456,7 @@ class Choice:
     description: str
     selection: str
     later_rule: str = ""  # the fifth rule's sentence, after the fourth's (save_choice)
+    adapted_loco: object = None  # leave-one-corpus-out adapted to each voice (adapted_unseen_corpora), if measured
 
 
 @dataclass
@@ -490,7 +575,10 @@ def choose_ensemble(dataset, *, manifest, cnn_folder, folders, members=SHIPPED_M
         f"{step2.loco.mean('uar'):.4f}: {'adopted' if adopted else 'not adopted'}")
     if not adopted:
         return step2
-    return routed if SHIPPED_ROUTE == "C" else routed_choice(evidence, SHIPPED_ROUTE)
+    chosen = routed if SHIPPED_ROUTE == "C" else routed_choice(evidence, SHIPPED_ROUTE)
+    if SHIPPED_ROUTE == "C":  # the route "Adapt to a voice" is measured on (adapted_unseen_corpora)
+        chosen.adapted_loco = adapted_unseen_corpora(evidence, chosen.temperatures["members"], log=log)
+    return chosen
 
 
 def build_default(data, *, root=None, reuse=True, set_default=True, command="python -m ser_core build-default",
@@ -516,8 +604,9 @@ def build_default(data, *, root=None, reuse=True, set_default=True, command="pyt
     dataset = load_dataset(manifest, feature_kind=members[0].config.data.features, augment=copies)
     choice = choose_ensemble(dataset, manifest=manifest, cnn_folder=cnn_folder, folders=folders, members=members,
                              log=log)
-    for result in (choice.kfold, choice.loco):
-        log(f"ensemble {result.title}: accuracy {result.mean('accuracy'):.4f}, UAR {result.mean('uar'):.4f}")
+    for result in (choice.kfold, choice.loco, choice.adapted_loco):
+        if result is not None:
+            log(f"ensemble {result.title}: accuracy {result.mean('accuracy'):.4f}, UAR {result.mean('uar'):.4f}")
     folder = save_choice(choice, root / ENSEMBLE_NAME, dataset=dataset, data=data,
                          whisper_folder=folders[members[0].name], corpora=corpora, command=command)
     if set_default:
@@ -537,7 +626,9 @@ def save_choice(choice, folder, *, dataset, data, whisper_folder, corpora, comma
     selection += f" {choice.later_rule}" if choice.later_rule else ""
     training = _training_record(whisper_folder, data, choice.members, selection)
     return save_ensemble(folder, choice.members,
-                         metrics=ModelMetrics(protocols={"kfold": choice.kfold, "loco": choice.loco}),
+                         metrics=ModelMetrics(protocols={"kfold": choice.kfold, "loco": choice.loco,
+                                                         **({"loco_speaker_adapted": choice.adapted_loco}
+                                                            if choice.adapted_loco is not None else {})}),
                          training={**training, "command": command}, predictions={"kfold": choice.saved},
                          calibration=calibration, description=choice.description.format(corpora=corpora),
                          domains=choice.domains)

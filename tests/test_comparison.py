@@ -68,3 +68,14 @@ def test_leave_one_corpus_out_rows_carry_the_mean_and_each_corpus():
     table = per_corpus_rows(rows)
     assert [(row["corpus"], row["uar"]) for row in table] == [("savee", 0.25), ("tess", 0.45), ("mean of 2", 0.35)]
     assert table[-1]["n_test_clips"] == 20 and per_corpus_rows([{"name": "x", "error": "bad"}]) == []
+
+
+def test_figures_adapted_to_each_voice_are_kept_apart_from_single_clip_ones():
+    adapted = {**LOCO["protocols"]["loco"], "settings": {"corpora": ["savee", "tess"],
+                                                          "enrolment": "all of each speaker's clips"}}
+    rows = comparison_rows([_artifact("multi", {"protocols": {**LOCO["protocols"], "loco_speaker_adapted": adapted}})])
+    row = next(row for row in rows if row["protocol"] == "loco_speaker_adapted")
+    assert row["cross_corpus"] and row["protocol_title"].startswith("speech it was not trained on, adapted to each voice")
+    assert [row["protocol"] for row in headline_rows(rows)] == ["kfold"]
+    names = [(row["name"], row["corpus"]) for row in per_corpus_rows(rows)]
+    assert ("multi", "savee") in names and ("multi (adapted to each voice)", "savee") in names and len(names) == 6

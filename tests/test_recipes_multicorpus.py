@@ -189,3 +189,49 @@ def test_each_head_trains_on_its_own_members_copies_on_the_cnns_folds(monkeypatc
     monkeypatch.setattr(mc, "whisper_on_cnn_folds", lambda dataset, kfold, copies: seen.append(copies) or kfold)
     evidence.clean_kfold()
     assert seen == [mc.SPEED_COPIES]
+
+
+def test_adapting_reads_each_speakers_statistics_from_the_clips_it_is_given():
+    from types import SimpleNamespace
+
+    import recipes.multicorpus as mc
+    from ser_core.models.adaptive_linear import AdaptiveLinearClassifier
+    from ser_core.serving.speakers import DEFAULT_PRIOR_CLIPS
+
+    rng = np.random.default_rng(0)
+    speakers = np.repeat(["a", "b", "c", "d"], 12)
+    labels = np.tile(["angry", "sad"], 24)
+    X = rng.normal(0, 1, (48, 5)) + (labels == "sad")[:, None] + np.repeat(rng.normal(0, 3, (4, 5)), 12, axis=0)
+    dataset = SimpleNamespace(X=X, labels=labels, speakers=speakers, corpora=np.repeat(["x", "x", "y", "y"], 12),
+                              paths=[f"{s}/{i:02d}.wav" for i, s in enumerate(speakers)])
+    estimator = AdaptiveLinearClassifier(C=1.0).fit(X[:24], labels[:24], speakers=speakers[:24])
+    every = mc.adapted_probabilities(dataset, estimator, "y", ["sad", "angry"], 1.0)
+    assert sorted(every) == sorted(dataset.paths[24:])
+    expected = estimator.predict_proba(X[24:], speakers=speakers[24:], prior_clips=DEFAULT_PRIOR_CLIPS)[:, ::-1]
+    np.testing.assert_allclose(np.stack([every[path] for path in dataset.paths[24:]]), expected, atol=1e-9)
+    three = mc.adapted_probabilities(dataset, estimator, "y", ["sad", "angry"], 1.0, enrolment=3)
+    stats = estimator.speaker_stats(X[[24, 30, 35]], prior_clips=DEFAULT_PRIOR_CLIPS)  # first, middle, last of c
+    np.testing.assert_allclose(three[dataset.paths[26]], estimator.predict_proba_for_speaker(X[[26]], stats)[0, ::-1],
+                               atol=1e-9)
+
+
+@pytest.mark.parametrize("adapted_outside, accuracy", [(True, 1.0), (False, 0.5)])
+def test_adapted_figures_route_every_clip_through_the_adapted_head_since_the_fix(monkeypatch, adapted_outside,
+                                                                                accuracy):
+    import recipes.multicorpus as mc
+    import ser_core.modelfolder.read as read
+
+    evidence = _evidence(monkeypatch)  # tess/b.wav (sad) is outside the gate, where the noise-trained head says angry
+    monkeypatch.setattr(read, "read_config", lambda folder: {"calibration": {"temperature_adapted": 1.0}})
+    monkeypatch.setattr(mc, "_adapted_head", lambda dataset, corpus: None)
+    monkeypatch.setattr(mc, "adapted_probabilities", lambda dataset, estimator, corpus, order, temperature, enrolment:
+                        {"tess/a.wav": np.array([0.9, 0.1]), "tess/b.wav": np.array([0.1, 0.9])})
+    monkeypatch.setattr(mc, "_loco_member", lambda folder, temperature, root: (
+        ["angry", "sad"], ["tess/a.wav", "tess/b.wav"], {path: np.array([0.8, 0.2]) for path in ("tess/a.wav",
+                                                                                                  "tess/b.wav")},
+        {"tess/a.wav": "angry", "tess/b.wav": "sad"}))
+    result = mc.adapted_unseen_corpora(evidence, [1.0, 1.0, 1.0], adapted_outside=adapted_outside, log=lambda _: None)
+    assert result.protocol == "loco_speaker_adapted" and result.cross_corpus
+    assert result.folds[0]["test_corpus"] == "tess" and result.folds[0]["accuracy"] == accuracy
+    assert result.settings["enrolment"] == "all of each speaker's clips"
+    assert result.title.startswith("speech it was not trained on, adapted to each voice")

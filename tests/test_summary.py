@@ -115,3 +115,14 @@ def test_a_routed_default_says_its_noisy_path_keeps_labels_but_was_not_scored():
     routed = {**MULTI, "config": {**MULTI["config"], "members": [{"name": "cnn", "domain": {}}, {"name": "head"}]}}
     text = plain_summary(routed).part("untested").text
     assert "routes such recordings to a head trained on noisy copies" in text and "clean clips only" in text
+
+
+def test_the_unseen_part_adds_the_figure_adapted_to_each_voice():
+    adapted = _loco()
+    adapted["summary"]["uar"]["mean"] = 0.612
+    adapted["settings"]["enrolment"] = "all of each speaker's clips"
+    summary = plain_summary(_artifact({"kfold": _kfold(), "loco": _loco(), "loco_speaker_adapted": adapted},
+                                      MULTI["config"]["training"]))
+    assert summary.part("unseen").text.endswith(
+        "Adapted to each voice from all of each speaker's clips (emotions unknown): mean UAR 61.2%.")
+    assert "Adapted to each voice" not in plain_summary(MULTI).part("unseen").text

@@ -110,10 +110,21 @@ def training_clip_note(model, choice) -> str | None:
 
 
 def adaptation_gain(model) -> str:
-    """The measured gain of adapting to a speaker, from the model's own figures (or nothing)."""
-    metrics = model.metrics
-    single = metrics.protocols.get("kfold") if metrics is not None else None
-    adapted = metrics.protocols.get("kfold_speaker_adapted") if metrics is not None else None
+    """The measured gain of adapting to a speaker, from the model's own figures (or nothing).
+
+    On corpora it never heard (``loco`` and ``loco_speaker_adapted``) when measured, else on new
+    speakers of its own corpus (``kfold`` and ``kfold_speaker_adapted``).
+    """
+    protocols = model.metrics.protocols if model.metrics is not None else {}
+    single, adapted = protocols.get("loco"), protocols.get("loco_speaker_adapted")
+    if single is not None and adapted is not None:
+        corpora = ", ".join(row["corpus"] for row in adapted.per_corpus)
+        return (f"On corpora it never heard ({corpora}; each left out of training in turn), {model.name} "
+                f"recognises {percent(single.mean('uar'))} of emotions (UAR) one clip at a time and "
+                f"{percent(adapted.mean('uar'))} adapted to each voice from "
+                f"{adapted.settings.get('enrolment', 'its clips')} (emotions unknown); with only a few clips the "
+                "gain is smaller.")
+    single, adapted = protocols.get("kfold"), protocols.get("kfold_speaker_adapted")
     if single is None or adapted is None:
         return ""
     return (f"On RAVDESS actors it never heard, {model.name} goes from {percent(single.mean('accuracy'))} to "

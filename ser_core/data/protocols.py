@@ -1,10 +1,11 @@
 """The evaluation protocols by name, and the plain words every screen and report uses for them.
 
 A figure is only meaningful with its protocol: "new speakers" (test speakers never heard in
-training), "adapted to the speaker" (the same, with each test speaker's unlabelled
-clips used to normalise their voice), the study's random split (speakers shared between
-training and test, which rewards memorising voices), speech it was not trained on (leave
-one corpus out: each corpus tested by a model trained on the others), or another corpus.
+training), "adapted to the speaker" (the same, with each test speaker's unlabelled clips used
+to normalise their voice), the study's random split (speakers shared between training and
+test, which rewards memorising voices), speech it was not trained on (leave one corpus out:
+each corpus tested by a model trained on the others; also adapted to each voice), or another
+corpus.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ TRAINING_PROTOCOLS = ("random", "kfold", "holdout", "loco", "cross_corpus")
 
 #: Protocols whose test clips come from corpora the model was not trained on: their figures are never averaged or
 #: ranked with the others, and a model's headline never comes from them.
-CROSS_CORPUS = ("loco", "cross_corpus")
+CROSS_CORPUS = ("loco", "loco_speaker_adapted", "cross_corpus")
 
 #: Protocols that need clips of several corpora (a manifest's ``corpus`` column).
 MULTI_CORPUS = ("loco",)
@@ -23,10 +24,11 @@ MULTI_CORPUS = ("loco",)
 LOCO_COMPANION = "kfold"
 
 #: Every protocol a model folder may report, in the order tables show them.
-PROTOCOL_ORDER = ("kfold", "holdout", "kfold_speaker_adapted", "random", "random_as_written", "loco", "cross_corpus")
+PROTOCOL_ORDER = ("kfold", "holdout", "kfold_speaker_adapted", "random", "random_as_written", "loco",
+                  "loco_speaker_adapted", "cross_corpus")
 
 #: Protocols that test on speakers never heard in training.
-SPEAKER_INDEPENDENT = ("kfold", "holdout", "kfold_speaker_adapted", "loco", "cross_corpus")
+SPEAKER_INDEPENDENT = ("kfold", "holdout", "kfold_speaker_adapted", "loco", "loco_speaker_adapted", "cross_corpus")
 
 _TITLES = {
     "kfold": "new speakers ({n}-fold by speaker)",
@@ -35,6 +37,8 @@ _TITLES = {
     "random": "study's random split (speakers shared)",
     "random_as_written": "study's protocol as written (stopped on the test set: optimistic)",
     "loco": "speech it was not trained on: leave one corpus out ({n_corpora} corpora)",
+    "loco_speaker_adapted": "speech it was not trained on, adapted to each voice: leave one corpus out "
+                            "({n_corpora} corpora)",
     "cross_corpus": "another corpus ({corpus}{shared})",
 }
 
@@ -52,6 +56,8 @@ _EXPLANATIONS = {
             "others, on the labels it shares with them (the model's choice restricted to those labels): speech "
             "it was not trained on, other speakers, texts, recording rooms and perhaps languages. The figure is "
             "the mean over the corpora, each counting the same.",
+    "loco_speaker_adapted": "As 'leave one corpus out', but each test speaker's own unlabelled clips first tell "
+                            "the model how that voice sounds on average (Predict's 'Adapt to a voice').",
     "cross_corpus": "Trained on one corpus, tested on {corpus}, on the labels both share{shared_list}{left_out}.",
 }
 

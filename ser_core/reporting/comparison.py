@@ -75,9 +75,14 @@ def _tested_on(result) -> dict:
             "n_left_out": settings.get("n_left_out"), "per_corpus": None}
 
 
+#: What a model's name gets in per-corpus tables for its figures adapted to each voice (``loco_speaker_adapted``).
+ADAPTED_SUFFIX = " (adapted to each voice)"
+
+
 def per_corpus_rows(rows: list[dict]) -> list[dict]:
     """Leave-one-corpus-out figures, one row per (model, corpus left out), then the model's mean over corpora.
 
+    A model's figures adapted to each voice come under its name with :data:`ADAPTED_SUFFIX`.
     Each row has ``name``, ``corpus`` (``mean of N`` for the mean), ``n_test_clips``,
     ``shared_labels``, ``accuracy``, ``uar`` and ``macro_f1``.
     """
@@ -85,11 +90,12 @@ def per_corpus_rows(rows: list[dict]) -> list[dict]:
     for row in rows:
         if has_error(row) or not isinstance(row.get("per_corpus"), list):
             continue
+        name = row["name"] + (ADAPTED_SUFFIX if str(row.get("protocol", "")).endswith("_speaker_adapted") else "")
         for corpus in row["per_corpus"]:
-            table.append({"name": row["name"], "corpus": corpus["corpus"], "n_test_clips": corpus["n_test_clips"],
+            table.append({"name": name, "corpus": corpus["corpus"], "n_test_clips": corpus["n_test_clips"],
                           "shared_labels": ", ".join(corpus["shared_labels"] or []),
                           **{key: corpus[key] for key in ("accuracy", "uar", "macro_f1")}})
-        table.append({"name": row["name"], "corpus": f"mean of {len(row['per_corpus'])}",
+        table.append({"name": name, "corpus": f"mean of {len(row['per_corpus'])}",
                       "n_test_clips": sum(corpus["n_test_clips"] or 0 for corpus in row["per_corpus"]),
                       "shared_labels": None, **{key: row[key] for key in ("accuracy", "uar", "macro_f1")}})
     return table

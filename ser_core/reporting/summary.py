@@ -176,9 +176,12 @@ def _unseen(config: dict, metrics) -> str:
         low, high = percent(chances[0], decimals=0), percent(chances[-1], decimals=0)
         chance = f"; chance {low}" if low == high else f"; chance {low}-{high} on their shared emotions"
     note = loco.settings.get("note")
+    adapted = metrics.protocols.get("loco_speaker_adapted")
     return (f"With each corpus left out of training in turn and tested (leave one corpus out), mean UAR "
             f"{percent(loco.mean('uar'))} over {len(rows)} corpora ({each}{chance})."
-            + (f" {note[0].upper()}{note[1:]}." if note else ""))
+            + (f" {note[0].upper()}{note[1:]}." if note else "")
+            + (f" Adapted to each voice from {adapted.settings.get('enrolment', 'its clips')} (emotions unknown): "
+               f"mean UAR {percent(adapted.mean('uar'))}." if adapted is not None else ""))
 
 
 def _weak(headline) -> str | None:
