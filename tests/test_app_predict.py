@@ -344,7 +344,7 @@ def test_the_adaptation_gain_quotes_corpora_never_heard_when_the_card_has_them()
     kfold = {"kfold": result(0.7), "kfold_speaker_adapted": result(0.8)}
     both = {**kfold, "loco": result(0.43), "loco_speaker_adapted": result(0.562, enrolment="all of each speaker's clips")}
     text = adaptation_gain(SimpleNamespace(name="m", metrics=ModelMetrics.from_dict({"protocols": both})))
-    assert text.startswith("On corpora it never heard (nemo, tess; each left out of training in turn), m recognises "
+    assert text.startswith("On corpora it never heard (nEMO, TESS; each left out of training in turn), m recognises "
                            "43.0% of emotions (UAR) one clip at a time and 56.2% adapted to each voice from all of "
                            "each speaker's clips (emotions unknown)")
     text = adaptation_gain(SimpleNamespace(name="m", metrics=ModelMetrics.from_dict({"protocols": kfold})))

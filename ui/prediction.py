@@ -118,7 +118,9 @@ def adaptation_gain(model) -> str:
     protocols = model.metrics.protocols if model.metrics is not None else {}
     single, adapted = protocols.get("loco"), protocols.get("loco_speaker_adapted")
     if single is not None and adapted is not None:
-        corpora = ", ".join(row["corpus"] for row in adapted.per_corpus)
+        from ser_core.reporting.summary import corpus_title
+
+        corpora = ", ".join(corpus_title(row["corpus"]) for row in adapted.per_corpus)
         return (f"On corpora it never heard ({corpora}; each left out of training in turn), {model.name} "
                 f"recognises {percent(single.mean('uar'))} of emotions (UAR) one clip at a time and "
                 f"{percent(adapted.mean('uar'))} adapted to each voice from "
