@@ -343,14 +343,14 @@ def _routed_average(members, rows):
     return np.einsum("mc,mcl->cl", weights / weights.sum(axis=0), stacked)
 
 
-def _adapted_head(dataset, corpus):
-    """The clean head's recipe fitted with speakers (both its heads) on every corpus but ``corpus``."""
+def _adapted_head(dataset, corpus, member=CLEAN_WHISPER_MEMBER):
+    """``member``'s recipe fitted with speakers (both its heads) on the clean clips of every corpus but ``corpus``."""
     from ser_core.data.splits import speaker_keys
     from ser_core.training.train import balance_weights
 
     rows = np.flatnonzero(dataset.corpora != corpus)
     speakers = speaker_keys(dataset.speakers, dataset.corpora)
-    return CLEAN_WHISPER_MEMBER.config.make_estimator().fit(
+    return member.config.make_estimator().fit(
         dataset.X[rows], dataset.labels[rows], speakers=speakers[rows],
         sample_weight=balance_weights(dataset.labels[rows], dataset.corpora[rows]))
 
@@ -413,8 +413,8 @@ def adapted_unseen_corpora(evidence, temperatures, *, enrolment=None, adapted_ou
     corpus_of = dict(zip(dataset.paths, dataset.corpora))
     folds = []
     for name in evidence.unseen:
-        adapted = adapted_probabilities(dataset, _adapted_head(dataset, name), name, order, adapted_temperature,
-                                        enrolment)
+        adapted = adapted_probabilities(dataset, _adapted_head(dataset, name, evidence.members[1]), name, order,
+                                        adapted_temperature, enrolment)
         members = [cnn_member, (order, paths, adapted, truth, None if adapted_outside else inside, 1.0)]
         members += [] if adapted_outside else [noisy + (outside, 1.0)]
         rows = [path for path in paths if corpus_of.get(path) == name]
@@ -575,10 +575,10 @@ def choose_ensemble(dataset, *, manifest, cnn_folder, folders, members=SHIPPED_M
         f"{step2.loco.mean('uar'):.4f}: {'adopted' if adopted else 'not adopted'}")
     if not adopted:
         return step2
-    chosen = routed if SHIPPED_ROUTE == "C" else routed_choice(evidence, SHIPPED_ROUTE)
-    if SHIPPED_ROUTE == "C":  # the route "Adapt to a voice" is measured on (adapted_unseen_corpora)
-        chosen.adapted_loco = adapted_unseen_corpora(evidence, chosen.temperatures["members"], log=log)
-    return chosen
+    if SHIPPED_ROUTE != "C":
+        return routed_choice(evidence, SHIPPED_ROUTE)
+    routed.adapted_loco = adapted_unseen_corpora(evidence, routed.temperatures["members"], log=log)  # route C's
+    return routed
 
 
 def build_default(data, *, root=None, reuse=True, set_default=True, command="python -m ser_core build-default",

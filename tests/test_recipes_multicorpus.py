@@ -223,7 +223,7 @@ def test_adapted_figures_route_every_clip_through_the_adapted_head_since_the_fix
 
     evidence = _evidence(monkeypatch)  # tess/b.wav (sad) is outside the gate, where the noise-trained head says angry
     monkeypatch.setattr(read, "read_config", lambda folder: {"calibration": {"temperature_adapted": 1.0}})
-    monkeypatch.setattr(mc, "_adapted_head", lambda dataset, corpus: None)
+    monkeypatch.setattr(mc, "_adapted_head", lambda dataset, corpus, member: None)
     monkeypatch.setattr(mc, "adapted_probabilities", lambda dataset, estimator, corpus, order, temperature, enrolment:
                         {"tess/a.wav": np.array([0.9, 0.1]), "tess/b.wav": np.array([0.1, 0.9])})
     monkeypatch.setattr(mc, "_loco_member", lambda folder, temperature, root: (
