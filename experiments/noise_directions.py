@@ -66,8 +66,7 @@ def mean_unchanged(row) -> float:
 def ravdess_accuracy(dataset, dims, copies) -> float:
     """The head alone on RAVDESS new speakers: the CNN's folds, trained on the other folds plus every other corpus."""
     cnn_kfold = read_predictions(ROOT / "artifacts" / mc.CNN_MEMBER)["kfold"]
-    by_name = {Path(path).name: row for row, path in enumerate(dataset.paths) if dataset.corpora[row] == "ravdess"}
-    rows = np.array([by_name[Path(path).name] for path in cnn_kfold["paths"]])
+    rows = mc.cnn_fold_rows(dataset, cnn_kfold)
     folds = np.asarray(cnn_kfold["fold"])
     others = np.flatnonzero(dataset.corpora != "ravdess")
     correct = []

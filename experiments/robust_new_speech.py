@@ -53,8 +53,7 @@ def ravdess_new_speakers(evidence, ensemble_folder, copies, log) -> dict:
     kfold = mc.read_predictions(ensemble_folder)["kfold"]
     order = [str(label) for label in kfold["label_order"]]
     clean = np.asarray(order)[np.argmax(kfold["probabilities"], axis=1)]
-    by_name = {Path(path).name: row for row, path in enumerate(dataset.paths) if dataset.corpora[row] == "ravdess"}
-    rows = np.array([by_name[Path(path).name] for path in kfold["paths"]])
+    rows = mc.cnn_fold_rows(dataset, kfold)
     folds = np.asarray(kfold["fold"])
     others = np.flatnonzero(dataset.corpora != "ravdess")
     noisy = {key: np.empty(len(rows), dtype=object) for key in copies}
@@ -75,16 +74,11 @@ def clean_routed_labels(evidence, choice, name) -> tuple:
     """The routed ensemble's clean labels of corpus ``name`` (as the card's leave-one-corpus-out scores them)."""
     from ser_core.scoring.crosscorpus import shared_labels
 
-    outside = {path: not value for path, value in evidence.inside.items()}
-    root = Path(evidence.manifest).parent
     folders = (evidence.folders[mc.CLEAN_WHISPER_MEMBER.name], evidence.folders[mc.WHISPER_MEMBER.name])
-    members = [mc._loco_member(folder, temperature, root) + (admits, 1.0) for folder, temperature, admits in
-               zip(folders, choice.temperatures["members"][1:], (evidence.inside, outside))]
+    members = mc.unseen_members(evidence, cnn_admits=evidence.inside, whisper=[
+        (folder, temperature, admits, 1.0) for folder, temperature, admits in
+        zip(folders, choice.temperatures["members"][1:], (evidence.inside, evidence.outside))])
     order, paths, truth = members[0][0], members[0][1], members[0][3]
-    cnn, cnn_by_path = evidence.cnn_probabilities()
-    columns = [cnn.labels.index(label) for label in order]
-    members.append((order, paths, {path: cnn_by_path[path][columns] for path in paths if path in cnn_by_path},
-                    truth, evidence.inside, 1.0))
     corpus_of = dict(zip(evidence.dataset.paths, evidence.dataset.corpora))
     rows = [path for path in paths if corpus_of.get(path) == name]
     labels = [truth[path] for path in rows]

@@ -221,13 +221,18 @@ def fit_whisper(dataset, rows, copies=WHISPER_COPIES, params=None):
                          sample_weight=balance_weights(dataset.labels[rows], dataset.corpora[rows]), **extra)
 
 
-def whisper_on_cnn_folds(dataset, cnn_kfold, copies=WHISPER_COPIES):
-    """A Whisper head's out-of-fold probabilities on RAVDESS, on the CNN's folds, trained with every other corpus."""
+def cnn_fold_rows(dataset, cnn_kfold) -> np.ndarray:
+    """The ``dataset`` row of each clip of the CNN's RAVDESS folds (matched by file name), in the folds' order."""
     by_name = {Path(path).name: row for row, path in enumerate(dataset.paths) if dataset.corpora[row] == "ravdess"}
     missing = [path for path in cnn_kfold["paths"] if Path(path).name not in by_name]
     if missing:
         raise ArtifactError(f"{len(missing)} clips of the CNN's folds are not in the corpora (first: {missing[0]})")
-    rows = np.array([by_name[Path(path).name] for path in cnn_kfold["paths"]])
+    return np.array([by_name[Path(path).name] for path in cnn_kfold["paths"]])
+
+
+def whisper_on_cnn_folds(dataset, cnn_kfold, copies=WHISPER_COPIES):
+    """A Whisper head's out-of-fold probabilities on RAVDESS, on the CNN's folds, trained with every other corpus."""
+    rows = cnn_fold_rows(dataset, cnn_kfold)
     folds = np.asarray(cnn_kfold["fold"])
     probabilities = np.zeros((len(rows), len(cnn_kfold["label_order"])))
     others = np.flatnonzero(dataset.corpora != "ravdess")
@@ -301,13 +306,8 @@ def unseen_corpora(evidence, *, whisper, cnn_admits=None, cnn_weight=1.0):
 
     dataset = evidence.dataset
     corpora = evidence.unseen
-    members = [_loco_member(folder, temperature, Path(evidence.manifest).parent) + (admits, weight)
-               for folder, temperature, admits, weight in whisper]
+    members = unseen_members(evidence, whisper=whisper, cnn_admits=cnn_admits, cnn_weight=cnn_weight)
     order, paths, truth = members[0][0], members[0][1], members[0][3]
-    cnn, cnn_by_path = evidence.cnn_probabilities()
-    cnn_columns = [cnn.labels.index(label) for label in order]
-    members.append((order, paths, {path: cnn_by_path[path][cnn_columns] for path in paths if path in cnn_by_path},
-                    truth, cnn_admits, cnn_weight))
     corpus_of = dict(zip(dataset.paths, dataset.corpora))
     folds = []
     for name in corpora:
@@ -317,6 +317,21 @@ def unseen_corpora(evidence, *, whisper, cnn_admits=None, cnn_weight=1.0):
     return ProtocolResult(protocol="loco", folds=folds, summary=summarize_folds(folds),
                           settings={"corpora": corpora,
                                     "note": "RAVDESS left out cannot be scored: the CNN member was trained on it"})
+
+
+def unseen_members(evidence, *, whisper, cnn_admits=None, cnn_weight=1.0) -> list:
+    """The members' leave-one-corpus-out probabilities on the unseen corpora, as :func:`_routed_average` takes them.
+
+    ``(label order, paths, probabilities by path, truth by path, admits, weight)`` for each of
+    ``whisper`` (as :func:`unseen_corpora` takes it), then the CNN (its served probabilities).
+    """
+    members = [_loco_member(folder, temperature, Path(evidence.manifest).parent) + (admits, weight)
+               for folder, temperature, admits, weight in whisper]
+    order, paths, truth = members[0][0], members[0][1], members[0][3]
+    cnn, cnn_by_path = evidence.cnn_probabilities()
+    columns = [cnn.labels.index(label) for label in order]
+    return members + [(order, paths, {path: cnn_by_path[path][columns] for path in paths if path in cnn_by_path},
+                       truth, cnn_admits, cnn_weight)]
 
 
 def _loco_member(folder, temperature, root):
@@ -401,22 +416,18 @@ def adapted_unseen_corpora(evidence, temperatures, *, enrolment=None, adapted_ou
     from ser_core.scoring.metrics import summarize_folds
 
     dataset, inside = evidence.dataset, evidence.inside
-    outside = {path: not value for path, value in inside.items()}
     clean_folder = evidence.folders[CLEAN_WHISPER_MEMBER.name]
     adapted_temperature = float(read_config(clean_folder)["calibration"]["temperature_adapted"])
-    noisy = _loco_member(evidence.folders[WHISPER_MEMBER.name], temperatures[2], Path(evidence.manifest).parent)
+    noisy, cnn_member = unseen_members(evidence, whisper=[(evidence.folders[WHISPER_MEMBER.name], temperatures[2],
+                                                           evidence.outside, 1.0)], cnn_admits=inside)
     order, paths, truth = noisy[0], noisy[1], noisy[3]
-    cnn, cnn_by_path = evidence.cnn_probabilities()
-    columns = [cnn.labels.index(label) for label in order]
-    cnn_member = (order, paths, {path: cnn_by_path[path][columns] for path in paths if path in cnn_by_path}, truth,
-                  inside, 1.0)
     corpus_of = dict(zip(dataset.paths, dataset.corpora))
     folds = []
     for name in evidence.unseen:
         adapted = adapted_probabilities(dataset, _adapted_head(dataset, name, evidence.members[1]), name, order,
                                         adapted_temperature, enrolment)
         members = [cnn_member, (order, paths, adapted, truth, None if adapted_outside else inside, 1.0)]
-        members += [] if adapted_outside else [noisy + (outside, 1.0)]
+        members += [] if adapted_outside else [noisy]
         rows = [path for path in paths if corpus_of.get(path) == name]
         shared = score_shared(_routed_average(members, rows), model_labels=order, y_true=[truth[path] for path in rows])
         folds.append({**shared.metrics, "test_corpus": name, "n_test_clips": int(shared.kept.sum())})
@@ -478,6 +489,11 @@ class Evidence:
     members: tuple = SHIPPED_MEMBERS  # the noise-trained and the clean head, as whisper_members() makes them
 
     @property
+    def outside(self) -> dict:
+        """Whether each clip (by path) falls outside the CNN's gate."""
+        return {path: not value for path, value in self.inside.items()}
+
+    @property
     def unseen(self) -> list:
         """The corpora the CNN never heard: the leave-one-corpus-out of every rule."""
         return [name for name in self.dataset.corpus_names if name != "ravdess"]
@@ -536,8 +552,7 @@ def routed_choice(evidence, route: str) -> Choice:
     """The ensemble routed by the CNN's gate as :data:`ROUTES` ``[route]`` says (members' weights and gates)."""
     from ser_core.audio.quality import DomainGate
 
-    gate, on_folds, inside = evidence.gate, evidence.on_folds, evidence.inside
-    outside = {path: not value for path, value in inside.items()}
+    gate, on_folds, inside, outside = evidence.gate, evidence.on_folds, evidence.inside, evidence.outside
     gates = {"inside": gate, "outside": DomainGate(gate.min_snr_db, gate.min_high_band_db, serves="outside"),
              "all": None}
     on_folds_by = {"inside": on_folds, "outside": ~on_folds, "all": None}
