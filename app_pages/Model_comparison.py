@@ -139,7 +139,8 @@ options = [(row["name"], row["protocol"]) for row in rows]
 label = partial(model_detail.option_label, table)
 
 
-detail = st.selectbox("Model", options, format_func=label, key="detail_model")
+default_first = next((i for i, (name, _) in enumerate(options) if name == default), 0)
+detail = st.selectbox("Model", options, index=default_first, format_func=label, key="detail_model")
 model_detail.render_detail(artifacts, detail, key="single")
 
 if len(options) > 1:

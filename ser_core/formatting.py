@@ -43,6 +43,24 @@ def megabytes(size_bytes) -> str:
     return MISSING if _missing(size_bytes) else f"{float(size_bytes) / 1e6:.1f} MB"
 
 
+_MARKDOWN_SIGNIFICANT = frozenset("\\`*[]()<>~$")
+
+
+def markdown_text(value) -> str:
+    """Any value as literal text inside Markdown (Streamlit's captions, errors, write).
+
+    The characters that make links, emphasis, code, strike-through, LaTeX or Streamlit's
+    ``:red[...]`` directives are backslash-escaped, so a visitor's file name such as
+    ``[x](https://evil.example).wav`` is shown as typed, never as a link.
+
+    Examples
+    --------
+    >>> markdown_text("**a**[b](c).wav")
+    '\\\\*\\\\*a\\\\*\\\\*\\\\[b\\\\]\\\\(c\\\\)\\\\.wav'
+    """
+    return "".join(f"\\{char}" if char in _MARKDOWN_SIGNIFICANT else char for char in str(value))
+
+
 def html_text(value) -> str:
     """Any value as text that is safe inside HTML: ``<`` ``>`` ``&`` and quotes escaped.
 

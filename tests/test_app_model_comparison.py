@@ -45,6 +45,7 @@ def test_two_models_side_by_side(app_env, tmp_path, monkeypatch):
     assert problems(at) == []
     assert "Two models side by side" in [h.value for h in at.subheader]
     assert at.selectbox(key="left_model").value != at.selectbox(key="right_model").value
+    assert at.selectbox(key="detail_model").value[0] == TINY_MODEL, "'Per model' opens on the default"
     assert len(at.metric) == 3 + 3 * 3
 
 

@@ -126,6 +126,32 @@ def test_the_score_is_worded_from_measured_reliability(app_env):
                for c in at.caption)
 
 
+def _tone(duration_s: float) -> bytes:
+    t = np.arange(int(duration_s * SAMPLE_RATE)) / SAMPLE_RATE
+    return wav_bytes((0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32))
+
+
+def _white_noise() -> bytes:
+    return wav_bytes((0.1 * np.random.default_rng(0).normal(size=4 * SAMPLE_RATE)).astype(np.float32))
+
+
+@pytest.mark.parametrize(("name", "make", "expected"), [("tone.wav", lambda: _tone(0.1), "too short"),
+                                                        ("noise.wav", _white_noise, "steady noise")])
+def test_a_tone_or_noise_gets_no_measured_confidence(app_env, name, make, expected):
+    """A verdict is still drawn, but flagged, and no reliability measured on speech is quoted for it."""
+    at = _page()
+    at.file_uploader[0].upload(name, make(), "audio/wav")
+    at.run()
+    assert problems(at) == []
+    (doubt,) = [w.value for w in at.warning if "may not be speech" in w.value]
+    assert expected in doubt
+    assert not any("of the time on speakers it never heard" in c.value for c in at.caption)
+    assert any("does not apply here" in c.value for c in at.caption)
+    at.file_uploader[0].clear().upload("speech.wav", wav_bytes(speechlike(duration_s=3.0)), "audio/wav")
+    at.run()
+    assert not any("may not be speech" in w.value for w in at.warning)
+
+
 def _thirty_minutes() -> bytes:
     rate = 8000
     t = np.arange(30 * 60 * rate) / rate
@@ -222,15 +248,22 @@ def test_recordings_accumulate_and_can_be_forgotten(adaptive_env):
     assert at.metric[0].value == "0" and at.button(key="adapt_button").disabled
 
 
-def test_a_bad_enrolment_clip_is_named_in_an_error(adaptive_env):
+def test_bad_enrolment_clips_are_left_out_and_named(adaptive_env):
     at = _page("Adapt to a voice")
     silence = wav_bytes(np.zeros(SAMPLE_RATE, dtype=np.float32))
-    files = _enrolment_files(adaptive_env["data"], 2) + [("silence.wav", silence, "audio/wav")]
-    at.file_uploader(key="adapt_enrol_upload").set_value(files).run()
+    bad = [("silence.wav", silence, "audio/wav"), ("empty.wav", b"", "audio/wav")]
+    at.file_uploader(key="adapt_enrol_upload").set_value(_enrolment_files(adaptive_env["data"], 2) + bad).run()
+    at.button(key="adapt_button").click().run()
+    assert problems(at) == []
+    assert "from 2 clip(s)" in at.success[0].value
+    (warning,) = [w.value for w in at.warning if "Left out" in w.value]
+    assert "silence.wav" in warning and "silent" in warning.lower() and "empty.wav" in warning
+    # Too few usable clips: one error naming every clip that failed.
+    at.file_uploader(key="adapt_enrol_upload").set_value(_enrolment_files(adaptive_env["data"], 1) + bad).run()
     at.button(key="adapt_button").click().run()
     assert [e.value for e in at.exception] == []
-    errors = [e.value for e in at.error]
-    assert len(errors) == 1 and "silence.wav" in errors[0] and "silent" in errors[0].lower()
+    (error,) = [e.value for e in at.error]
+    assert "1 of the 3 enrolment clips" in error and "silence.wav" in error and "empty.wav" in error
 
 
 def test_only_the_open_tab_runs(live_env):

@@ -63,10 +63,11 @@ def test_leave_one_corpus_out_rows_carry_the_mean_and_each_corpus():
     assert loco["cross_corpus"] and loco["speaker_independent"] and loco["accuracy"] == 0.4
     assert loco["protocol_title"] == "speech it was not trained on: leave one corpus out (2 corpora)"
     assert (loco["test_corpus"], loco["shared_labels"], loco["n_left_out"]) == \
-        ("each left out in turn: savee, tess", "sad, angry", 4)
+        ("each left out in turn: savee, tess", "each corpus its own", 4)
     assert [row["protocol"] for row in headline_rows(rows)] == ["kfold"]
     table = per_corpus_rows(rows)
     assert [(row["corpus"], row["uar"]) for row in table] == [("savee", 0.25), ("tess", 0.45), ("mean of 2", 0.35)]
+    assert table[0]["shared_labels"] == "sad, angry" and table[-1]["shared_labels"] == "each corpus its own"
     assert table[-1]["n_test_clips"] == 20 and per_corpus_rows([{"name": "x", "error": "bad"}]) == []
 
 

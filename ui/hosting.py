@@ -36,7 +36,7 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 PUBLIC, LOCAL = "public", "local"
@@ -126,8 +126,9 @@ def zip_limits():
     from ser_core.data.archive import GIB, ZipLimits
 
     limits = ZipLimits.from_env()
-    if is_public() and not os.environ.get("SER_ZIP_MAX_BYTES"):
-        limits = ZipLimits(max_total_bytes=GIB, max_entries=limits.max_entries, max_ratio=limits.max_ratio)
+    if is_public():
+        limits = replace(limits, operator_hints=False,
+                         max_total_bytes=limits.max_total_bytes if os.environ.get("SER_ZIP_MAX_BYTES") else GIB)
     return limits
 
 

@@ -56,7 +56,7 @@ def unpack_upload(content: bytes, *, name: str) -> Path:
     archive = hosting.scratch_dir("uploads") / f"{digest}.zip"
     archive.write_bytes(content)
     try:
-        return unpack_into(archive, folder, limits=hosting.zip_limits())
+        return unpack_into(archive, folder, limits=hosting.zip_limits(), name=Path(name).name)
     finally:
         archive.unlink(missing_ok=True)
 

@@ -4,6 +4,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from ser_core.audio.quality import speech_doubt
 from ser_core.modelfolder.prediction import TimelineSummary
 from ser_core.reporting import charts
 from ser_core.serving.segments import HOP_S, LIVE_HOP_S, LONG_CLIP_S, SEGMENT_S
@@ -44,10 +45,13 @@ def clip_tab(model, index) -> None:
             st.warning(note, icon=":material/school:")
         if getattr(result, "warning", None):  # e.g. a gated ensemble member left out of a noisy recording
             st.info(result.warning, icon=":material/graphic_eq:")
+        doubt = speech_doubt(y, sample_rate=model.sample_rate)
+        if doubt:
+            st.warning(f"This may not be speech. {doubt}", icon=":material/hearing_disabled:")
         # The verdict first: on a phone the columns stack, and the answer must not sit under the player.
         shown, listen = st.columns([1, 1], gap="large")
         with shown:
-            _verdict(result, model=model, true_label=choice.label)
+            _verdict(result, model=model, true_label=choice.label, doubtful=bool(doubt))
             st.download_button(
                 "Download as CSV" if timeline is None else "Download the timeline as CSV",
                 exports.prediction_csv(result, timeline=timeline, labels=model.labels),
@@ -96,8 +100,11 @@ def _long_recording_turn(choice, model, *, long_file: bool):
     st.session_state["predict_long_done"] = done
 
 
-def _verdict(result, *, model=None, true_label: str | None = None) -> None:
-    """The emotion heard (over time for a long clip), the true label when known (✓/✗), how far to trust it, the scores."""
+def _verdict(result, *, model=None, true_label: str | None = None, doubtful: bool = False) -> None:
+    """The emotion heard (over time for a long clip), the true label when known (✓/✗), how far to trust it, the scores.
+
+    ``doubtful``: the recording may not be speech, so no measured reliability is quoted for its score.
+    """
     from ui import examples
 
     if isinstance(result, TimelineSummary):
@@ -109,7 +116,9 @@ def _verdict(result, *, model=None, true_label: str | None = None) -> None:
     check = examples.verdict_check(true_label, result.label, known=model.labels if model is not None else None)
     if check:
         st.markdown(check)
-    if not isinstance(result, TimelineSummary):
+    if doubtful:
+        st.caption("The model's record of how often it is right was measured on speech; it does not apply here.")
+    elif not isinstance(result, TimelineSummary):
         st.caption(prediction.score_caption(result.score, model=model))
     widgets.chart(charts.probabilities(result.probabilities), key="predict_probs")
 
@@ -210,6 +219,10 @@ def _enrolment(model):
         st.caption("Collect the clips, then press **Adapt to this voice**.")
     else:
         st.success(f"Adapted to this voice from {adapted.n_clips} clip(s).")
+        skipped = speaker_adaptation.left_out(model, enrolment, key="adapt")
+        if skipped:
+            st.warning(f"Left out {len(skipped)} clip(s) that could not be used: " + "; ".join(skipped),
+                       icon=":material/warning:")
     return adapted
 
 

@@ -85,18 +85,23 @@ def _features(choice: AudioChoice, *, model, max_duration_s: float | None):
 def adapt(model, clips: list[AudioChoice], *, key: str, max_duration_s: float | None = None):
     """Adapt the model to the speaker of ``clips``, remember it for this session and return it.
 
-    A clip that cannot be used raises an :class:`InputError` naming that clip.
+    A clip that cannot be used (undecodable, silent, too long) is left out and named by
+    :func:`left_out`; with fewer than :data:`MIN_ENROLMENT_CLIPS` usable clips an
+    :class:`InputError` names every clip that failed and why.
     """
-    from ser_core.serving.speakers import adapt_from_features
+    from ser_core.serving.speakers import MIN_ENROLMENT_CLIPS, adapt_from_features
 
-    features = []
+    features, failed = [], []
     for clip in clips:
         try:
             features.append(_features(clip, model=model, max_duration_s=max_duration_s))
         except SERError as error:
-            raise InputError(f"enrolment clip {clip.name}: {error}") from None
+            failed.append(f"{clip.name}: {error}")
+    if len(features) < MIN_ENROLMENT_CLIPS:
+        raise InputError(f"{len(features)} of the {len(clips)} enrolment clips can be used; at least "
+                         f"{MIN_ENROLMENT_CLIPS} are needed. " + "; ".join(failed))
     adaptation = adapt_from_features(model, features)
-    st.session_state[_adaptation_key(key)] = (_signature(model, clips), adaptation)
+    st.session_state[_adaptation_key(key)] = (_signature(model, clips), adaptation, tuple(failed))
     return adaptation
 
 
@@ -106,6 +111,12 @@ def current(model, clips: list[AudioChoice], *, key: str):
     if stored is None or stored[0] != _signature(model, clips):
         return None
     return stored[1]
+
+
+def left_out(model, clips: list[AudioChoice], *, key: str) -> tuple[str, ...]:
+    """The enrolment clips the current adaptation could not use, each with its reason."""
+    stored = st.session_state.get(_adaptation_key(key))
+    return stored[2] if stored is not None and stored[0] == _signature(model, clips) else ()
 
 
 def is_stale(model, clips: list[AudioChoice], *, key: str) -> bool:

@@ -55,9 +55,16 @@ def split_cross_corpus(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
 
 
 def cross_corpus_view(cross: pd.DataFrame) -> pd.DataFrame:
-    """The columns a page shows for cross-corpus rows: model, test corpus, shared labels, clips left out, figures."""
-    return cross[["name", "model", "features", "test_corpus", "shared_labels", "n_left_out", "accuracy", "uar",
+    """The columns a page shows for cross-corpus rows: model, test corpus, shared labels, clips left out, figures.
+
+    Figures adapted to each voice carry :data:`~ser_core.reporting.comparison.ADAPTED_SUFFIX` in their name.
+    """
+    from ser_core.reporting.comparison import shown_name
+
+    view = cross[["name", "model", "features", "test_corpus", "shared_labels", "n_left_out", "accuracy", "uar",
                   "macro_f1"]].reset_index(drop=True)
+    view["name"] = [shown_name(row) for row in cross.to_dict("records")]
+    return view
 
 
 def _value(table, name, protocol):

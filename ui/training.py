@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from ser_core.errors import InputError
+from ser_core.formatting import markdown_text
 from ser_core.reporting import charts
 from ui import hosting, jobs, leakage, widgets
 
@@ -29,11 +30,13 @@ def _check_limits(policy, config) -> None:
 
 def target_folder(name: str, *, model: str, protocol: str, replace: bool):
     """The checked folder a run will save to: one safe name inside this visitor's models folder."""
-    from ser_core.modelfolder.read import folder_in
+    from ser_core.modelfolder.read import artifacts_root, folder_in
 
     root = hosting.models_dir()
     name = name.strip() or f"{model.replace('_', '-')}-{protocol}"
     folder = folder_in(root, name)  # InputError for '..', '/', hidden or odd names
+    if hosting.is_public() and (artifacts_root() / folder.name).exists():
+        raise InputError(f"{folder.name!r} is the name of a shipped model; choose another name")
     if folder.exists() and not replace:
         raise InputError(f"a model named {folder.name!r} already exists; choose another name"
                          + ("" if hosting.is_public() else " or tick 'Replace a model of the same name'"))
@@ -219,7 +222,7 @@ def render_job(job, registry) -> None:
         elif job.status == jobs.INTERRUPTED:
             st.warning(job.error)
         else:
-            st.error(f"Training failed: {hosting.redact(str(job.error))}. No model was saved.")
+            st.error(f"Training failed: {markdown_text(hosting.redact(str(job.error)))}. No model was saved.")
         leakage.render_training_findings(history)
         epochs = pd.DataFrame([h for h in history if "epoch" in h and "loss" in h])
         if not epochs.empty and epochs["epoch"].max() > 1:

@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from ser_core.errors import SERError
+from ser_core.formatting import markdown_text
 from ui import hosting, nav, paths
 
 LOGGER = logging.getLogger(__name__)
@@ -89,11 +90,11 @@ class shown_errors:
         self.failed = True
         prefix = f"{self.what}: " if self.what else ""
         if isinstance(exc, SERError):
-            st.error(hosting.redact(f"{prefix}{exc}"), icon=":material/warning:")
+            st.error(markdown_text(hosting.redact(f"{prefix}{exc}")), icon=":material/warning:")
         else:
             LOGGER.error("unexpected error%s\n%s", f" ({self.what})" if self.what else "",
                          "".join(traceback.format_exception(exc_type, exc, tb)))
-            st.error(hosting.redact(f"{prefix}unexpected problem ({type(exc).__name__}: {exc}). ")
+            st.error(markdown_text(hosting.redact(f"{prefix}unexpected problem ({type(exc).__name__}: {exc}). "))
                      + "The details are in the server log.", icon=":material/report:")
         return True
 
@@ -119,13 +120,13 @@ def chart(fig, *, key: str, where=None) -> None:
 
     place = where if where is not None else st
     place.plotly_chart(fig, key=key)
-    place.caption(f"Chart in words: {text_alternative(fig)}")
+    place.caption(f"Chart in words: {markdown_text(text_alternative(fig))}")
 
 
 def audio(data, *, label: str, where=None, **options) -> None:
     """An audio player with a visible name above it (``st.audio`` takes no label of its own)."""
     place = where if where is not None else st
-    place.caption(f":material/volume_up: Listen: {label}")
+    place.caption(f":material/volume_up: Listen: {markdown_text(label)}")
     place.audio(data, **options)
 
 

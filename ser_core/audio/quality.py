@@ -154,11 +154,46 @@ def gate_from_clips(qualities, *, percentile: float = 1.0) -> DomainGate:
     return DomainGate(min_snr_db=round(float(low[0]), 2), min_high_band_db=round(float(low[1]), 2))
 
 
+#: Below this much sound a clip is too short to carry an emotion (a syllable or two).
+MIN_SPEECH_S = 0.5
+#: Speech rises and falls by tens of dB between syllables and pauses; steady noise or a tone by a few.
+MIN_CONTRAST_DB = 6.0
+
+
+def speech_doubt(y, *, sample_rate: int) -> str | None:
+    """Why a decoded mono clip may not be speech a verdict can describe, or None.
+
+    Two cues, neither a speech detector: the clip lasts under :data:`MIN_SPEECH_S`, or its
+    loud and quiet frames differ by under :data:`MIN_CONTRAST_DB` (steady noise, a hum or a
+    tone, or speech buried in noise).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> speech_doubt(rng.normal(size=32000).astype(np.float32), sample_rate=16000)[:26]
+    'Its loud and quiet parts d'
+    >>> speech_doubt(np.zeros(800, dtype=np.float32), sample_rate=16000)[:26]
+    'It lasts 0.05 s: too short'
+    """
+    duration_s = len(y) / sample_rate
+    if duration_s < MIN_SPEECH_S:
+        return (f"It lasts {duration_s:.2f} s: too short to carry an emotion (at least {MIN_SPEECH_S:g} s of speech "
+                "is needed), so the verdict below means little.")
+    contrast = estimate_quality(y, sample_rate=sample_rate).snr_db
+    if contrast < MIN_CONTRAST_DB:
+        return (f"Its loud and quiet parts differ by only {contrast:.0f} dB (speech rises and falls by 20 dB and more): "
+                "it sounds like steady noise, a hum or a tone rather than speech, or like speech buried in noise. "
+                "The verdict below means little.")
+    return None
+
+
 def describe_left_out(members) -> str:
     """The note a prediction carries when a recording kept ``members`` out of an ensemble's average."""
-    names = ", ".join(f"'{name}'" for name in members)
-    return (f"Noisier or narrower-band than the clean wide-band speech {names} learned from: the ensemble left "
-            f"{'it' if len(members) == 1 else 'them'} out and the other members decided.")
+    names = " and ".join(f"'{name}'" for name in members)
+    return (f"This recording is unlike the studio recordings {names} learned from: less contrast between speech "
+            f"and pauses, or less energy above {HIGH_BAND_HZ / 1000:.1f} kHz (as with background noise, a telephone "
+            f"line, another microphone or room). The ensemble left {'it' if len(members) == 1 else 'them'} out and "
+            "its other members decided; the recording may still be clean.")
 
 
 def corpus_qualities(paths, *, sample_rate: int, root=None, map_=map) -> np.ndarray:

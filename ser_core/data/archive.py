@@ -69,6 +69,12 @@ class ZipLimits:
     max_total_bytes: int = 4 * GIB
     max_entries: int = 20_000
     max_ratio: float = 100.0
+    #: Messages name the setting that raises a cap (off where visitors, not operators, read them).
+    operator_hints: bool = True
+
+    def hint(self, setting: str) -> str:
+        """`` (raise SETTING to allow more)`` for an operator, nothing for a visitor."""
+        return f" (raise {setting} to allow more)" if self.operator_hints else ""
 
     @classmethod
     def from_env(cls) -> "ZipLimits":
@@ -102,23 +108,23 @@ def check_listing(archive: zipfile.ZipFile, *, name: str, limits: ZipLimits) -> 
     """The entries to unpack (regular files with safe names); CorpusError when the listing breaks a cap."""
     entries = archive.infolist()
     if len(entries) > limits.max_entries:
-        raise CorpusError(f"{name} holds {len(entries):,} entries; at most {limits.max_entries:,} are unpacked "
-                          "(raise SER_ZIP_MAX_ENTRIES to allow more)")
+        raise CorpusError(f"{name} holds {len(entries):,} entries; at most {limits.max_entries:,} are unpacked"
+                          + limits.hint("SER_ZIP_MAX_ENTRIES"))
     files = [info for info in entries if not info.is_dir() and not _is_link(info) and _safe_member_path(info.filename)]
     total = sum(info.file_size for info in files)
     if total > limits.max_total_bytes:
-        raise CorpusError(f"{name} would unpack to {_gib(total)}; at most {_gib(limits.max_total_bytes)} is allowed "
-                          "(raise SER_ZIP_MAX_BYTES to allow more)")
+        raise CorpusError(f"{name} would unpack to {_gib(total)}; at most {_gib(limits.max_total_bytes)} is allowed"
+                          + limits.hint("SER_ZIP_MAX_BYTES"))
     compressed = sum(info.compress_size for info in files)
     for info in files:
         if info.file_size > _COPY_BLOCK and info.file_size > limits.max_ratio * max(info.compress_size, 1):
             raise CorpusError(
                 f"{name}: entry {info.filename} expands {info.file_size / max(info.compress_size, 1):,.0f} times "
                 f"({_gib(info.compress_size)} to {_gib(info.file_size)}); at most {limits.max_ratio:g} times is "
-                "allowed, as a zip bomb expands far more than audio (raise SER_ZIP_MAX_RATIO to allow more)")
+                "allowed, as a zip bomb expands far more than audio" + limits.hint("SER_ZIP_MAX_RATIO"))
     if total > _COPY_BLOCK and total > limits.max_ratio * max(compressed, 1):
         raise CorpusError(f"{name} expands {total / max(compressed, 1):,.0f} times overall; at most "
-                          f"{limits.max_ratio:g} times is allowed (raise SER_ZIP_MAX_RATIO to allow more)")
+                          f"{limits.max_ratio:g} times is allowed" + limits.hint("SER_ZIP_MAX_RATIO"))
     return files
 
 
@@ -133,15 +139,19 @@ def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, 
             budget[0] -= len(block)
             if written > info.file_size or budget[0] < 0:
                 raise CorpusError(f"{name}: entry {info.filename} unpacks to more bytes than its listing says; "
-                                  f"stopped (at most {_gib(limits.max_total_bytes)} in all; SER_ZIP_MAX_BYTES)")
+                                  f"stopped (at most {_gib(limits.max_total_bytes)} in all)"
+                                  + limits.hint("SER_ZIP_MAX_BYTES"))
             sink.write(block)
 
 
-def unpack_into(zip_path, folder, *, limits: ZipLimits | None = None) -> Path:
-    """Unpack ``zip_path`` into the new folder ``folder`` (built beside it, renamed into place at the end)."""
+def unpack_into(zip_path, folder, *, limits: ZipLimits | None = None, name: str | None = None) -> Path:
+    """Unpack ``zip_path`` into the new folder ``folder`` (built beside it, renamed into place at the end).
+
+    ``name``: what messages call the archive (e.g. the file name a visitor uploaded); default its file name.
+    """
     zip_path, folder = Path(zip_path), Path(folder)
     limits = limits or ZipLimits.from_env()
-    name = zip_path.name
+    name = name or zip_path.name
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = folder.parent / f"{STAGING_PREFIX}{os.getpid()}-{hashlib.sha1(str(folder).encode()).hexdigest()[:8]}"
     shutil.rmtree(staging, ignore_errors=True)

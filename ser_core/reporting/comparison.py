@@ -10,7 +10,6 @@ the corpora; its ``per_corpus`` column holds each corpus's figures, and
 
 from __future__ import annotations
 
-from ser_core.data.labels import label_order
 from ser_core.data.protocols import protocol_rank
 from ser_core.modelfolder.results import ModelMetrics
 
@@ -61,14 +60,17 @@ def comparison_rows(artifacts, *, default_name: str | None = None) -> list[dict]
     return rows
 
 
+#: The shared labels of a leave-one-corpus-out row: each corpus has its own (its per-corpus rows list them).
+SHARED_PER_CORPUS = "each corpus its own"
+
+
 def _tested_on(result) -> dict:
     """``test_corpus``, ``shared_labels``, ``n_left_out`` and ``per_corpus`` of a row (None within a corpus)."""
     settings = result.settings if result.cross_corpus else {}
     per_corpus = result.per_corpus
     if per_corpus:
-        shared = label_order({label for row in per_corpus for label in row["shared_labels"] or []})
         return {"test_corpus": f"each left out in turn: {', '.join(row['corpus'] for row in per_corpus)}",
-                "shared_labels": None if not shared else ", ".join(shared),
+                "shared_labels": SHARED_PER_CORPUS,
                 "n_left_out": sum(row["n_left_out"] or 0 for row in per_corpus), "per_corpus": per_corpus}
     return {"test_corpus": settings.get("corpus"),
             "shared_labels": ", ".join(settings["shared_labels"]) if settings.get("shared_labels") else None,
@@ -77,6 +79,11 @@ def _tested_on(result) -> dict:
 
 #: What a model's name gets in per-corpus tables for its figures adapted to each voice (``loco_speaker_adapted``).
 ADAPTED_SUFFIX = " (adapted to each voice)"
+
+
+def shown_name(row: dict) -> str:
+    """A row's model name, with :data:`ADAPTED_SUFFIX` when its figures were adapted to each voice."""
+    return row["name"] + (ADAPTED_SUFFIX if str(row.get("protocol", "")).endswith("_speaker_adapted") else "")
 
 
 def per_corpus_rows(rows: list[dict]) -> list[dict]:
@@ -90,14 +97,15 @@ def per_corpus_rows(rows: list[dict]) -> list[dict]:
     for row in rows:
         if has_error(row) or not isinstance(row.get("per_corpus"), list):
             continue
-        name = row["name"] + (ADAPTED_SUFFIX if str(row.get("protocol", "")).endswith("_speaker_adapted") else "")
+        name = shown_name(row)
         for corpus in row["per_corpus"]:
             table.append({"name": name, "corpus": corpus["corpus"], "n_test_clips": corpus["n_test_clips"],
                           "shared_labels": ", ".join(corpus["shared_labels"] or []),
                           **{key: corpus[key] for key in ("accuracy", "uar", "macro_f1")}})
         table.append({"name": name, "corpus": f"mean of {len(row['per_corpus'])}",
                       "n_test_clips": sum(corpus["n_test_clips"] or 0 for corpus in row["per_corpus"]),
-                      "shared_labels": None, **{key: row[key] for key in ("accuracy", "uar", "macro_f1")}})
+                      "shared_labels": SHARED_PER_CORPUS,
+                      **{key: row[key] for key in ("accuracy", "uar", "macro_f1")}})
     return table
 
 
