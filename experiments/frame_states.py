@@ -5,10 +5,14 @@ encoder's layer-3 states. A head that reads the states themselves needs them sto
 writes one float16 ``(n_states, 512)`` array per clip of the corpora's training manifest, in
 the rows' order of ``load_dataset`` (the members' preprocessing, no augmentation), as one
 flat array plus offsets. Resumable: clips already written (``--out`` + ``.part``) are kept.
+``--augment KEY`` stores the states of each clip's copy instead (``ser_core.audio.augment``, e.g.
+``whitenoise20``: the noise-trained head's copies), in the same rows' order.
 
 Usage::
 
     nice -n 10 python experiments/frame_states.py --data /work/corpora/all.csv --out /work/features/l3_frames.npz
+    nice -n 10 python experiments/frame_states.py --data /work/corpora/all.csv --augment whitenoise20 \\
+        --out /work/features/l3_frames_whitenoise20.npz
 """
 
 import argparse
@@ -32,12 +36,14 @@ def training_rows(data: Path):
     return load_dataset(mc.training_manifest(data), feature_kind=mc.CLEAN_WHISPER_MEMBER.config.data.features)
 
 
-def clip_states(path: str, settings) -> np.ndarray:
-    """Layer-3 states ``(n_states, 512)`` of one clip, preprocessed as the members preprocess it."""
+def clip_states(path: str, settings, augmentation=None) -> np.ndarray:
+    """Layer-3 states ``(n_states, 512)`` of one clip (or its copy), preprocessed as the members preprocess it."""
     from ser_core.audio.preprocess import load_clip
     from ser_core.features.whisper import hidden_states
 
     y = load_clip(path, settings=settings)
+    if augmentation is not None:
+        y = augmentation(y, sample_rate=settings.sample_rate)
     return hidden_states(y, sample_rate=settings.sample_rate, up_to=LAYER)[LAYER].astype(np.float16)
 
 
@@ -45,7 +51,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--augment", default=None, help="an augmentation key: store its copies' states")
     args = parser.parse_args()
+    from ser_core.audio.augment import parse_augmentation
+
+    augmentation = parse_augmentation(args.augment) if args.augment else None
     dataset = training_rows(args.data)
     part = args.out.with_suffix(".part.npz")
     states, lengths = [], []
@@ -56,7 +66,7 @@ def main() -> None:
         states = np.split(flat, np.cumsum(lengths)[:-1]) if lengths else []
     started, first = time.perf_counter(), len(lengths)
     for row in range(len(lengths), len(dataset.paths)):
-        array = clip_states(dataset.paths[row], dataset.settings)
+        array = clip_states(dataset.paths[row], dataset.settings, augmentation)
         states.append(array)
         lengths.append(len(array))
         if (row + 1) % FLUSH_EVERY == 0:
