@@ -132,8 +132,11 @@ def first_prediction(artifacts) -> None:
         widgets.queue_shipped_example(example)
         st.switch_page(nav.BY_TITLE["Predict"].path)
     never = "a speaker the default was not trained on" if unheard else "a speaker of the default's training corpora"
+    metrics = rows.iloc[0].get("metrics") if not rows.empty else None
+    loco = metrics.protocols.get("loco") if metrics is not None and hasattr(metrics, "protocols") else None
+    record = examples.track_record(example, loco.per_corpus if loco is not None else None)
     st.caption(f"A short acted clip ({example.title.split(' · ')[1]}), {never}; the true label is shown beside the "
-               f"verdict. Each click takes the next of {len(shipped)} examples.")
+               f"verdict. Each click takes the next of {len(shipped)} examples. {record or ''}".strip())
 
 
 home()

@@ -142,3 +142,15 @@ def test_home_draws_its_chart_without_plotly_express_scikit_learn_or_onnxruntime
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                          check=True, timeout=300)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {"exceptions": [], "charts": 1, "loaded": []}
+
+
+def test_an_examples_caption_says_how_often_the_model_was_right_on_its_corpus_left_out():
+    from ui import examples
+
+    example = examples.examples()[0]
+    rows = [{"corpus": "tess", "uar": 0.9}, {"corpus": example.corpus, "uar": 0.435,
+                                               "shared_labels": ["angry", "calm", "happy", "sad"]}]
+    record = examples.track_record(example, rows)
+    assert "left out of its training" in record and "43.5%" in record and "chance 25%" in record
+    assert examples.track_record(example, [{"corpus": "tess", "uar": 0.9}]) is None
+    assert examples.track_record(example, None) is None

@@ -18,7 +18,7 @@ def test_headline_glance_table_details_study_figures_and_detail(app_env):
     glance = at.dataframe[0].value
     assert list(glance.columns) == ["model", "accuracy", "UAR"], "model and the figures first; no constant column"
     assert list(glance["model"]) == [f"{TINY_MODEL} ★"]
-    assert any("All tested on new speakers (3-fold by speaker)" in c.value for c in at.caption)
+    assert any("All tested on RAVDESS: new speakers (3-fold by speaker)" in c.value for c in at.caption)
     assert all("%" in cell and "±" in cell for cell in glance["accuracy"])
     details = at.dataframe[1].value
     assert "kfold" not in " ".join(details["protocol"]) and "None" not in details.to_string()

@@ -80,3 +80,14 @@ def test_figures_adapted_to_each_voice_are_kept_apart_from_single_clip_ones():
     assert [row["protocol"] for row in headline_rows(rows)] == ["kfold"]
     names = [(row["name"], row["corpus"]) for row in per_corpus_rows(rows)]
     assert ("multi", "savee") in names and ("multi (adapted to each voice)", "savee") in names and len(names) == 6
+
+
+def test_a_row_names_the_corpora_it_was_tested_on():
+    """Figures on RAVDESS alone and on six corpora must not read as one test."""
+    one = _artifact("one", FIRST_RELEASE)
+    rows = comparison_rows([{**one, "config": {"training": {"corpus": "ravdess"}}}])
+    assert rows[0]["tested_corpora"] == "RAVDESS"
+    many = {**one, "config": {"training": {"corpora": {"tess": {}, "turev": {}}}}}
+    assert comparison_rows([many])[0]["tested_corpora"] == "TESS, TurEV-DB"
+    loco = comparison_rows([_artifact("multi", LOCO)])
+    assert next(row for row in loco if row["protocol"] == "loco")["tested_corpora"] is None

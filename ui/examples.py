@@ -74,6 +74,24 @@ def heard_in_training(example: Example, config: dict) -> bool:
     return example.speaker not in set(training.get("held_out_for_examples") or ())
 
 
+def track_record(example: Example, per_corpus) -> str | None:
+    """What a model scored on the example's corpus when that corpus was left out of its training, or None.
+
+    ``per_corpus``: the model's leave-one-corpus-out rows (``ProtocolResult.per_corpus``: corpus,
+    uar, shared labels), so a visitor knows how often to expect a wrong verdict on such a voice.
+    """
+    from ser_core.formatting import percent
+    from ser_core.reporting.summary import corpus_title
+
+    row = next((row for row in per_corpus or [] if row.get("corpus") == example.corpus), None)
+    if row is None or row.get("uar") is None:
+        return None
+    labels = row.get("shared_labels") or []
+    chance = f"; {len(labels)} emotions, chance {percent(1 / len(labels), decimals=0)}" if labels else ""
+    return (f"With {corpus_title(example.corpus)} left out of its training, the model recognised "
+            f"{percent(row['uar'])} of emotions on its clips (UAR{chance}): expect some wrong verdicts.")
+
+
 def for_path(path) -> Example | None:
     """The shipped example at ``path`` (None for any other file)."""
     try:

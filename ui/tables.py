@@ -103,7 +103,8 @@ def headline_glance(rows: Iterable[Mapping], *, default: str | None) -> tuple[pd
         "model": [row["name"] + (" ★" if row["name"] == default else "") for row in rows],
         "accuracy": [percent_spread(row["accuracy"], row["accuracy_std"]) for row in rows],
         "UAR": [percent_spread(row["uar"], row["uar_std"]) for row in rows],
-        "tested on": [row["protocol_title"] for row in rows],
+        "tested on": [f"{row['tested_corpora']}: {row['protocol_title']}" if row.get("tested_corpora")
+                      else row["protocol_title"] for row in rows],
     })
     return phone_friendly(glance, keep=("model", "accuracy", "UAR"))
 

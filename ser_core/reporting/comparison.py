@@ -15,7 +15,7 @@ from ser_core.modelfolder.results import ModelMetrics
 
 #: Columns of a comparison row, in order.
 COLUMNS = ("name", "model", "features", "labels", "n_labels", "protocol", "protocol_title", "speaker_independent",
-           "cross_corpus", "test_corpus", "shared_labels", "n_left_out", "per_corpus",
+           "cross_corpus", "test_corpus", "tested_corpora", "shared_labels", "n_left_out", "per_corpus",
            "accuracy", "accuracy_std", "uar", "uar_std", "macro_f1", "macro_f1_std", "train_accuracy",
            "n_parameters", "size_mb", "training_time_s", "latency_ms", "default", "path", "error")
 
@@ -30,6 +30,22 @@ def has_error(row) -> bool:
     """True for a row of an unreadable folder (an error message, not NaN or None)."""
     error = row.get("error")
     return isinstance(error, str) and bool(error)
+
+
+def _tested_corpora(result, config: dict) -> str | None:
+    """The corpora a within-corpus protocol tested on, as people write them (``RAVDESS``), or None.
+
+    The result's own ``corpora`` when it names them (an ensemble scored on one member's corpus),
+    else the corpora the model was trained on; None for figures on corpora left out.
+    """
+    from ser_core.reporting.summary import corpus_title
+
+    if result.cross_corpus:
+        return None
+    training = config.get("training") or {}
+    named = result.settings.get("corpora") or training.get("corpora") or (
+        [training["corpus"]] if training.get("corpus") else [])
+    return ", ".join(corpus_title(name) for name in sorted(named)) or None
 
 
 def comparison_rows(artifacts, *, default_name: str | None = None) -> list[dict]:
@@ -54,7 +70,7 @@ def comparison_rows(artifacts, *, default_name: str | None = None) -> list[dict]
         for result in metrics.ordered():
             rows.append({**base, "protocol": result.protocol, "protocol_title": result.title,
                          "speaker_independent": result.speaker_independent, "cross_corpus": result.cross_corpus,
-                         **_tested_on(result),
+                         **_tested_on(result), "tested_corpora": _tested_corpora(result, config),
                          **{key: result.mean(key) for key in ("accuracy", "uar", "macro_f1", "train_accuracy")},
                          **{f"{key}_std": result.std(key) for key in ("accuracy", "uar", "macro_f1")}})
     return rows
