@@ -24,7 +24,8 @@ def describe(source: AudioSource) -> str:
     if isinstance(source, (str, os.PathLike)):
         return f"'{os.fspath(source)}'"
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return f"<{len(source)} bytes>"
+        return f"the recording ({len(source) / 1e6:.1f} MB)" if len(source) >= 100_000 else \
+            f"the recording ({len(source):,} bytes)"
     name = getattr(source, "name", None)
     return f"'{name}'" if isinstance(name, str) else "<file object>"
 
