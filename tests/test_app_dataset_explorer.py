@@ -91,6 +91,21 @@ def test_uploaded_zip_is_indexed(app_env):
     assert _metrics(at)["Clips"] == "10"
 
 
+def test_zip_entries_that_would_leave_the_folder_are_skipped_and_named(app_env):
+    buffer = io.BytesIO(_zip_of(app_env["data"] / "Actor_01"))
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr("../../escape.wav", b"RIFF")
+        archive.writestr("/etc/evil.wav", b"RIFF")
+    at = _page()
+    at.file_uploader(key="corpus_zip").upload("slip.zip", buffer.getvalue(), "application/zip")
+    at.run()
+    [b for b in at.button if b.label == "Index this zip"][0].click().run()
+    assert problems(at) == []
+    assert _metrics(at)["Clips"] == "10"
+    (warning,) = [w.value for w in at.warning if "not unpacked" in w.value]
+    assert warning.startswith("2 entries") and "escape.wav" in warning and "evil.wav" in warning
+
+
 def test_bad_zip_shows_an_error(app_env):
     at = _page()
     at.file_uploader(key="corpus_zip").upload("broken.zip", b"PK\x03\x04 not really", "application/zip")

@@ -4,7 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from ser_core.formatting import markdown_text
 from ui import cache, hosting, paths, widgets
+
+#: Session key: (unpacked folder, entries its zip held that were not unpacked).
+ZIP_LEFT_OUT_KEY = "zip_left_out"
 
 
 def _folder_source() -> None:
@@ -22,11 +26,17 @@ def _zip_source() -> None:
     """A zip of a corpus, unpacked into this visitor's private scratch area."""
     archive = st.file_uploader("Zipped corpus", type=["zip"], key="corpus_zip",
                                help="Private to this browser tab" + (" and deleted when you leave." if hosting.is_public() else "."))
+    left_out = st.session_state.get(ZIP_LEFT_OUT_KEY)
+    if left_out and left_out[1] and Path(left_out[0]) == widgets.current_data_path():
+        names = ", ".join(markdown_text(name) for name in left_out[1][:5]) + (", …" if len(left_out[1]) > 5 else "")
+        st.warning(f"{len(left_out[1])} entries of the zip were not unpacked (absolute paths, '..' or links): "
+                   f"{names}", icon=":material/folder_off:")
     if archive is not None and st.button("Index this zip"):
         with widgets.shown_errors("Could not unpack the zip") as guard:
             folder = paths.unpack_upload(archive.getvalue(), name=archive.name)
         if not guard.failed:
             widgets.set_data_path(folder)
+            st.session_state[ZIP_LEFT_OUT_KEY] = (folder, paths.zip_left_out(archive.getvalue()))
             st.rerun()
 
 

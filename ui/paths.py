@@ -61,6 +61,20 @@ def unpack_upload(content: bytes, *, name: str) -> Path:
         archive.unlink(missing_ok=True)
 
 
+def zip_left_out(content: bytes) -> list[str]:
+    """The entries of an uploaded zip that unpacking skips (absolute paths, ``..``, links); none for a broken zip."""
+    import io
+    import zipfile
+
+    from ser_core.data.archive import left_out_entries
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return left_out_entries(archive)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return []
+
+
 def ravdess_source() -> tuple[str, int | None]:
     """The RAVDESS archive URL (``$SER_RAVDESS_URL`` names a mirror) and the clip count to verify.
 

@@ -104,6 +104,12 @@ def _is_link(info: zipfile.ZipInfo) -> bool:
     return stat.S_ISLNK(info.external_attr >> 16)
 
 
+def left_out_entries(archive: zipfile.ZipFile) -> list[str]:
+    """The file entries unpacking skips: absolute paths, ``..`` parts, drive letters and links."""
+    return [info.filename for info in archive.infolist()
+            if not info.is_dir() and (_is_link(info) or _safe_member_path(info.filename) is None)]
+
+
 def check_listing(archive: zipfile.ZipFile, *, name: str, limits: ZipLimits) -> list[zipfile.ZipInfo]:
     """The entries to unpack (regular files with safe names); CorpusError when the listing breaks a cap."""
     entries = archive.infolist()
