@@ -27,7 +27,8 @@ cols[0].metric("Corpus", index.title.upper())
 cols[1].metric("Clips", f"{summary['n_clips']:,}",
                help=f"{duplicates} byte-identical duplicate(s) are left out of training and features" if duplicates else None)
 cols[2].metric("Speakers", summary["n_speakers"])
-cols[3].metric("Hours of audio", f"{clips['duration_s'].sum() / 3600:.2f}")
+seconds = float(clips["duration_s"].sum())
+cols[3].metric("Audio", f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min")
 cols[4].metric("Skipped files", len(index.skipped))
 if index.skipped:
     with st.expander(f"{len(index.skipped)} files were skipped, and why"):

@@ -20,7 +20,8 @@ def test_corpus_counts_charts_and_one_clip(app_env):
     at = _page()
     assert problems(at) == []
     assert _metrics(at) == {"Corpus": "RAVDESS", "Clips": "48", "Speakers": "3",
-                            "Hours of audio": _metrics(at)["Hours of audio"], "Skipped files": "0"}
+                            "Audio": _metrics(at)["Audio"], "Skipped files": "0"}
+    assert _metrics(at)["Audio"].endswith(" min"), "under an hour of audio in minutes, not '0.03' hours"
     assert {m.label for m in at.multiselect} == {"Emotion", "Speaker", "Gender", "Intensity", "Statement"}
     # one count chart at a time (the first visit draws only what is on screen): counts, durations, two waveforms
     assert len(at.get("plotly_chart")) == 4

@@ -27,6 +27,7 @@ import plotly.graph_objects as go
 
 from ser_core.data.labels import ALL_EMOTIONS, FALLBACK_COLORS, label_colors, label_order
 from ser_core.errors import InputError
+from ser_core.formatting import percent
 
 # plotly.express (about 0.2 s to import) is imported by the builders that use it: Home draws none of them.
 _FALLBACK_COLOR = "#4c5566"
@@ -301,12 +302,12 @@ def recall_by_emotion(recalls: Mapping[str, float], *, chance: float | None = No
     if chance is not None:
         fig.add_vline(x=chance, line=dict(color=TEXT_COLOR, dash="dash", width=1))
     fig.update_layout(showlegend=False, barmode="overlay")
-    axis_title = "recall (share of its clips recognised)" + (f"; dashed: chance, {chance:.0%}" if chance else "")
+    axis_title = "recall (share of its clips recognised)" + (f"; dashed: chance, {percent(chance)}" if chance else "")
     fig.update_xaxes(range=[0, 1.12], title=axis_title, **_PERCENT_TICKS)
     fig.update_yaxes(title=None, type="category", categoryorder="array", categoryarray=order[::-1])
     ranked = sorted(order, key=lambda name: -float(recalls[name]))
     _alt(fig, f"{title}: " + ", ".join(f"{name} {float(recalls[name]):.0%}" for name in ranked)
-         + (f"; chance {chance:.0%}" if chance is not None else ""))
+         + (f"; chance {percent(chance)}" if chance is not None else ""))
     return _finish(fig, title=title, height=330)
 
 
