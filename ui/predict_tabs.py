@@ -43,11 +43,11 @@ def clip_tab(model, index) -> None:
         note = prediction.training_clip_note(model, choice)
         if note:
             st.warning(note, icon=":material/school:")
-        if getattr(result, "warning", None):  # e.g. a gated ensemble member left out of a noisy recording
-            st.info(result.warning, icon=":material/graphic_eq:")
         doubt = speech_doubt(y, sample_rate=model.sample_rate)
-        if doubt:
+        if doubt:  # says more than which members a noisy recording left out
             st.warning(f"This may not be speech. {doubt}", icon=":material/hearing_disabled:")
+        elif getattr(result, "warning", None):  # e.g. a gated ensemble member left out of a noisy recording
+            st.info(result.warning, icon=":material/graphic_eq:")
         # The verdict first: on a phone the columns stack, and the answer must not sit under the player.
         shown, listen = st.columns([1, 1], gap="large")
         with shown:

@@ -55,14 +55,15 @@ def split_cross_corpus(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
 
 
 def cross_corpus_view(cross: pd.DataFrame) -> pd.DataFrame:
-    """The columns a page shows for cross-corpus rows: model, test corpus, shared labels, clips left out, figures.
+    """The columns a page shows for cross-corpus rows: name, test corpus and the figures first (on a laptop's
+    screen), then shared labels, clips left out, model and features.
 
     Figures adapted to each voice carry :data:`~ser_core.reporting.comparison.ADAPTED_SUFFIX` in their name.
     """
     from ser_core.reporting.comparison import shown_name
 
-    view = cross[["name", "model", "features", "test_corpus", "shared_labels", "n_left_out", "accuracy", "uar",
-                  "macro_f1"]].reset_index(drop=True)
+    view = cross[["name", "test_corpus", "accuracy", "uar", "macro_f1", "shared_labels", "n_left_out", "model",
+                  "features"]].reset_index(drop=True)
     view["name"] = [shown_name(row) for row in cross.to_dict("records")]
     return view
 
