@@ -232,3 +232,10 @@ def test_energy_axis_has_round_decibel_ticks():
 def test_confusion_columns_stay_upright_with_short_names():
     fig = charts.confusion(np.eye(3), labels=["neutral", "sad", "surprised"])
     assert fig.layout.xaxis.tickangle == 0 and list(fig.layout.xaxis.ticktext) == ["neut.", "sad", "surp."]
+
+
+def test_a_title_shows_a_visitors_file_name_as_typed_never_as_a_link():
+    fig = charts.waveform(np.zeros(1600, dtype=np.float32), sample_rate=16000,
+                          title='<a href="https://evil.example">click</a> & co.wav')
+    assert "<a " not in fig.layout.title.text and "&lt;a" in fig.layout.title.text and "&amp; co" in fig.layout.title.text
+    assert charts.text_alternative(fig).startswith('<a href="https://evil.example">'), "the words as typed"

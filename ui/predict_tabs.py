@@ -5,6 +5,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from ser_core.audio.quality import speech_doubt
+from ser_core.formatting import markdown_text
 from ser_core.modelfolder.prediction import TimelineSummary
 from ser_core.reporting import charts
 from ser_core.serving.segments import HOP_S, LIVE_HOP_S, LONG_CLIP_S, SEGMENT_S
@@ -221,7 +222,7 @@ def _enrolment(model):
         st.success(f"Adapted to this voice from {adapted.n_clips} clip(s).")
         skipped = speaker_adaptation.left_out(model, enrolment, key="adapt")
         if skipped:
-            st.warning(f"Left out {len(skipped)} clip(s) that could not be used: " + "; ".join(skipped),
+            st.warning(f"Left out {len(skipped)} clip(s) that could not be used: " + markdown_text("; ".join(skipped)),
                        icon=":material/warning:")
     return adapted
 

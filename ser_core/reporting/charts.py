@@ -17,6 +17,7 @@ Every builder also leaves a one-line text alternative in ``fig.layout.meta["alt"
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping, Sequence
 
@@ -103,9 +104,13 @@ def text_alternative(fig: go.Figure) -> str:
 
 
 def _wrapped(title: str, *, width: int = TITLE_WIDTH) -> str:
-    """The title with ``<br>`` between words so no line is longer than ``width`` characters (when it can)."""
+    """The title with ``<br>`` between words so no line is longer than ``width`` characters (when it can).
+
+    Plotly reads tags in a title (``<a href=...>`` makes a link), and titles carry visitors' file
+    names: every word is HTML-escaped, so the title shows exactly what was typed.
+    """
     lines, line = [], ""
-    for word in str(title).split():
+    for word in html.escape(str(title), quote=False).split():  # &amp; &lt; &gt;: entities Plotly decodes
         if line and len(line) + 1 + len(word) > width:
             lines.append(line)
             line = word
