@@ -26,7 +26,8 @@ def _errors_app(kind):
 
 @pytest.mark.parametrize(("kind", "error", "after"), [
     ("ser", "Could not read x.wav: x.wav is not audio", "after: failed=True"),
-    ("bug", "Could not read x.wav: unexpected problem (KeyError: 'oops'). The details are in the server log.",
+    # Messages are escaped Markdown (a visitor's file name must never become a link): "\(" shows as "(".
+    ("bug", "Could not read x.wav: unexpected problem \\(KeyError: 'oops'\\). The details are in the server log.",
      "after: failed=True"),
     ("none", None, "after: failed=False"),
     ("stop", None, None),
