@@ -225,8 +225,7 @@ def left_out(states: States, kind: str, corpus: str) -> dict:
 def ravdess_accuracy(states: States, kind: str) -> float:
     """The candidate on RAVDESS new speakers: the CNN's folds, trained on the other folds plus every other corpus."""
     cnn_kfold = read_predictions(ROOT / "artifacts" / mc.CNN_MEMBER)["kfold"]
-    by_name = {Path(path).name: row for row, path in enumerate(states.paths) if states.corpora[row] == "ravdess"}
-    rows = np.array([by_name[Path(path).name] for path in cnn_kfold["paths"]])
+    rows = mc.cnn_fold_rows(states, cnn_kfold)
     folds = np.asarray(cnn_kfold["fold"])
     others = np.flatnonzero(states.corpora != "ravdess")
     correct = []
