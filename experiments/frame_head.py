@@ -137,20 +137,28 @@ class TorchHead:
     def __init__(self, kind: str, states: States, rows):
         self.kind, self.states = kind, states
         self.classes_ = np.array(sorted(set(states.labels[rows])))
-        if kind == "attentive":
-            self.mean, self.std = states.frame_stats(rows)
-        else:
-            self.mean, self.std = states.pooled[rows].mean(0), states.pooled[rows].std(0) + 1e-8
+        self.mean, self.std = self._standardisation(rows)
         weights = balance_weights(states.labels[rows], states.corpora[rows])
         self.nets = [self._fit(rows, weights, seed) for seed in SEEDS]
+
+    def _standardisation(self, rows) -> tuple[np.ndarray, np.ndarray]:
+        """The mean and std the inputs are standardised by: of the training frames, or of the pooled vectors."""
+        if self.kind == "attentive":
+            return self.states.frame_stats(rows)
+        return self.states.pooled[rows].mean(0), self.states.pooled[rows].std(0) + 1e-8
+
+    def _training_clips(self, rows, rng) -> list:
+        """The states a training batch reads (cropped); a subclass may draw other versions of the clips."""
+        return [_crop(self.states.clip(row), rng) for row in rows]
 
     def _inputs(self, rows, rng=None):
         torch = _torch()
         if self.kind == "mlp":
             return (torch.from_numpy((self.states.pooled[rows] - self.mean) / self.std),)
-        arrays = [self.states.clip(row) for row in rows]
-        if rng is not None:
-            arrays = [_crop(a, rng) for a in arrays]
+        if rng is None:
+            arrays = [self.states.clip(row) for row in rows]
+        else:
+            arrays = self._training_clips(rows, rng)
         return _padded([(a.astype(np.float32) - self.mean) / self.std for a in arrays], torch)
 
     def _fit(self, rows, weights, seed):
