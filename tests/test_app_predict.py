@@ -158,8 +158,15 @@ def _thirty_minutes() -> bytes:
     return wav_bytes((0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), sample_rate=rate)
 
 
+def _cut_short() -> bytes:
+    """A WAV cut after its first 0.2 s, which are silent: the header still promises 3.2 s."""
+    y = np.concatenate([np.zeros(SAMPLE_RATE, dtype=np.float32), speechlike(duration_s=2.2)])
+    return wav_bytes(y)[:44 + 2 * SAMPLE_RATE // 5]
+
+
 BAD_INPUT = [
     ("text.wav", lambda: b"this is a text file, renamed to .wav\n" * 20, "decode"),
+    ("cut-short.wav", _cut_short, "damaged"),
     ("silence.wav", lambda: wav_bytes(np.zeros(SAMPLE_RATE, dtype=np.float32)), "silent"),
     ("document.mp3", lambda: b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n" * 10, "decode"),
     ("empty.flac", lambda: b"", "0 bytes"),

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ser_core.errors import InputError
+from ser_core.errors import InputError, SilentAudioError
 from ser_core.modelfolder.prediction import TimelineSummary
 from ser_core.serving.predict import iter_predictions, predict_file
 from ser_core.serving.segments import LONG_CLIP_S
@@ -59,6 +59,19 @@ def test_a_truncated_wav_is_classified_with_a_warning(tmp_path, wav_file):
     record = predict_file(truncated, LoudnessModel())
     assert "truncated" in record.warning and "header declares" in record.warning
     assert predict_file(path, LoudnessModel()).warning is None
+
+
+def test_a_truncated_wav_that_kept_only_silence_is_called_damaged(tmp_path, wav_file):
+    sr = 16000
+    path = wav_file(np.concatenate([np.zeros(sr, dtype=np.float32), speechlike(duration_s=2.0)]))
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(path.read_bytes()[:44 + sr // 2])  # a quarter of a second, all of it silent
+    with pytest.raises(SilentAudioError, match="the file is damaged: its header promises more audio.*silent"):
+        predict_file(cut, LoudnessModel())
+    silent = wav_file(np.zeros(sr, dtype=np.float32), name="silent.wav")
+    with pytest.raises(SilentAudioError) as raised:
+        predict_file(silent, LoudnessModel())
+    assert "damaged" not in str(raised.value)
 
 
 def test_a_manifest_stands_for_its_clips_and_its_bad_rows(tmp_path, wav_file):

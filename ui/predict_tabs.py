@@ -38,7 +38,8 @@ def clip_tab(model, index) -> None:
         long_file = choice.size_bytes() > LONG_UPLOAD_BYTES
         with _long_recording_turn(choice, model, long_file=long_file):
             y, warning = prediction.decode(choice, sample_rate=model.sample_rate, max_duration_s=MAX_DURATION_S)
-            result, timeline = _classify(y, model, name=choice.name)
+            with prediction.damage_told(truncated=warning is not None):
+                result, timeline = _classify(y, model, name=choice.name)
         if warning:
             st.warning(warning, icon=":material/content_cut:")
         note = prediction.training_clip_note(model, choice)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,18 @@ def decode(choice, *, sample_rate: int, max_duration_s: float) -> tuple[np.ndarr
         note = ("This file is truncated: its header promises more audio than it holds. What is there was "
                 "classified; the result may not describe the whole recording.")
     return y, note
+
+
+@contextmanager
+def damage_told(*, truncated: bool):
+    """Errors on what a truncated file holds (e.g. its silent start) say first that the file is damaged."""
+    from ser_core.audio.decode import as_damage
+    from ser_core.errors import InputError
+
+    try:
+        yield
+    except InputError as error:
+        raise as_damage(error, truncated=truncated) from error
 
 
 def _truncated(choice) -> bool:

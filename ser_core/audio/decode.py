@@ -155,6 +155,18 @@ def _warn_if_truncated(source: AudioSource, decoded: _Decoded, n_decoded: int) -
     )
 
 
+def as_damage(error: InputError, *, truncated: bool) -> InputError:
+    """``error`` raised on what a truncated file holds, told as damage first (its own reason after).
+
+    A file cut short often keeps only its silent start: "silent" or "too short" alone would
+    blame the recording rather than the file.
+    """
+    if not truncated:
+        return error
+    return type(error)(f"the file is damaged: its header promises more audio than it holds, and what it holds "
+                       f"cannot be classified: {error}")
+
+
 def _soundfile_blocks(decoded: _Decoded, block_frames: int) -> Iterator[np.ndarray]:
     while True:
         block = decoded.handle.read(block_frames, dtype="float32", always_2d=True)

@@ -28,6 +28,7 @@ import os
 import warnings
 from pathlib import Path
 
+from ser_core.audio.decode import as_damage
 from ser_core.audio.preprocess import AUDIO_SUFFIXES, TruncatedAudioWarning
 from ser_core.errors import InputError, SERError
 from ser_core.modelfolder.prediction import Prediction, Timeline
@@ -46,9 +47,16 @@ def predict_file(path, model) -> Prediction:
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TruncatedAudioWarning)
-        prediction = model.predict_audio(path).replace(source=str(path))
-    notes = [str(w.message) for w in caught if issubclass(w.category, TruncatedAudioWarning)]
+        try:
+            prediction = model.predict_audio(path).replace(source=str(path))
+        except InputError as error:  # e.g. the silent start that is all a truncated file kept
+            raise as_damage(error, truncated=_truncation_notes(caught) != []) from error
+    notes = _truncation_notes(caught)
     return prediction.replace(warning=notes[0]) if notes else prediction
+
+
+def _truncation_notes(caught) -> list[str]:
+    return [str(w.message) for w in caught if issubclass(w.category, TruncatedAudioWarning)]
 
 
 def iter_audio_files(paths):
