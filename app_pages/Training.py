@@ -49,8 +49,9 @@ else:
                                        "that trained in minutes.")
     protocols = (["kfold", "random", "holdout"] + (["loco"] if len(corpora) >= 2 else [])
                  + ([] if policy.public else ["cross_corpus"]))
+    default_folds = min(5, max(2, len(speakers)), policy.max_folds)  # the folds box's first value
     protocol = top[1].selectbox("Protocol", protocols,
-                                format_func=lambda p: protocol_title(p, n_folds=5, test_speakers=["…"],
+                                format_func=lambda p: protocol_title(p, n_folds=default_folds, test_speakers=["…"],
                                                                      corpus="named below", corpora=corpora),
                                 key="train_protocol",
                                 help="Leave one corpus out (offered when the corpus gathers several): each "
@@ -76,7 +77,7 @@ else:
         if shown("folds"):
             n_folds = next(second).number_input("Folds (k-fold)", min_value=2,
                                                 max_value=max(2, min(policy.max_folds, len(speakers))),
-                                                value=min(5, max(2, len(speakers))), key="train_folds")
+                                                value=default_folds, key="train_folds")
         if shown("test_speakers"):
             test_speakers = next(second).multiselect("Test speakers (held-out)", speakers, key="train_test_speakers",
                                                      default=speakers[-min(4, max(1, len(speakers) // 5)):])

@@ -211,3 +211,14 @@ def test_leave_one_corpus_out_is_offered_for_several_corpora_and_reaches_the_com
     per_corpus = next(frame.value for frame in comparison.dataframe if "corpus left out" in frame.value.columns)
     rows = per_corpus[per_corpus["name"] == "ui-loco"]
     assert list(rows["corpus left out"]) == ["a", "b", "c", "mean of 3"]
+
+
+def test_the_protocols_fold_count_is_the_folds_box_for_a_corpus_of_three_speakers(app_env, tiny_manifest,
+                                                                                  monkeypatch):
+    monkeypatch.setenv("SER_DATA_DIR", str(tiny_manifest))
+    at = _page()
+    assert problems(at) == []
+    assert at.number_input(key="train_folds").value == 3
+    protocol = next(w for w in at.selectbox if w.label == "Protocol")
+    assert "new speakers (3-fold by speaker)" in protocol.options
+    assert not any("5-fold" in option for option in protocol.options)
