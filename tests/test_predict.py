@@ -74,6 +74,23 @@ def test_a_truncated_wav_that_kept_only_silence_is_called_damaged(tmp_path, wav_
     assert "damaged" not in str(raised.value)
 
 
+class NotingModel(LoudnessModel):
+    """Adds a note to every prediction, as a gated ensemble does for a recording a member left out."""
+
+    def predict_audio(self, source, *, sample_rate=None):
+        return super().predict_audio(source, sample_rate=sample_rate).replace(warning="a member was left out")
+
+
+def test_a_clip_that_may_not_be_speech_says_so_in_its_warning(wav_file):
+    noise = wav_file((0.3 * np.random.default_rng(0).normal(size=48000)).astype(np.float32), name="noise.wav")
+    speech = wav_file(speechlike(duration_s=3.0), name="speech.wav")
+    assert predict_file(speech, LoudnessModel()).warning is None
+    doubt = predict_file(noise, LoudnessModel()).warning
+    assert doubt.startswith("this may not be speech.") and "steady noise" in doubt
+    assert predict_file(speech, NotingModel()).warning == "a member was left out"  # the model's own note is kept
+    assert predict_file(noise, NotingModel()).warning == doubt  # the doubt says more
+
+
 def test_a_manifest_stands_for_its_clips_and_its_bad_rows(tmp_path, wav_file):
     wav_file(speechlike(), name="a.wav")
     wav_file(speechlike(seed=1), name="b.wav")

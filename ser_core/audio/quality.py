@@ -178,12 +178,12 @@ def speech_doubt(y, *, sample_rate: int) -> str | None:
     duration_s = len(y) / sample_rate
     if duration_s < MIN_SPEECH_S:
         return (f"It lasts {duration_s:.2f} s: too short to carry an emotion (at least {MIN_SPEECH_S:g} s of speech "
-                "is needed), so the verdict below means little.")
+                "is needed), so a verdict means little.")
     contrast = estimate_quality(y, sample_rate=sample_rate).snr_db
     if contrast < MIN_CONTRAST_DB:
         return (f"Its loud and quiet parts differ by only {contrast:.0f} dB (speech rises and falls by 20 dB and more): "
                 "it sounds like steady noise, a hum or a tone rather than speech, or like speech buried in noise. "
-                "The verdict below means little.")
+                "A verdict means little.")
     return None
 
 

@@ -41,18 +41,27 @@ BYTES_PER_TASK = 16 << 20
 
 
 def predict_file(path, model) -> Prediction:
-    """The prediction of one short audio file, with a ``warning`` when the file is truncated.
+    """The prediction of one short audio file, with a ``warning`` when the file is truncated or may not be speech.
 
-    Errors (unreadable, not audio, silent, ...) propagate as :class:`~ser_core.errors.SERError`.
+    The warning keeps a note the model gave (e.g. a gated ensemble member left out of a noisy
+    recording) unless the clip may not be speech (:func:`~ser_core.audio.quality.speech_doubt`),
+    which says more. Errors (unreadable, not audio, silent, ...) propagate as
+    :class:`~ser_core.errors.SERError`; on a truncated file they say first that it is damaged.
     """
+    from ser_core.audio.preprocess import load_audio
+    from ser_core.audio.quality import speech_doubt
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TruncatedAudioWarning)
         try:
-            prediction = model.predict_audio(path).replace(source=str(path))
+            y = load_audio(path, sample_rate=model.sample_rate)
+            prediction = model.predict_audio(y, sample_rate=model.sample_rate).replace(source=str(path))
         except InputError as error:  # e.g. the silent start that is all a truncated file kept
             raise as_damage(error, truncated=_truncation_notes(caught) != []) from error
-    notes = _truncation_notes(caught)
-    return prediction.replace(warning=notes[0]) if notes else prediction
+    doubt = speech_doubt(y, sample_rate=model.sample_rate)
+    notes = _truncation_notes(caught) + ([f"this may not be speech. {doubt}"] if doubt else [prediction.warning])
+    notes = [note for note in notes if note]
+    return prediction.replace(warning="; ".join(notes) if notes else None)
 
 
 def _truncation_notes(caught) -> list[str]:
