@@ -390,3 +390,20 @@ def test_the_adaptation_gain_quotes_corpora_never_heard_when_the_card_has_them()
     text = adaptation_gain(SimpleNamespace(name="m", metrics=ModelMetrics.from_dict({"protocols": kfold})))
     assert text.startswith("On RAVDESS actors it never heard, m goes from 70.0% to 80.0% accuracy")
     assert adaptation_gain(SimpleNamespace(name="m", metrics=None)) == ""
+
+
+def test_a_shipped_example_quotes_the_defaults_figure_on_its_corpus_left_out(app_env, monkeypatch):
+    """Home's example caption and Predict's agree: how the default did on the example's corpus, never heard."""
+    from app_support import REPO
+    from ser_core.modelfolder.read import default_model_dir, read_metrics
+    from ui import examples
+
+    monkeypatch.setenv("SER_ARTIFACTS_DIR", str(REPO / "artifacts"))
+    at = _page()
+    at.radio(key="predict_source").set_value("Example").run(timeout=120)
+    assert problems(at) == [] and _prediction(at) is not None
+    example = next(e for e in examples.examples() if e.title == at.selectbox(key="predict_example").value)
+    loco = read_metrics(default_model_dir(REPO / "artifacts")).protocols["loco"]
+    expected = examples.track_record(example, loco.per_corpus)
+    assert expected and "left out of its training" in expected
+    assert expected in [c.value for c in at.caption]

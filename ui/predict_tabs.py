@@ -45,6 +45,9 @@ def clip_tab(model, index) -> None:
         note = prediction.training_clip_note(model, choice)
         if note:
             st.warning(note, icon=":material/school:")
+        record = prediction.example_track_record(model, choice)
+        if record:
+            st.caption(record)
         doubt = speech_doubt(y, sample_rate=model.sample_rate)
         if doubt:  # says more than which members a noisy recording left out
             st.warning(f"This may not be speech. {doubt}", icon=":material/hearing_disabled:")

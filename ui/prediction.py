@@ -122,6 +122,17 @@ def training_clip_note(model, choice) -> str | None:
     return None
 
 
+def example_track_record(model, choice) -> str | None:
+    """For a shipped example: what the model scored on the example's corpus when it was left out of training."""
+    from ui import examples
+
+    example = examples.for_path(choice.path) if choice.source == "example" else None
+    if example is None or model.metrics is None:
+        return None
+    loco = model.metrics.protocols.get("loco")
+    return examples.track_record(example, loco.per_corpus if loco is not None else None)
+
+
 def adaptation_gain(model) -> str:
     """The measured gain of adapting to a speaker, from the model's own figures (or nothing).
 
