@@ -32,6 +32,31 @@ def test_a_shipped_model_loads_classifies_speech_and_states_its_protocol(name, r
     assert not [path for path in folder.rglob("*") if path.suffix in (".joblib", ".pkl", ".pickle")], "no pickle"
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_card_is_what_its_folder_says(name):
+    """Each MODEL_CARD.md (and an ensemble's members' cards) is the card its config and metrics give today."""
+    from ser_core.modelfolder.card import model_card
+    from ser_core.modelfolder.read import read_config
+    from ser_core.modelfolder.reliability import folder_reliability
+
+    folder = PROJECT_ARTIFACTS / name
+    for card in [folder / "MODEL_CARD.md", *sorted((folder / "members").glob("*/MODEL_CARD.md"))]:
+        metrics = read_metrics(card.parent)
+        expected = model_card(read_config(card.parent), metrics,
+                              reliability=folder_reliability(card.parent, metrics=metrics))
+        assert card.read_text() == expected, f"{card} is stale: rewrite it with model_card()"
+
+
+def test_the_noise_trained_heads_card_says_its_adapted_head_is_the_clean_ones():
+    noisy, clean = (read_metrics(PROJECT_ARTIFACTS / name) for name in ("whisper-multicorpus", "whisper-multicorpus-clean"))
+    for metric in ("accuracy", "uar", "macro_f1"):
+        assert (noisy.protocols["kfold_speaker_adapted"].mean(metric)
+                == clean.protocols["kfold_speaker_adapted"].mean(metric))
+    assert "learns from the clean clips only" in (PROJECT_ARTIFACTS / "whisper-multicorpus" / "MODEL_CARD.md").read_text()
+    assert "learns from the clean clips only" not in (PROJECT_ARTIFACTS / "whisper-multicorpus-clean" /
+                                                      "MODEL_CARD.md").read_text()
+
+
 def test_the_default_is_the_ensemble_within_its_budget():
     folder = default_model_dir()
     assert folder.name == "multicorpus-ensemble"

@@ -99,6 +99,7 @@ def _facts(config: dict, metrics: ModelMetrics) -> list[str]:
     ]
     if training.get("balance"):
         lines.append(f"- class and corpus balance in training: {training['balance']}")
+    lines += _adapted_head_line(config, metrics)
     for member in members:
         lines.append(f"- member `{member['name']}` (weight {member['weight']:g}): {member.get('description', '')}; "
                      f"features `{member['features']}`; preprocessing: {describe_preprocessing(member.get('preprocess', {}))}"
@@ -108,6 +109,16 @@ def _facts(config: dict, metrics: ModelMetrics) -> list[str]:
     if training.get("command"):
         lines.append(f"- rebuilt by: `{training['command']}`")
     return lines
+
+
+def _adapted_head_line(config: dict, metrics: ModelMetrics) -> list[str]:
+    """For a speaker-adapted model trained also on copies: the adapted head learns from the clean clips only."""
+    copies = (((config.get("training") or {}).get("config") or {}).get("data") or {}).get("augment") or []
+    if config.get("model") != "adaptive_linear" or not copies or "kfold_speaker_adapted" not in metrics.protocols:
+        return []
+    return [f"- speaker-adapted head: learns from the clean clips only (the copies, {', '.join(copies)}, train the "
+            "single-clip head), so a model of the same settings trained on the same clean clips has the same adapted "
+            "head and the same adapted figures"]
 
 
 def _domain_clause(member: dict) -> str:
