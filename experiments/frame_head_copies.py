@@ -22,8 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from frame_head import ROOT, States, TorchHead, uar  # noqa: E402
-from frame_head_noise import COPIES, CopyStates, scored  # noqa: E402
+from frame_head import ROOT, States, TorchHead  # noqa: E402
+from frame_head_noise import COPIES, CopyStates, steadiness  # noqa: E402
 from recipes import multicorpus as mc  # noqa: E402
 from recipes.default import read_predictions  # noqa: E402
 from ser_core.training.train import balance_weights  # noqa: E402
@@ -78,23 +78,9 @@ def make_head(kind: str, versions: list, rows):
 
 def left_out(versions: list, kind: str, corpus: str) -> dict:
     """Clean UAR, labels unchanged by each copy and UAR on each copy, ``corpus`` left out of training."""
-    clean = versions[0]
-    head = make_head(kind, versions, np.flatnonzero(clean.corpora != corpus))
-    test = np.flatnonzero(clean.corpora == corpus)
-    truth = clean.labels[test]
-    shared = [label for label in head.classes_ if label in set(truth)]
-    keep = np.isin(truth, shared)
-    test, truth = test[keep], truth[keep]
-    base = scored(head, clean, test, shared)
-    out = {"clips": int(len(test)), "clean_uar": uar(truth, base), "unchanged": {}, "copy_uar": {}}
-    for key, states in zip(COPIES, versions[1:]):
-        head.states = states  # the same trained head reads the copy's states
-        labels = scored(head, states, test, shared)
-        out["unchanged"][key] = float(np.mean(labels == base))
-        out["copy_uar"][key] = uar(truth, labels)
-    head.states = clean
-    out["unchanged_mean"] = float(np.mean(list(out["unchanged"].values())))
-    return out
+    head = make_head(kind, versions, np.flatnonzero(versions[0].corpora != corpus))
+    out = steadiness(head, versions[0], dict(zip(COPIES, versions[1:])), corpus)
+    return {**out, "unchanged_mean": float(np.mean(list(out["unchanged"].values())))}
 
 
 def ravdess_fold(versions: list, kind: str, fold) -> float:

@@ -53,7 +53,11 @@ def scored(head, states, rows, shared):
 
 
 def left_out(clean: States, copies: dict, kind: str, corpus: str) -> dict:
-    head = make_head(kind, clean, np.flatnonzero(clean.corpora != corpus))
+    return steadiness(make_head(kind, clean, np.flatnonzero(clean.corpora != corpus)), clean, copies, corpus)
+
+
+def steadiness(head, clean: States, copies: dict, corpus: str) -> dict:
+    """A head trained without ``corpus`` on its clean clips and each copy: clean UAR, labels unchanged, copy UAR."""
     test = np.flatnonzero(clean.corpora == corpus)
     truth = clean.labels[test]
     shared = [label for label in head.classes_ if label in set(truth)]
