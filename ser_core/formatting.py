@@ -56,9 +56,29 @@ def markdown_text(value) -> str:
     Examples
     --------
     >>> markdown_text("**a**[b](c).wav")
-    '\\\\*\\\\*a\\\\*\\\\*\\\\[b\\\\]\\\\(c\\\\)\\\\.wav'
+    '\\\\*\\\\*a\\\\*\\\\*\\\\[b\\\\]\\\\(c\\\\).wav'
     """
     return "".join(f"\\{char}" if char in _MARKDOWN_SIGNIFICANT else char for char in str(value))
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's list for CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value) -> str:
+    """Any text as a CSV cell a spreadsheet shows as typed, never runs as a formula.
+
+    A file name such as ``=HYPERLINK("https://evil.example").wav`` would otherwise become a
+    live formula when a downloaded table is opened in Excel or LibreOffice; such a cell gets a
+    leading apostrophe, which spreadsheets read as "text follows".
+
+    Examples
+    --------
+    >>> spreadsheet_text('=1+1.wav'), spreadsheet_text("clip.wav")
+    ("'=1+1.wav", 'clip.wav')
+    """
+    text = str(value)
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
 
 
 def html_text(value) -> str:

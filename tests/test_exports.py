@@ -40,3 +40,17 @@ def test_writer_streams_and_counts():
     table.write(Prediction.from_proba([1.0], labels=["sad"], source="a.wav"))
     assert table.rows == 1 and buffer.getvalue().splitlines()[1] == "a.wav,clip,,,sad,1.0,"
     assert csv_row(Prediction.failed("silent", source="b.wav", start_s=1, end_s=2.5), ["sad"])["row"] == "segment"
+
+
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text():
+    """A visitor's file name, a corpus's label or an error must never become a live formula in Excel."""
+    import csv
+    import io
+
+    hostile = '=HYPERLINK("https://evil.example","open").wav'
+    rows = [Prediction.from_proba([0.9, 0.1], labels=["@sum", "calm"], source=hostile),
+            Prediction.failed("-1 samples", source="+cmd.wav")]
+    table = list(csv.DictReader(io.StringIO(predictions_csv(rows, labels=["@sum", "calm"]))))
+    assert [row["path"] for row in table] == ["'" + hostile, "'+cmd.wav"]
+    assert table[0]["label"] == "'@sum" and table[1]["error"] == "'-1 samples"
+    assert table[0]["prob_@sum"] == "0.9"  # numbers and headers stay as they are

@@ -6,7 +6,8 @@ live microphone's history; every row is made from a
 (``clip``, ``segment`` or ``summary``), ``start_s`` and ``end_s`` (empty for a whole clip; a
 summary spans its recording), ``label``, one ``prob_<label>`` column per label of the
 model, then ``error`` (why a file or window was not classified). Probability columns are
-prefixed so that any label name, even ``path``, stays a column of its own.
+prefixed so that any label name, even ``path``, stays a column of its own. A text cell that a
+spreadsheet would run as a formula (a file named ``=HYPERLINK(...).wav``) starts with an apostrophe.
 
 Examples
 --------
@@ -22,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 
+from ser_core.formatting import spreadsheet_text
 from ser_core.modelfolder.prediction import TimelineSummary
 
 #: Columns before the probabilities.
@@ -52,12 +54,12 @@ def csv_row(prediction, labels) -> dict:
         kind, start_s, end_s = "segment", prediction.start_s, prediction.end_s
     else:
         kind, start_s, end_s = "clip", None, None
-    row = {"path": prediction.source, "row": kind, "start_s": _number(start_s, decimals=3),
-           "end_s": _number(end_s, decimals=3), "label": prediction.label or ""}
+    row = {"path": spreadsheet_text(prediction.source), "row": kind, "start_s": _number(start_s, decimals=3),
+           "end_s": _number(end_s, decimals=3), "label": spreadsheet_text(prediction.label or "")}
     for label in labels:
         value = prediction.probabilities.get(label)
         row[PROBABILITY_PREFIX + str(label)] = "" if value is None else _number(value)
-    row["error"] = prediction.error or ""
+    row["error"] = spreadsheet_text(prediction.error or "")
     return row
 
 
