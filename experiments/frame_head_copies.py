@@ -12,7 +12,6 @@ Usage::
         --out results/frame_head_copies.json
 """
 
-import argparse
 import json
 import sys
 import time
@@ -22,8 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from frame_head import ROOT, States, TorchHead  # noqa: E402
-from frame_head_noise import COPIES, CopyStates, steadiness  # noqa: E402
+from frame_head import ROOT, TorchHead  # noqa: E402
+from frame_head_noise import COPIES, clean_and_copies, states_arguments, steadiness  # noqa: E402
 from recipes import multicorpus as mc  # noqa: E402
 from recipes.default import read_predictions  # noqa: E402
 from ser_core.training.train import balance_weights  # noqa: E402
@@ -109,13 +108,10 @@ def passes_step1(means: dict) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--states", type=Path, required=True, help="the clean states; copies sit beside them")
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
+    args = states_arguments(__doc__.splitlines()[0])
     started = time.perf_counter()
-    clean = States(args.states)
-    versions = [clean] + [CopyStates(clean, args.states.with_name(f"{args.states.stem}_{key}.npz")) for key in COPIES]
+    clean, copies = clean_and_copies(args.states)
+    versions = [clean, *copies.values()]
     saved = json.loads(args.out.read_text()) if args.out.exists() else {}
     table, ravdess = saved.get("left_out", {}), saved.get("ravdess_folds", {})
 

@@ -73,14 +73,24 @@ def steadiness(head, clean: States, copies: dict, corpus: str) -> dict:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def states_arguments(description: str) -> argparse.Namespace:
+    """``--states`` (the clean states; the copies' sit beside them) and ``--out``, from the command line."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--states", type=Path, required=True, help="the clean states; copies sit beside them")
     parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def clean_and_copies(path: Path) -> tuple[States, dict]:
+    """The clean states at ``path`` and each copy's (``<stem>_<key>.npz`` beside it), by key of :data:`COPIES`."""
+    clean = States(path)
+    return clean, {key: CopyStates(clean, path.with_name(f"{path.stem}_{key}.npz")) for key in COPIES}
+
+
+def main() -> None:
+    args = states_arguments(__doc__.splitlines()[0])
     started = time.perf_counter()
-    clean = States(args.states)
-    copies = {key: CopyStates(clean, args.states.with_name(f"{args.states.stem}_{key}.npz")) for key in COPIES}
+    clean, copies = clean_and_copies(args.states)
     table = json.loads(args.out.read_text())["left_out"] if args.out.exists() else {}
     for corpus in sorted(set(clean.corpora)):
         for kind in HEADS:
